@@ -1,0 +1,10 @@
+from django.contrib import admin
+
+from readerstudy.accounts.models import ReaderProfile
+
+
+@admin.register(ReaderProfile)
+class ReaderProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "years_experience", "specialty")
+    list_filter = ("role",)
+    search_fields = ("user__username",)

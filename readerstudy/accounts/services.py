@@ -1,0 +1,24 @@
+"""Creating readers."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from readerstudy.accounts.models import ReaderProfile
+
+
+@transaction.atomic
+def reader_create(*, username: str, password: str, role: str, years_experience: int,
+                  specialty: str = "", email: str = ""):
+    """Create a user with a reader profile; refuses an existing username or unknown role."""
+    User = get_user_model()
+    if role not in ReaderProfile.Role.values:
+        raise ValueError(f"Unknown role {role!r}; expected one of {', '.join(ReaderProfile.Role.values)}.")
+    if User.objects.filter(username=username).exists():
+        raise ValueError(f"A user named {username!r} already exists.")
+    user = User.objects.create_user(username=username, password=password, email=email)
+    ReaderProfile.objects.create(
+        user=user, role=role, years_experience=years_experience, specialty=specialty
+    )
+    return user

@@ -1,0 +1,174 @@
+"""Read-only queries of the reading workflow: worklists, progress, the repeat schedule.
+
+Everything a reader receives is built here from an explicit allow-list of fields.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from readerstudy.studies.answer_form import form_description
+from readerstudy.studies.models import Read, ReadingSlot, Round, Study
+from readerstudy.studies.services import repeat_available_from
+
+
+def studies_for_reader(*, reader):
+    return Study.objects.filter(assignments__reader=reader).exclude(status=Study.Status.DRAFT)
+
+
+def study_for_reader(*, reader, slug: str) -> Study | None:
+    """The study if ``reader`` is assigned to it and it is not a draft; else None."""
+    return studies_for_reader(reader=reader).filter(slug=slug).first()
+
+
+def _repeat_rows(*, study: Study, reader, now: datetime) -> tuple[list[dict], list[dict], int]:
+    slots = list(
+        ReadingSlot.objects.filter(study=study, reader=reader, round=Round.REPEAT)
+        .select_related("case").order_by("position")
+    )
+    first_reads = {
+        r.case_id: r for r in Read.objects.filter(study=study, reader=reader, round=Round.FIRST)
+    }
+    repeated = set(
+        Read.objects.filter(study=study, reader=reader, round=Round.REPEAT).values_list("case_id", flat=True)
+    )
+    due, upcoming = [], []
+    for slot in slots:
+        if slot.case_id in repeated or slot.case_id not in first_reads:
+            continue
+        available_from = repeat_available_from(study=study, first_read=first_reads[slot.case_id])
+        if available_from <= now:
+            due.append({"code": slot.case.code, "position": slot.position, "available_from": available_from})
+        else:
+            upcoming.append({"available_from": available_from})
+    upcoming.sort(key=lambda row: row["available_from"])
+    return due, upcoming, len(repeated)
+
+
+def worklist_for(*, study: Study, reader, now: datetime | None = None) -> dict[str, Any]:
+    """The reader's worklist: progress, the next case, repeat reads due and upcoming dates."""
+    now = now or timezone.now()
+    first_slots = list(
+        ReadingSlot.objects.filter(study=study, reader=reader, round=Round.FIRST)
+        .select_related("case").order_by("position")
+    )
+    read_first = set(
+        Read.objects.filter(study=study, reader=reader, round=Round.FIRST).values_list("case_id", flat=True)
+    )
+    n_repeat = ReadingSlot.objects.filter(study=study, reader=reader, round=Round.REPEAT).count()
+    due, upcoming, repeats_done = _repeat_rows(study=study, reader=reader, now=now)
+    next_case = None
+    for slot in first_slots:
+        if slot.case_id not in read_first:
+            next_case = {"code": slot.case.code, "round": Round.FIRST.value, "position": slot.position}
+            break
+    if next_case is None and due and study.status == Study.Status.OPEN:
+        next_case = {"code": due[0]["code"], "round": Round.REPEAT.value, "position": due[0]["position"]}
+    if study.status != Study.Status.OPEN:
+        next_case = None
+    return {
+        "study": {"slug": study.slug, "title": study.title, "modality": study.modality,
+                  "status": study.status},
+        "progress": {"done": len(read_first) + repeats_done, "total": len(first_slots) + n_repeat},
+        "first_round": {"done": len(read_first), "total": len(first_slots)},
+        "repeat_round": {"done": repeats_done, "total": n_repeat},
+        "next": next_case,
+        "repeats_due": due,
+        "repeats_upcoming": upcoming,
+    }
+
+
+def case_payload_for_reader(*, study: Study, slot: ReadingSlot) -> dict[str, Any]:
+    """What a reader receives when opening a case: the blinded code, the form and the images.
+
+    An allow-list: no reference standard, demographics, institution, scanner, identifiers,
+    other readers' reads or model output.
+    """
+    total = ReadingSlot.objects.filter(study=study, reader=slot.reader, round=slot.round).count()
+    return {
+        "code": slot.case.code,
+        "round": slot.round,
+        "position": slot.position,
+        "total": total,
+        "modality": study.modality,
+        "form": form_description(study),
+        "series": viewer_series(case=slot.case),
+    }
+
+
+def viewer_series(*, case) -> list[dict[str, Any]]:
+    """The case's de-identified series for the viewer (provided by the imaging app)."""
+    try:
+        from readerstudy.imaging.selectors import viewer_series_for_case
+    except ImportError:
+        return []
+    return viewer_series_for_case(case=case)
+
+
+def progress_for(*, study: Study) -> list[dict[str, Any]]:
+    """Per assigned reader: first and repeat rounds done / total, and the last submission."""
+    rows = []
+    slot_counts = {
+        (r["reader"], r["round"]): r["n"]
+        for r in ReadingSlot.objects.filter(study=study).values("reader", "round").annotate(n=Count("id"))
+    }
+    read_counts = {
+        (r["reader"], r["round"]): r["n"]
+        for r in Read.objects.filter(study=study).values("reader", "round").annotate(n=Count("id"))
+    }
+    for assignment in study.assignments.select_related("reader", "reader__reader_profile"):
+        reader = assignment.reader
+        profile = getattr(reader, "reader_profile", None)
+        last = Read.objects.filter(study=study, reader=reader).order_by("-submitted_at").first()
+        rows.append({
+            "reader": reader.username,
+            "role": profile.role if profile else "",
+            "years_experience": profile.years_experience if profile else None,
+            "first_done": read_counts.get((reader.pk, Round.FIRST), 0),
+            "first_total": slot_counts.get((reader.pk, Round.FIRST), 0),
+            "repeat_done": read_counts.get((reader.pk, Round.REPEAT), 0),
+            "repeat_total": slot_counts.get((reader.pk, Round.REPEAT), 0),
+            "last_submitted_at": last.submitted_at if last else None,
+        })
+    return rows
+
+
+def repeat_schedule(*, study: Study, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The repeat-read schedule for coordinators: one row per reader and sampled case."""
+    now = now or timezone.now()
+    reads = {
+        (r.reader_id, r.case_id, r.round): r
+        for r in Read.objects.filter(study=study).filter(Q(round=Round.FIRST) | Q(round=Round.REPEAT))
+    }
+    rows = []
+    for slot in (
+        ReadingSlot.objects.filter(study=study, round=Round.REPEAT)
+        .select_related("reader", "case").order_by("reader__username", "position")
+    ):
+        first = reads.get((slot.reader_id, slot.case_id, Round.FIRST))
+        repeat = reads.get((slot.reader_id, slot.case_id, Round.REPEAT))
+        available_from = repeat_available_from(study=study, first_read=first) if first else None
+        if repeat is not None:
+            state = "done"
+        elif first is None:
+            state = "waiting for first read"
+        elif available_from <= now:
+            state = "due"
+        else:
+            state = "in washout"
+        rows.append({
+            "reader": slot.reader.username,
+            "case": slot.case.code,
+            "patient": slot.case.patient_pseudonym,
+            "position": slot.position,
+            "first_read_at": first.submitted_at if first else None,
+            "available_from": available_from,
+            "repeat_read_at": repeat.submitted_at if repeat else None,
+            "interval_days": repeat.repeat_interval_days if repeat else None,
+            "state": state,
+        })
+    return rows

@@ -1,0 +1,225 @@
+"""Write operations of the reading workflow: opening a study, assigning readers, opening a
+case, submitting a read. Keyword-only arguments; each function is the one place its rule lives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from readerstudy.core.models import AuditEvent, audit
+from readerstudy.studies import ordering
+from readerstudy.studies.answer_form import validate_answers
+from readerstudy.studies.exceptions import NotInWorklist, ReadConflict, RepeatNotDue, StudyNotOpen
+from readerstudy.studies.models import (
+    Assignment,
+    Case,
+    CaseOpening,
+    Read,
+    ReadingSlot,
+    Round,
+    Study,
+)
+
+ANSWER_KEYS = ("call", "confidence", "three_tier", "features", "measurements")
+
+
+def reading_cases(study: Study):
+    """The cases readers read: every case outside the training set."""
+    return study.cases.exclude(test_set=Case.TestSet.TRAINING)
+
+
+def repeat_patients_for(*, study: Study, reader) -> list[str]:
+    patients = reading_cases(study).values_list("patient_pseudonym", flat=True)
+    return ordering.repeat_sample(
+        seed=study.seed,
+        patients=list(patients),
+        size=study.repeat_sample_size,
+        reader=None if study.repeat_same_patients else reader.username,
+    )
+
+
+@transaction.atomic
+def slots_build(*, study: Study, reader) -> int:
+    """Record ``reader``'s own orders for the first and repeat rounds; idempotent."""
+    if ReadingSlot.objects.filter(study=study, reader=reader).exists():
+        return 0
+    cases = {c.code: c for c in reading_cases(study)}
+    slots = [
+        ReadingSlot(study=study, reader=reader, case=cases[code], round=Round.FIRST, position=i)
+        for i, code in enumerate(
+            ordering.reading_order(seed=study.seed, reader=reader.username, round=Round.FIRST,
+                                   case_codes=list(cases)), start=1)
+    ]
+    if study.repeat_sample_size:
+        sampled = set(repeat_patients_for(study=study, reader=reader))
+        repeat_codes = [code for code, c in cases.items() if c.patient_pseudonym in sampled]
+        slots += [
+            ReadingSlot(study=study, reader=reader, case=cases[code], round=Round.REPEAT, position=i)
+            for i, code in enumerate(
+                ordering.reading_order(seed=study.seed, reader=reader.username, round=Round.REPEAT,
+                                       case_codes=repeat_codes), start=1)
+        ]
+    ReadingSlot.objects.bulk_create(slots)
+    return len(slots)
+
+
+@transaction.atomic
+def study_open(*, study: Study, by=None) -> Study:
+    """Open a draft study for reading: every assigned reader's orders are recorded now."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status == Study.Status.OPEN:
+        return study
+    if study.status == Study.Status.CLOSED:
+        raise ValidationError("A closed study cannot be reopened.")
+    if not reading_cases(study).exists():
+        raise ValidationError("The study has no cases to read: import cases first.")
+    for assignment in study.assignments.select_related("reader"):
+        slots_build(study=study, reader=assignment.reader)
+    study.status = Study.Status.OPEN
+    study.save(update_fields=["status"])
+    audit(actor=by, verb=AuditEvent.Verb.CHANGED, obj=study, study_slug=study.slug, status="open")
+    return study
+
+
+@transaction.atomic
+def study_close(*, study: Study, by=None) -> Study:
+    study.status = Study.Status.CLOSED
+    study.save(update_fields=["status"])
+    audit(actor=by, verb=AuditEvent.Verb.CHANGED, obj=study, study_slug=study.slug, status="closed")
+    return study
+
+
+@transaction.atomic
+def assignment_create(*, study: Study, reader, by=None) -> Assignment:
+    """Assign a reader (a user with a reader profile); in an open study their orders are drawn now."""
+    if not hasattr(reader, "reader_profile"):
+        raise ValidationError(f"{reader.username} has no reader profile (role, experience).")
+    if study.status == Study.Status.CLOSED:
+        raise ValidationError("Readers cannot be assigned to a closed study.")
+    assignment, created = Assignment.objects.get_or_create(study=study, reader=reader)
+    if created:
+        audit(actor=by, verb=AuditEvent.Verb.ASSIGNED, obj=assignment, study_slug=study.slug,
+              reader=reader.username)
+    if study.status == Study.Status.OPEN:
+        slots_build(study=study, reader=reader)
+    return assignment
+
+
+def repeat_available_from(*, study: Study, first_read: Read) -> datetime:
+    """A repeat read is due no earlier than the washout after the reader's own first read."""
+    return first_read.submitted_at + study.washout
+
+
+def _slot_for(*, study: Study, reader, code: str, round: str) -> ReadingSlot:
+    if round not in (Round.FIRST, Round.REPEAT):
+        raise NotInWorklist(f"Unknown round {round!r}: use 'first' or 'repeat'.")
+    slot = (
+        ReadingSlot.objects.select_related("case")
+        .filter(study=study, reader=reader, round=round, case__code=code)
+        .first()
+    )
+    if slot is None:
+        # Same message whether the case exists elsewhere or not: nothing is revealed.
+        raise NotInWorklist(f"Case {code} is not in your {round}-round worklist for this study.")
+    return slot
+
+
+def _check_repeat_due(*, study: Study, reader, case: Case, now: datetime) -> Read:
+    first = Read.objects.filter(reader=reader, case=case, round=Round.FIRST).first()
+    if first is None:
+        raise NotInWorklist(f"Case {case.code} has no first read yet, so no repeat read is due.")
+    available_from = repeat_available_from(study=study, first_read=first)
+    if now < available_from:
+        raise RepeatNotDue(
+            f"The repeat read of case {case.code} is available from "
+            f"{available_from:%Y-%m-%d %H:%M} UTC ({study.washout_days} days after your first read).",
+            available_from=available_from,
+        )
+    return first
+
+
+def case_open(*, study: Study, reader, code: str, round: str = Round.FIRST,
+              now: datetime | None = None) -> ReadingSlot:
+    """Open a case for reading: checks the worklist and washout, records the first open time."""
+    now = now or timezone.now()
+    if study.status != Study.Status.OPEN:
+        raise StudyNotOpen("This study is not open for reading.")
+    slot = _slot_for(study=study, reader=reader, code=code, round=round)
+    if Read.objects.filter(reader=reader, case=slot.case, round=round).exists():
+        raise ReadConflict(f"You have already submitted your {round} read of case {code}.")
+    if round == Round.REPEAT:
+        _check_repeat_due(study=study, reader=reader, case=slot.case, now=now)
+    _opening, created = CaseOpening.objects.get_or_create(
+        reader=reader, case=slot.case, round=round, defaults={"opened_at": now}
+    )
+    if created:
+        audit(actor=reader, verb=AuditEvent.Verb.OPENED, object_type="studies.case",
+              object_id=slot.case.code, study_slug=study.slug, round=round)
+    return slot
+
+
+def _parse_submission_id(raw: Any) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw))
+    except (TypeError, ValueError):
+        raise ValidationError({"submission_id": [f"Required: a UUID generated by the client (got {raw!r})."]}) from None
+
+
+def read_submit(*, study: Study, reader, data: dict[str, Any],
+                now: datetime | None = None) -> tuple[Read, bool]:
+    """Store one read; return ``(read, created)``.
+
+    The same ``submission_id`` sent again returns the first read (``created`` False), so a
+    client may retry until it lands. A different read of a case already read in that round
+    raises ``ReadConflict``; a repeat read before the washout raises ``RepeatNotDue``.
+    """
+    now = now or timezone.now()
+    submission_id = _parse_submission_id(data.get("submission_id"))
+    existing = Read.objects.filter(submission_id=submission_id).first()
+    if existing is not None:
+        if existing.reader_id == reader.pk and existing.study_id == study.pk:
+            return existing, False
+        raise ReadConflict("This submission id has already been used; generate a new one.")
+    if study.status != Study.Status.OPEN:
+        raise StudyNotOpen("This study is not open for reading.")
+    code = str(data.get("case", ""))
+    round = str(data.get("round", Round.FIRST))
+    slot = _slot_for(study=study, reader=reader, code=code, round=round)
+    earlier = Read.objects.filter(reader=reader, case=slot.case, round=round).first()
+    if earlier is not None:
+        raise ReadConflict(
+            f"You already submitted your {round} read of case {code} at "
+            f"{earlier.submitted_at:%Y-%m-%d %H:%M} UTC; a submitted read cannot be changed."
+        )
+    answers = validate_answers(study, {k: data[k] for k in ANSWER_KEYS if k in data})
+    first_read = None
+    if round == Round.REPEAT:
+        first_read = _check_repeat_due(study=study, reader=reader, case=slot.case, now=now)
+    opening = CaseOpening.objects.filter(reader=reader, case=slot.case, round=round).first()
+    try:
+        with transaction.atomic():
+            read = Read.objects.create(
+                study=study, case=slot.case, reader=reader, round=round, position=slot.position,
+                submission_id=submission_id,
+                call=answers["call"], confidence=answers.get("confidence"),
+                three_tier=answers.get("three_tier", ""), features=answers.get("features", {}),
+                measurements=answers.get("measurements", {}),
+                opened_at=opening.opened_at if opening else now, submitted_at=now,
+                first_read=first_read,
+                repeat_interval=(now - first_read.submitted_at) if first_read else None,
+            )
+            audit(actor=reader, verb=AuditEvent.Verb.SUBMITTED, obj=read, study_slug=study.slug,
+                  case=code, round=round, submission_id=str(submission_id))
+    except IntegrityError:
+        # A concurrent twin of this submission landed first.
+        twin = Read.objects.filter(submission_id=submission_id, reader=reader).first()
+        if twin is not None:
+            return twin, False
+        raise ReadConflict(f"Your {round} read of case {code} was already submitted.") from None
+    return read, True
