@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -36,7 +35,7 @@ class Command(BaseCommand):
         columns = ["reader", "case", "patient", "first_read_at", "available_from", "repeat_read_at",
                    "interval_days", "state"]
         if opts["csv"]:
-            writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+            writer = csv.DictWriter(self.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
             return
