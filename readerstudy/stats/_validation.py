@@ -201,7 +201,7 @@ def check_same_length(**arrays: Sequence[object] | np.ndarray | pd.Series) -> in
     >>> check_same_length(truth=[0, 1, 1], score=[0.2, 0.4, 0.9])
     3
     """
-    lengths = {name: int(np.shape(a)[-1]) for name, a in arrays.items()}
+    lengths = {name: int(np.asarray(a).shape[-1]) for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
         listing = ", ".join(f"{k}={v}" for k, v in lengths.items())
         raise ValueError(f"inputs must have the same number of cases, got {listing}")

@@ -256,9 +256,7 @@ def delong_covariance(
     return aucs, s10 / m + s01 / n_neg
 
 
-def _auc_interval(
-    auc: float, se: float, alpha: float, ci: str
-) -> tuple[float, float]:
+def _auc_interval(auc: float, se: float, alpha: float, ci: str) -> tuple[float, float]:
     z = stats.norm.ppf(1.0 - alpha / 2.0)
     if ci == "wald":
         return max(0.0, auc - z * se), min(1.0, auc + z * se)
@@ -354,9 +352,12 @@ def auc_from_calls(
         See :func:`auc_delong`. On the CT study's published internal test set
         (STUDY-PROTOCOL.md: 33/49 & 26/37, 34/49 & 27/37, 46/49 & 29/37,
         34/36 & 26/30) the point estimates 0.69, 0.71, 0.86, 0.91 are
-        reproduced exactly; the Wald interval comes closest to the published
-        95% CIs (every bound within 0.01; the logit interval is off by up to
-        0.02 for the two higher AUCs), so it is the default.
+        reproduced exactly. Of the two analytic intervals the Wald one comes
+        closest to the published 95% CIs (every bound within 0.01; the logit
+        interval misses by up to 0.026, at 0.91), hence the default. The
+        published intervals look like a stratified percentile bootstrap:
+        ``bootstrap.bootstrap_auc(truth, calls)`` (2000 resamples, seed 0)
+        matches 7 of the 8 bounds to two decimals and the eighth within 0.007.
     missing : {"raise", "drop"}, default "raise"
 
     Returns
@@ -424,10 +425,8 @@ def delong_paired(
     diff = float(aucs[0] - aucs[1])
     var = float(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1])
     se = float(np.sqrt(var)) if var > 0 else 0.0
-    if se > 0:
-        z = diff / se
-    else:
-        z = 0.0 if diff == 0 else float(np.copysign(np.inf, diff))
+    # Identical curves have no variance of the difference: z = 0, p = 1 (as pROC).
+    z = diff / se if se > 0 else (0.0 if diff == 0 else float(np.copysign(np.inf, diff)))
     p = float(2.0 * stats.norm.sf(abs(z)))
     half = stats.norm.ppf(1.0 - alpha / 2.0) * se
     return PairedAUCResult(
@@ -435,8 +434,8 @@ def delong_paired(
         auc_b=float(aucs[1]),
         estimate=diff,
         se=se,
-        ci_low=diff - half,
-        ci_high=diff + half,
+        ci_low=float(diff - half),
+        ci_high=float(diff + half),
         statistic=float(z),
         p_value=p,
         n=int(t.size),
