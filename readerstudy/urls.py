@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("readerstudy.imaging.dicomweb_urls")),
+    path("", include("readerstudy.analysis.page_urls")),
     path("", include("readerstudy.web.urls")),
 ]

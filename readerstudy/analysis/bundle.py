@@ -1,0 +1,209 @@
+"""The files of an export, written into a folder (the service zips it).
+
+Layout::
+
+    README.md                     what is where, the parameters, the data counted, notes
+    reads.csv                     every analysable read: the statistics' input
+    <test set>/                   all, internal, external (those with reads)
+        results.csv .xlsx .json   every statistic (readerstudy.stats.analysis.analyse)
+        table1_performance.csv ... tables.xlsx tables.md tables.html
+        figures/                  ROC curves, Bland-Altman plots (PNG and SVG)
+        mrmc/                     iMRMC and RJafroc input files
+        subgroups/<field>-<value>/ results and tables of each subgroup
+
+Subgroups (institution, scanner vendor, field strength) are analysed where a test set holds
+at least two recorded values of the field. An analysis the data do not allow (one class
+only in a small subgroup, say) is named in the notes instead of failing the export.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from django.utils import timezone
+
+from readerstudy.analysis import display, figures, mrmc_files
+from readerstudy.analysis.frames import STATS_COLUMNS, SUBGROUPS
+from readerstudy.analysis.tables import PublicationTables, publication_tables
+from readerstudy.stats import io as stats_io
+from readerstudy.stats.analysis import analyse
+
+logger = logging.getLogger(__name__)
+
+TEST_SETS = ("all", "internal", "external")
+SUBGROUP_LABELS = {
+    "institution": "institution",
+    "scanner_vendor": "scanner vendor",
+    "field_strength": "field strength",
+}
+
+Progress = Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One analysis of the export: a test set, or a subgroup of it."""
+
+    test_set: str
+    folder: str
+    title: str
+    subgroup: str = ""
+    value: object = None
+    full: bool = True  # figures and MRMC files too
+
+
+def _slug(value: object) -> str:
+    text = re.sub(r"[^A-Za-z0-9.]+", "-", str(value)).strip("-").lower()
+    return text or "blank"
+
+
+def _value_label(column: str, value: object) -> str:
+    if column == "field_strength":
+        return f"{float(value):g} T"
+    return str(value)
+
+
+def test_set_reads(reads: pd.DataFrame, test_set: str) -> pd.DataFrame:
+    return reads if test_set == "all" else reads.loc[reads["test_set"] == test_set]
+
+
+def _recorded(series: pd.Series) -> pd.Series:
+    return series.loc[series.notna() & (series.astype(str).str.strip() != "")]
+
+
+def plan(reads: pd.DataFrame) -> list[Unit]:
+    """The analyses an export of ``reads`` holds, in the order they are computed."""
+    units = []
+    for test_set in TEST_SETS:
+        subset = test_set_reads(reads, test_set)
+        if subset.empty:
+            continue
+        units.append(Unit(test_set, test_set, f"{test_set} test set" if test_set != "all"
+                          else "all test sets"))
+        for column in SUBGROUPS:
+            values = sorted(_recorded(subset[column]).unique(), key=str)
+            if len(values) < 2:
+                continue
+            for value in values:
+                label = _value_label(column, value)
+                units.append(Unit(
+                    test_set, f"{test_set}/subgroups/{column}-{_slug(label)}",
+                    f"{test_set} test set, {SUBGROUP_LABELS[column]} {label}",
+                    subgroup=column, value=value, full=False,
+                ))
+    return units
+
+
+def unit_reads(reads: pd.DataFrame, unit: Unit) -> pd.DataFrame:
+    subset = test_set_reads(reads, unit.test_set)
+    if unit.subgroup:
+        subset = subset.loc[subset[unit.subgroup] == unit.value]
+    return subset
+
+
+def _results(reads: pd.DataFrame, parameters) -> pd.DataFrame:
+    columns = [c for c in STATS_COLUMNS if c in reads.columns]
+    return analyse(reads[columns], n_boot=parameters.n_boot, seed=parameters.seed,
+                   alpha=parameters.alpha, missing="drop")
+
+
+def write_unit(reads: pd.DataFrame, unit: Unit, root: Path, *, parameters,
+               study_title: str) -> list[str]:
+    """Write one unit's files under ``root / unit.folder``; returns its notes, each
+    prefixed with the unit's title (for the README)."""
+    directory = root / unit.folder
+    directory.mkdir(parents=True, exist_ok=True)
+    title = f"{study_title}: {unit.title}"
+    notes: list[str] = []
+    try:
+        stats_io.write_results(_results(reads, parameters), directory)
+    except ValueError as exc:
+        notes.append(f"No results table: {exc}")
+    try:
+        tables = publication_tables(reads, alpha=parameters.alpha)
+    except ValueError as exc:
+        notes.append(f"No publication tables: {exc}")
+        tables = PublicationTables(*(pd.DataFrame() for _ in range(5)), notes=[])
+    if unit.full:
+        _paths, mrmc_notes = mrmc_files.write_mrmc_files(reads, directory / "mrmc", title=title)
+        notes += mrmc_notes
+        notes += figures.write_figures(reads, directory / "figures", title=title,
+                                       alpha=parameters.alpha)
+    tables.notes.extend(notes)
+    display.write_tables(tables, directory, title=title)
+    return [f"{unit.title}: {note}" for note in tables.notes]
+
+
+def _readme(*, title: str, slug: str, fingerprint: str, data_state: dict[str, Any],
+            parameters, reads: pd.DataFrame, units: list[Unit], notes: list[str]) -> str:
+    readers = reads.drop_duplicates("reader")
+    lines = [
+        f"# {title}: analysis export",
+        "",
+        f"- Study: `{slug}`",
+        f"- Produced: {timezone.now():%Y-%m-%d %H:%M} UTC",
+        f"- Fingerprint: `{fingerprint}`",
+        f"- Reads: {data_state.get('reads', {}).get('count')}; "
+        f"model predictions: {data_state.get('predictions', {}).get('count')}",
+        f"- Readers: {int((readers['reader_kind'] == 'human').sum())} human, "
+        f"{int((readers['reader_kind'] == 'model').sum())} model version(s); "
+        f"cases: {reads['case'].nunique()}",
+        f"- Parameters: {parameters.n_boot} bootstrap resamples, seed {parameters.seed}, "
+        f"{100 * (1 - parameters.alpha):g}% confidence intervals",
+        "",
+        "## Conventions",
+        "",
+        "- `truth`: 1 malignant, 0 benign (reference standard). Cases without one, and",
+        "  training cases, are left out.",
+        "- `score`: probability of malignancy in percent (0-100) for readers and the model",
+        "  (the model's probability x 100).",
+        "- Reader AUC 'from calls' is (sensitivity + specificity) / 2 with DeLong's interval,",
+        "  as the published tables report it; 'from scores' uses the 0-100 confidence.",
+        "- p-values against the model: exact McNemar (sensitivity on malignant cases,",
+        "  specificity on benign cases), DeLong's paired test for the AUC (of the scores when",
+        "  reader and model both gave scores, else of the AUCs from calls).",
+        "- Proportions carry Wilson 95% intervals. Tables are rounded for print in",
+        "  `tables.md`, `tables.html` and `tables.xlsx`; the CSV files keep full precision.",
+        "- `results.csv` columns and metric names: docs/stats-interface.md of the project.",
+        "",
+        "## Contents",
+        "",
+        "- `reads.csv`: every analysed read (the input of the statistics).",
+    ]
+    lines += [f"- `{unit.folder}/`: {unit.title}" for unit in units]
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def build_export(reads: pd.DataFrame, directory: Path, *, parameters, title: str, slug: str,
+                 fingerprint: str, data_state: dict[str, Any],
+                 progress: Progress | None = None) -> list[str]:
+    """Write every file of an export of ``reads`` into ``directory``; returns the notes.
+
+    ``progress(percent, step)`` is called before each analysis.
+    """
+    report = progress or (lambda percent, step: None)
+    directory.mkdir(parents=True, exist_ok=True)
+    reads.to_csv(directory / "reads.csv", index=False)
+    units = plan(reads)
+    notes: list[str] = []
+    if not units:
+        notes.append("No analysable reads yet (reads of test cases with a reference standard).")
+    for i, unit in enumerate(units):
+        report(round(100 * i / max(len(units), 1)), f"analysing {unit.title}")
+        notes += write_unit(unit_reads(reads, unit), unit, directory, parameters=parameters,
+                            study_title=title)
+    report(99, "writing the archive")
+    (directory / "README.md").write_text(
+        _readme(title=title, slug=slug, fingerprint=fingerprint, data_state=data_state,
+                parameters=parameters, reads=reads, units=units, notes=notes),
+        encoding="utf-8",
+    )
+    return notes

@@ -1,0 +1,323 @@
+"""The publication tables laid out and rounded for print, and their files.
+
+Rounding happens here and only here (STYLE.md 8): percentages to whole numbers with n/N,
+e.g. "67% (33/49)"; AUC, kappa and ICC to two decimals with the interval, e.g.
+"0.69 (0.59, 0.78)"; p-values to three decimals, "<0.001" below that. Halves round up, as
+published tables do (0.685 -> "0.69"), not to even.
+"""
+
+from __future__ import annotations
+
+import html
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from readerstudy.analysis.tables import PublicationTables
+
+TITLES = {
+    "performance": "Table 1. Diagnostic performance of the readers and the model",
+    "counts": "Table 2. 2 x 2 counts per reader",
+    "agreement": "Table 3. Agreement of benign/malignant calls",
+    "measurements": "Table 3b. Agreement of measurements",
+    "three_tier": "Table 4. Three-tier calls: definite cases and cases sent to MRI",
+}
+FILE_NAMES = {
+    "performance": "table1_performance.csv",
+    "counts": "table2_counts.csv",
+    "agreement": "table3_agreement.csv",
+    "measurements": "table3b_measurements.csv",
+    "three_tier": "table4_three_tier.csv",
+}
+SHEET_NAMES = {
+    "performance": "1 Performance",
+    "counts": "2 Counts",
+    "agreement": "3 Agreement",
+    "measurements": "3b Measurements",
+    "three_tier": "4 Three-tier",
+}
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def round_half_up(value: float, digits: int = 0) -> Decimal:
+    """``value`` rounded half away from zero to ``digits`` decimals (0.685 -> 0.69)."""
+    quantum = Decimal(1).scaleb(-digits)
+    return Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def fmt_number(value: object, digits: int = 2) -> str:
+    if _missing(value):
+        return ""
+    return str(round_half_up(float(value), digits))
+
+
+def fmt_estimate_ci(estimate: object, low: object, high: object, digits: int = 2) -> str:
+    """``"0.69 (0.59, 0.78)"``; ``""`` when the estimate is missing."""
+    if _missing(estimate):
+        return ""
+    if _missing(low) or _missing(high):
+        return fmt_number(estimate, digits)
+    return f"{fmt_number(estimate, digits)} ({fmt_number(low, digits)}, {fmt_number(high, digits)})"
+
+
+def fmt_percent(value: object) -> str:
+    if _missing(value):
+        return ""
+    return f"{round_half_up(100.0 * float(value), 0)}%"
+
+
+def fmt_proportion(successes: object, total: object) -> str:
+    """``"67% (33/49)"``; ``"- (0/0)"`` when nothing was counted."""
+    if _missing(successes) or _missing(total):
+        return ""
+    successes, total = int(successes), int(total)
+    if total == 0:
+        return "- (0/0)"
+    return f"{fmt_percent(successes / total)} ({successes}/{total})"
+
+
+def fmt_percent_ci(low: object, high: object) -> str:
+    """``"54%, 78%"``."""
+    if _missing(low) or _missing(high):
+        return ""
+    return f"{fmt_percent(low)}, {fmt_percent(high)}"
+
+
+def fmt_ratio(successes: object, total: object) -> str:
+    if _missing(successes) or _missing(total):
+        return ""
+    return f"{int(successes)}/{int(total)}"
+
+
+def fmt_p(value: object) -> str:
+    """``"<0.001"``, ``"0.008"``, ``"1.000"``; ``""`` when missing."""
+    if _missing(value):
+        return ""
+    value = float(value)
+    if value < 0.001:
+        return "<0.001"
+    return str(round_half_up(value, 3))
+
+
+def fmt_reader_role(role: object, years: object) -> str:
+    """``"Resident, 2 years"``; ``"Model"``."""
+    label = str(role).capitalize() if not _missing(role) and role else ""
+    if _missing(years):
+        return label
+    years = int(years) if float(years).is_integer() else float(years)
+    unit = "year" if years == 1 else "years"
+    return f"{label}, {years} {unit}" if label else f"{years} {unit}"
+
+
+def _with_condition(frame: pd.DataFrame, out: dict[str, object], row) -> dict[str, object]:
+    if frame["condition"].nunique() > 1:  # noqa: PD101 - a column, not a hot loop
+        return {"Condition": row.condition} | out
+    return out
+
+
+def performance_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 laid out as STUDY-PROTOCOL.md's published table, with sensitivity and
+    specificity, the AUC from scores and the p-values against the model added."""
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        reader = row.reader if row.subset == "all cases" else f"{row.reader}, {row.subset}"
+        out = {
+            "Reader": reader,
+            "Role, experience": fmt_reader_role(row.role, row.years),
+            "TP/P": fmt_ratio(row.tp, row.p),
+            "TN/N": fmt_ratio(row.tn, row.n_benign),
+            "Sensitivity, % (n/N)": fmt_proportion(row.tp, row.p),
+            "Sensitivity 95% CI": fmt_percent_ci(row.sensitivity_ci_low, row.sensitivity_ci_high),
+            "Specificity, % (n/N)": fmt_proportion(row.tn, row.n_benign),
+            "Specificity 95% CI": fmt_percent_ci(row.specificity_ci_low, row.specificity_ci_high),
+            "Accuracy, % (n/N)": fmt_proportion(row.accuracy_correct, row.n),
+            "AUC from calls (95% CI)": fmt_estimate_ci(row.auc_calls, row.auc_calls_ci_low,
+                                                       row.auc_calls_ci_high),
+        }
+        if "auc_scores" in table:
+            out["AUC from scores (95% CI)"] = fmt_estimate_ci(
+                row.auc_scores, row.auc_scores_ci_low, row.auc_scores_ci_high)
+        if "p_sensitivity" in table:
+            out |= {
+                "p sensitivity vs model (McNemar)": fmt_p(row.p_sensitivity),
+                "p specificity vs model (McNemar)": fmt_p(row.p_specificity),
+                "p AUC vs model (DeLong)": fmt_p(row.p_auc),
+            }
+        rows.append(_with_condition(table, out, row))
+    return pd.DataFrame(rows)
+
+
+def counts_display(table: pd.DataFrame) -> pd.DataFrame:
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        out = {"Reader": row.reader, "TP": row.tp, "FN": row.fn, "TN": row.tn, "FP": row.fp,
+               "Malignant": row.malignant, "Benign": row.benign, "Total": row.n}
+        rows.append(_with_condition(table, out, row))
+    return pd.DataFrame(rows)
+
+
+def _interval_text(row) -> str:
+    median = getattr(row, "interval_days_median", float("nan"))
+    if _missing(median):
+        return ""
+    low, high = row.interval_days_min, row.interval_days_max
+    return f"{fmt_number(median, 0)} ({fmt_number(low, 0)}-{fmt_number(high, 0)})"
+
+
+def agreement_display(table: pd.DataFrame) -> pd.DataFrame:
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        out = {
+            "Comparison": row.analysis, "Reader": row.reader, "Other": row.other,
+            "Statistic": row.measure,
+            "Estimate (95% CI)": fmt_estimate_ci(row.estimate, row.ci_low, row.ci_high),
+            "Agreement (Landis & Koch)": row.band, "Cases": row.n,
+            "Interval, days: median (range)": _interval_text(row),
+        }
+        rows.append(_with_condition(table, out, row))
+    return pd.DataFrame(rows)
+
+
+def measurements_display(table: pd.DataFrame) -> pd.DataFrame:
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        out = {
+            "Measurement": row.measurement, "Comparison": row.analysis, "Reader": row.reader,
+            "Other": row.other,
+            "ICC(2,1) (95% CI)": fmt_estimate_ci(row.icc, row.icc_ci_low, row.icc_ci_high, 3),
+            "Reliability (Koo & Li)": row.icc_band,
+            "Bias (95% CI)": fmt_estimate_ci(row.bias, row.bias_ci_low, row.bias_ci_high),
+            "Limits of agreement": (f"{fmt_number(row.loa_low)}, {fmt_number(row.loa_high)}"
+                                    if not _missing(row.loa_low) else ""),
+            "Cases": row.n,
+        }
+        rows.append(_with_condition(table, out, row))
+    return pd.DataFrame(rows)
+
+
+def three_tier_display(table: pd.DataFrame) -> pd.DataFrame:
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        out = {
+            "Reader": row.reader,
+            "TP/P (definite)": fmt_ratio(row.tp, row.p),
+            "TN/N (definite)": fmt_ratio(row.tn, row.n_benign),
+            "Sensitivity, % (n/N)": fmt_proportion(row.tp, row.p),
+            "Specificity, % (n/N)": fmt_proportion(row.tn, row.n_benign),
+            "Accuracy, % (n/N)": fmt_proportion(row.accuracy_correct, row.n_definite),
+            "AUC from calls (95% CI)": fmt_estimate_ci(row.auc_calls, row.auc_calls_ci_low,
+                                                       row.auc_calls_ci_high),
+            "Sent to MRI, % (n/N)": fmt_proportion(row.uncertain, row.n),
+        }
+        rows.append(_with_condition(table, out, row))
+    return pd.DataFrame(rows)
+
+
+DISPLAY = {
+    "performance": performance_display,
+    "counts": counts_display,
+    "agreement": agreement_display,
+    "measurements": measurements_display,
+    "three_tier": three_tier_display,
+}
+
+
+def display_tables(tables: PublicationTables) -> dict[str, pd.DataFrame]:
+    """Every table laid out for print (strings), keyed like :meth:`PublicationTables.as_dict`."""
+    return {name: DISPLAY[name](frame) for name, frame in tables.as_dict().items()}
+
+
+def _markdown_cell(value: object) -> str:
+    return "" if _missing(value) else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table of ``frame`` (no index)."""
+    if frame.empty:
+        return "_Not applicable to these data._\n"
+    header = "| " + " | ".join(_markdown_cell(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(_markdown_cell(v) for v in row) + " |"
+            for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def tables_markdown(tables: PublicationTables, *, title: str) -> str:
+    parts = [f"# {title}\n"]
+    for name, frame in display_tables(tables).items():
+        parts.append(f"## {TITLES[name]}\n\n{markdown_table(frame)}")
+    if tables.notes:
+        parts.append("## Notes\n\n" + "\n".join(f"- {note}" for note in tables.notes) + "\n")
+    return "\n".join(parts)
+
+
+def tables_html(tables: PublicationTables, *, title: str) -> str:
+    parts = [
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:system-ui,sans-serif;margin:2rem}"
+        "table{border-collapse:collapse;margin-bottom:2rem}"
+        "th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left}"
+        "th{background:#f0f0f0}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+    for name, frame in display_tables(tables).items():
+        parts.append(f"<h2>{html.escape(TITLES[name])}</h2>")
+        if frame.empty:
+            parts.append("<p><em>Not applicable to these data.</em></p>")
+        else:
+            parts.append(frame.to_html(index=False, escape=True, na_rep="", border=0))
+    if tables.notes:
+        items = "".join(f"<li>{html.escape(note)}</li>" for note in tables.notes)
+        parts.append(f"<h2>Notes</h2><ul>{items}</ul>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _finite_or_none(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def write_tables(tables: PublicationTables, directory: Path, *, title: str) -> list[Path]:
+    """Write the tables: numeric CSVs (full precision), ``tables.xlsx`` (one formatted sheet
+    per table), ``tables.md`` and ``tables.html``. Returns the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in tables.as_dict().items():
+        path = directory / FILE_NAMES[name]
+        frame.to_csv(path, index=False)
+        written.append(path)
+    workbook = directory / "tables.xlsx"
+    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
+        for name, frame in display_tables(tables).items():
+            sheet = frame if not frame.empty else pd.DataFrame({"": ["Not applicable."]})
+            _finite_or_none(sheet).to_excel(writer, sheet_name=SHEET_NAMES[name], index=False)
+        pd.DataFrame({"Notes": tables.notes or [""]}).to_excel(
+            writer, sheet_name="Notes", index=False)
+    written.append(workbook)
+    for file_name, text in (("tables.md", tables_markdown(tables, title=title)),
+                            ("tables.html", tables_html(tables, title=title))):
+        path = directory / file_name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+

@@ -1,0 +1,64 @@
+"""The figures of an export, drawn by ``readerstudy.stats.plots``.
+
+- ROC curves per condition (readers with scores as curves, readers with calls as
+  operating points, the model set apart) and Bland-Altman plots of every pair of readers'
+  scores: :func:`readerstudy.stats.plots.write_plots`;
+- Bland-Altman plots of every continuous measurement for every pair of readers who
+  measured it (``bland_altman_<measurement>_<condition>_<reader>_vs_<other>``).
+
+Each figure is written as PNG and SVG.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import pandas as pd
+
+from readerstudy.analysis.frames import STATS_COLUMNS, measurement_column
+from readerstudy.stats import plots
+from readerstudy.stats.bland_altman import bland_altman
+
+
+def _measurement_figures(reads: pd.DataFrame, directory: Path, *, alpha: float) -> list[Path]:
+    written: list[Path] = []
+    prefix = measurement_column("")
+    first = reads.loc[reads["round"] == "first"]
+    for column in [c for c in reads.columns if c.startswith(prefix)]:
+        key = column.removeprefix(prefix)
+        for condition in sorted(first["condition"].dropna().unique()):
+            mine = first.loc[first["condition"] == condition]
+            wide = mine.pivot_table(index="case", columns="reader", values=column, aggfunc="first")
+            readers = [r for r in wide.columns if wide[r].notna().sum() >= 2]
+            for reader, other in combinations(readers, 2):
+                pair = wide[[reader, other]].dropna()
+                if len(pair) < 2:
+                    continue
+                result = bland_altman(pair[reader], pair[other], alpha=alpha)
+                figure = plots.bland_altman_figure(
+                    result, reader=reader, other=other,
+                    title=f"{key}: {reader} vs {other}, {condition}")
+                stem = (f"bland_altman_{plots.slug(key)}_{plots.slug(condition)}_"
+                        f"{plots.slug(reader)}_vs_{plots.slug(other)}")
+                written += plots.save_figure(figure, directory / stem)
+    return written
+
+
+def write_figures(reads: pd.DataFrame, directory: Path, *, title: str,
+                  alpha: float = 0.05) -> list[str]:
+    """Write the figures of ``reads`` (one test set) into ``directory``; returns notes on
+    figures the data do not allow."""
+    notes: list[str] = []
+    if reads.empty:
+        return notes
+    columns = [c for c in STATS_COLUMNS if c in reads.columns]
+    try:
+        plots.write_plots(reads[columns], directory, alpha=alpha, missing="drop")
+    except ValueError as exc:
+        notes.append(f"ROC and Bland-Altman figures of scores not drawn: {exc}")
+    try:
+        _measurement_figures(reads, directory, alpha=alpha)
+    except ValueError as exc:
+        notes.append(f"Bland-Altman figures of measurements not drawn: {exc}")
+    return notes

@@ -1,0 +1,190 @@
+"""Reads, the model's predictions and the reference standard as one long (tidy) DataFrame.
+
+The frame is the input of the statistics package (``readerstudy.stats.analysis.analyse`` and
+``python -m readerstudy.stats``) and of the publication tables. It holds the ground truth
+and every case's subgroup fields, so only coordinators ever receive it.
+
+Conventions
+-----------
+- ``truth``: 1 malignant, 0 benign, from the reference standard. Cases without a reference
+  standard (unclear cases, excluded by the protocol) and training cases are left out.
+- ``score``: probability of malignancy **in percent, 0-100**, for every reader: the reader's
+  confidence slider, and the model's probability x 100. Missing when a study does not ask
+  for a confidence. AUCs do not depend on the scale; figures and the MRMC exports do.
+- ``call``: "benign" / "malignant"; ``three_tier``: "benign" / "uncertain" / "malignant"
+  (definitely benign, uncertain - recommend MRI, definitely malignant) or missing.
+- ``condition``: the reading condition: the study's modality ("CT", "MRI") for unaided reads,
+  "<modality> + AI" for reads of the AI-aided round. The model reads unaided; its rows are
+  repeated in every condition present so that readers are compared with it in each.
+- ``round``: "first" or "repeat" (an AI-aided read is the reader's first read in the aided
+  condition); ``interval_days`` is the actual time from the first to the repeat read.
+- ``feature_<key>`` (True/False) per feature of the 15-feature checklist and
+  ``measurement_<key>`` (mm or degrees) per measurement, when the study asks for them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from readerstudy.predictions.selectors import predictions_frame
+from readerstudy.studies.answer_form import FEATURES, MEASUREMENTS
+from readerstudy.studies.models import Case, Modality, Read, Round, Study
+
+logger = logging.getLogger(__name__)
+
+HUMAN = "human"
+MODEL = "model"
+
+CASE_COLUMNS = [
+    "case", "patient", "truth", "reference_source", "test_set", "institution", "scanner_vendor",
+    "field_strength", "vertebra_level", "age", "sex",
+]
+BASE_COLUMNS = [
+    "reader", "reader_kind", "role", "years", "case", "truth", "score", "call", "three_tier",
+    "condition", "round", "interval_days", "test_set", "institution", "scanner_vendor",
+    "field_strength", "patient", "vertebra_level", "age", "sex", "reference_source",
+    "reading_seconds",
+]
+
+# The columns the statistics package reads (python -m readerstudy.stats, analyse()).
+STATS_COLUMNS = [
+    "reader", "case", "truth", "score", "call", "condition", "round", "interval_days",
+    "reader_kind",
+]
+# Subgroup columns of the publication tables, in the protocol's order.
+SUBGROUPS = ("institution", "scanner_vendor", "field_strength")
+
+
+def feature_column(key: str) -> str:
+    return f"feature_{key}"
+
+
+def measurement_column(key: str) -> str:
+    return f"measurement_{key}"
+
+
+def condition_name(study: Study, round: str) -> str:
+    """The reading condition of a read in ``round`` of ``study`` (see the module docstring)."""
+    modality = Modality(study.modality).label
+    return f"{modality} + AI" if round == Round.AIDED else modality
+
+
+def cases_frame(study: Study) -> pd.DataFrame:
+    """One row per analysable case: test cases with a reference standard."""
+    rows = (
+        Case.objects.filter(study=study, reference__isnull=False)
+        .exclude(test_set=Case.TestSet.TRAINING)
+        .order_by("code")
+        .values("code", "patient_pseudonym", "reference__label", "reference__source", "test_set",
+                "institution", "scanner_vendor", "field_strength", "vertebra_level", "age", "sex")
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=[
+        "code", "patient_pseudonym", "reference__label", "reference__source", "test_set",
+        "institution", "scanner_vendor", "field_strength", "vertebra_level", "age", "sex",
+    ])
+    frame = frame.rename(columns={
+        "code": "case", "patient_pseudonym": "patient", "reference__source": "reference_source",
+    })
+    frame["truth"] = (frame.pop("reference__label") == "malignant").astype("int64")
+    frame["field_strength"] = pd.to_numeric(frame["field_strength"], errors="coerce")
+    frame["age"] = pd.to_numeric(frame["age"], errors="coerce")
+    return frame[CASE_COLUMNS]
+
+
+def _human_reads(study: Study, reads_upto: int | None) -> pd.DataFrame:
+    reads = Read.objects.filter(study=study).exclude(case__test_set=Case.TestSet.TRAINING)
+    if reads_upto is not None:
+        reads = reads.filter(pk__lte=reads_upto)
+    records = []
+    for r in reads.select_related("reader", "reader__reader_profile", "case").order_by("pk"):
+        profile = getattr(r.reader, "reader_profile", None)
+        record = {
+            "reader": r.reader.username,
+            "reader_kind": HUMAN,
+            "role": profile.role if profile else "",
+            "years": profile.years_experience if profile else np.nan,
+            "case": r.case.code,
+            "score": float(r.confidence) if r.confidence is not None else np.nan,
+            "call": r.call,
+            "three_tier": r.three_tier or np.nan,
+            "condition": condition_name(study, r.round),
+            "round": Round.REPEAT.value if r.round == Round.REPEAT else Round.FIRST.value,
+            "interval_days": r.repeat_interval_days if r.repeat_interval is not None else np.nan,
+            "reading_seconds": r.reading_seconds,
+        }
+        if study.ask_features:
+            for key in FEATURES:
+                record[feature_column(key)] = (r.features or {}).get(key, np.nan)
+        for key in study.measurements:
+            value = (r.measurements or {}).get(key)
+            record[measurement_column(key)] = float(value) if value is not None else np.nan
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def model_reads(study: Study) -> pd.DataFrame:
+    """The model versions' predictions as reader rows (``reader="model:<name>@<version>"``,
+    the three-tier output as the predictions app stores it); empty without predictions."""
+    frame = predictions_frame(study)
+    if frame.empty:
+        return pd.DataFrame()
+    return frame.assign(
+        score=frame["score"] * 100.0, reader_kind=MODEL, role=MODEL, years=np.nan,
+        round=Round.FIRST.value, interval_days=np.nan, reading_seconds=np.nan,
+    )[["reader", "reader_kind", "role", "years", "case", "score", "call", "three_tier",
+       "round", "interval_days", "reading_seconds"]]
+
+
+def reads_frame(study: Study, *, include_model: bool = True,
+                reads_upto: int | None = None) -> pd.DataFrame:
+    """The study's reads (and the model's predictions) with the reference standard, long format.
+
+    Parameters
+    ----------
+    study : Study
+    include_model : bool, default True
+        Add the model versions' predictions as readers (``reader_kind == "model"``).
+    reads_upto : int, optional
+        Only reads with a primary key up to this one (an export is computed from the reads
+        its fingerprint counted).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per read; the columns are documented in this module's docstring. Reads of
+        cases without a reference standard, and of training cases, are left out.
+    """
+    cases = cases_frame(study)
+    humans = _human_reads(study, reads_upto)
+    parts = [humans] if not humans.empty else []
+    if include_model:
+        model = model_reads(study)
+        if not model.empty:
+            conditions = (
+                sorted(humans["condition"].unique()) if not humans.empty
+                else [condition_name(study, Round.FIRST)]
+            )
+            parts += [model.assign(condition=condition) for condition in conditions]
+    extra = []
+    if study.ask_features:
+        extra += [feature_column(k) for k in FEATURES]
+    extra += [measurement_column(k) for k in study.measurements if k in MEASUREMENTS]
+    columns = BASE_COLUMNS + extra
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    reads = pd.concat(parts, ignore_index=True)
+    unknown = set(reads["case"]) - set(cases["case"])
+    if unknown:
+        logger.info("%d read(s) of cases without a reference standard left out of %s",
+                    int(reads["case"].isin(unknown).sum()), study.slug)
+    frame = reads.merge(cases, on="case", how="inner", validate="many_to_one")
+    for column in columns:
+        if column not in frame:
+            frame[column] = np.nan
+    frame = frame[columns].sort_values(
+        ["reader_kind", "reader", "condition", "round", "case"], kind="stable"
+    )
+    return frame.reset_index(drop=True)

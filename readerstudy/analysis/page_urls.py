@@ -1,0 +1,8 @@
+from django.urls import path
+
+from readerstudy.analysis import views
+
+# Mounted at the site root, next to the reading room's coordinator page.
+urlpatterns = [
+    path("coordinator/<slug:slug>/exports/", views.exports_page, name="web-exports"),
+]
