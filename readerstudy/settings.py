@@ -125,6 +125,11 @@ STORAGES = {
             else {}
         ),
     },
+    # Originals kept on a coordinator's request (import --keep-originals): never served.
+    "dicom_originals": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "dicom-originals"},
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -174,11 +179,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Redis redelivers a task whose worker died (acks_late) after this many seconds; it must
+# exceed the longest task. The worker tests shorten it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 
 # The study protocol's defaults.
 READERSTUDY_DEFAULT_WASHOUT_DAYS = env_int("READERSTUDY_DEFAULT_WASHOUT_DAYS", 30)
 READERSTUDY_DEFAULT_REPEAT_SAMPLE = env_int("READERSTUDY_DEFAULT_REPEAT_SAMPLE", 20)
 READERSTUDY_MODEL_DIR = Path(env_str("READERSTUDY_MODEL_DIR", str(VAR_DIR / "models")))
+# Inference tasks go to this queue (a GPU worker can consume only it); cases per task.
+READERSTUDY_INFERENCE_QUEUE = env_str("READERSTUDY_INFERENCE_QUEUE", "celery")
+READERSTUDY_INFERENCE_CHUNK = env_int("READERSTUDY_INFERENCE_CHUNK", 16)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -18,7 +18,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 # Anything of these names in a reader's response would unblind them.
 FORBIDDEN_KEYS = {
-    "reference", "label", "source", "notes", "age", "sex", "institution", "scanner_vendor",
+    "reference", "source", "notes", "age", "sex", "institution", "scanner_vendor",
     "field_strength", "patient_pseudonym", "patient", "source_case_id", "test_set", "truth",
     "probability", "prediction", "predictions", "reader", "readers", "answers", "tier",
 }

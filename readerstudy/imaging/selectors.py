@@ -1,0 +1,133 @@
+"""Read-only queries of stored images: the viewer's series payload, the model's files, and
+the access rule of every DICOMweb request.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from django.db.models import Prefetch
+from django.urls import reverse
+
+from readerstudy.core.permissions import is_coordinator
+from readerstudy.imaging import storage
+from readerstudy.imaging.models import Instance, Series, VertebraLocation
+from readerstudy.studies.models import Case, ReadingSlot, Study
+
+# Viewer order: axial first, then its derived sagittal; MRI: T1W then T2W.
+ROLE_ORDER = {Series.Role.AXIAL: 0, Series.Role.SAGITTAL: 1, Series.Role.T1W: 2, Series.Role.T2W: 3}
+ROLE_LABELS = {
+    Series.Role.AXIAL: "Axial CT",
+    Series.Role.SAGITTAL: "Sagittal CT (reformat)",
+    Series.Role.T1W: "Sagittal T1W",
+    Series.Role.T2W: "Sagittal T2W",
+}
+
+
+def _ordered_series(case: Case) -> list[Series]:
+    series = Series.objects.filter(case=case).prefetch_related(
+        Prefetch("instances", queryset=Instance.objects.order_by("position", "instance_number", "pk"))
+    )
+    return sorted(series, key=lambda s: ROLE_ORDER.get(s.role, 99))
+
+
+def metadata_url(series: Series) -> str:
+    return reverse("dicomweb-series-metadata", kwargs={"study_uid": series.study_uid, "series_uid": series.series_uid})
+
+
+def instance_urls(series: Series, instance: Instance) -> dict[str, str]:
+    kwargs = {"study_uid": series.study_uid, "series_uid": series.series_uid, "sop_uid": instance.sop_uid}
+    wado_uri = (
+        f"{reverse('wado-uri')}?requestType=WADO&studyUID={series.study_uid}&seriesUID={series.series_uid}"
+        f"&objectUID={instance.sop_uid}&contentType=application%2Fdicom"
+    )
+    return {
+        "wado_uri": wado_uri,
+        "frames_url": reverse("dicomweb-instance", kwargs=kwargs) + "/frames",
+    }
+
+
+def viewer_series_for_case(*, case: Case) -> list[dict[str, Any]]:
+    """The case's de-identified series for the viewer, axial before sagittal, T1W before T2W.
+
+    ``[{role, label, study_uid, series_uid, metadata_url, instances: [{sop_uid,
+    number_of_frames, wado_uri, frames_url}]}]`` with instances ordered along the slice
+    normal. Frame ``n`` (1-based) of an instance is at ``frames_url + "/" + n``. Only
+    de-identified UIDs; nothing about the patient, the label or the vertebra location.
+    """
+    payload = []
+    for series in _ordered_series(case):
+        payload.append({
+            "role": series.role,
+            "label": ROLE_LABELS.get(series.role, series.role),
+            "study_uid": series.study_uid,
+            "series_uid": series.series_uid,
+            "metadata_url": metadata_url(series),
+            "instances": [
+                {"sop_uid": i.sop_uid, "number_of_frames": i.number_of_frames, **instance_urls(series, i)}
+                for i in series.instances.all()
+            ],
+        })
+    return payload
+
+
+def case_series_files(case: Case) -> dict[str, list[str]]:
+    """Storage names of the case's de-identified instances by role, ordered along the slice normal."""
+    return {
+        series.role: [i.storage_name for i in series.instances.all()]
+        for series in _ordered_series(case)
+    }
+
+
+def open_instance(name: str) -> IO[bytes]:
+    """Open a stored de-identified instance for reading (binary; use as a context manager)."""
+    return storage.dicom_storage().open(name, "rb")
+
+
+def vertebra_center(case: Case) -> tuple[float, float, float]:
+    """The annotated vertebra centre (LPS, mm). Raises ``VertebraLocation.DoesNotExist``."""
+    return VertebraLocation.objects.get(case=case).center
+
+
+def vertebra_location(case: Case) -> VertebraLocation | None:
+    return VertebraLocation.objects.filter(case=case).first()
+
+
+def visible_series(user):
+    """Series a user may fetch images of: coordinators all; a reader those of cases in
+    their own worklist (a reading slot) of an open study; anyone else none.
+    """
+    if is_coordinator(user):
+        return Series.objects.all()
+    if not (user and user.is_authenticated and user.is_active):
+        return Series.objects.none()
+    cases = ReadingSlot.objects.filter(reader=user, study__status=Study.Status.OPEN).values("case_id")
+    return Series.objects.filter(case_id__in=cases)
+
+
+def _may_see(user, case_id: int) -> bool:
+    if is_coordinator(user):
+        return True
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return ReadingSlot.objects.filter(reader=user, case_id=case_id, study__status=Study.Status.OPEN).exists()
+
+
+def series_for_user(*, user, study_uid: str, series_uid: str) -> Series | None:
+    """The series if it exists and ``user`` may see it; None either way otherwise."""
+    series = Series.objects.filter(series_uid=series_uid, study_uid=study_uid).first()
+    return series if series is not None and _may_see(user, series.case_id) else None
+
+
+def instance_for_user(*, user, study_uid: str, series_uid: str, sop_uid: str) -> Instance | None:
+    """The instance if it exists and ``user`` may see it; None either way otherwise.
+
+    Two indexed lookups (the instance with its series; the reader's slot): this runs on
+    every image request.
+    """
+    instance = (
+        Instance.objects.select_related("series")
+        .filter(sop_uid=sop_uid, series__series_uid=series_uid, series__study_uid=study_uid)
+        .first()
+    )
+    return instance if instance is not None and _may_see(user, instance.series.case_id) else None
