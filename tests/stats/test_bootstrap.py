@@ -107,7 +107,7 @@ def test_a_dataframe_of_scores_labels_the_rows_by_column(study):
 def test_bootstrap_se_agrees_with_delong_on_procs_asah_example():
     # Both estimate the same sampling SD of the AUC; on pROC's aSAH s100b (n = 113) the
     # stratified bootstrap SE lands within 10% of DeLong's (0.0517, pROC docs).
-    from tests.stats.test_roc import refdata
+    from tests.stats.refdata import refdata
 
     data = refdata("aSAH.csv")
     poor = (data["outcome"] == "Poor").astype(int)

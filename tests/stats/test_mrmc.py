@@ -19,7 +19,7 @@ import pytest
 from sklearn import metrics
 
 from readerstudy.stats import mrmc, roc
-from tests.stats.test_roc import refdata
+from tests.stats.refdata import refdata
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,6 @@ a slow reference DeLong written from its definition, and the CT study's publishe
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,19 +11,7 @@ from scipy import stats
 from sklearn import metrics
 
 from readerstudy.stats import roc
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def refdata(name: str) -> pd.DataFrame:
-    """A public reference data set: fixtures/refdata/ in the repo, else $READERSTUDY_REFDATA."""
-    for folder in (
-        REPO / "fixtures" / "refdata",
-        Path(os.environ.get("READERSTUDY_REFDATA", "/work/shared/refdata")),
-    ):
-        if (folder / name).exists():
-            return pd.read_csv(folder / name)
-    pytest.fail(f"reference data set {name} not found (fixtures/refdata or $READERSTUDY_REFDATA)")
+from tests.stats.refdata import refdata
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,212 @@
+"""Benchmark: a full analyse() of a simulated reader study, against a straightforward version.
+
+Simulated study: 10 human readers and the model, 2 conditions (CT, MRI), 1,000
+cases each (45% malignant), a continuous score and a benign/malignant call per
+read; 2,000 bootstrap resamples per reader AUC.
+
+The straightforward version computes the same statistics the obvious way, in
+the same run on the same data:
+
+- bootstrap: for each reader, a loop over resamples calling scikit-learn's
+  ``roc_auc_score`` (stratified resampling, as analyse() does). Only
+  ``--naive-resamples`` resamples per reader are timed (default 100) and the
+  time is scaled to 2,000 - said so in the output;
+- ICC: ``pingouin.intraclass_corr`` per condition;
+- pairs: a loop over every pair of readers calling ``delong_paired``, the
+  three McNemar helpers (exact and chi-square), ``cohen_kappa`` and
+  ``bland_altman`` on the pair's columns; per reader ``auc_delong``,
+  ``auc_from_calls`` and ``diagnostic_metrics``;
+- Fleiss' kappa and the MRMC analysis: the library functions (no faster
+  alternative exists; they cost the same in both).
+
+Targets: analyse() under 2 s on 2 cores, and at least 20x faster than the
+straightforward version. Both wall-clock and CPU time are printed: on a
+machine shared with other jobs the wall clock overstates the time an idle
+machine would take, while the CPU time of this (single-threaded) work does not.
+
+Run: ``.venv/bin/python benchmarks/bench_stats.py`` (about a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+import pandas as pd
+
+N_CASES = 1000
+N_READERS = 10
+CONDITIONS = {"CT": 1.0, "MRI": 1.4}
+N_BOOT = 2000
+
+
+def simulate(seed: int = 0) -> pd.DataFrame:
+    """Long reads: readers share a case effect, so their scores and calls correlate."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random(N_CASES) < 0.45).astype(int)
+    cases = [f"case{i:04d}" for i in range(N_CASES)]
+    frames = []
+    for condition, separation in CONDITIONS.items():
+        case_effect = rng.normal(size=N_CASES)
+        readers = [f"reader{i}" for i in range(1, N_READERS + 1)] + ["model"]
+        for reader in readers:
+            skill = 1.3 if reader == "model" else rng.uniform(0.7, 1.1)
+            score = separation * skill * truth + 0.6 * case_effect + rng.normal(size=N_CASES)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "reader": reader,
+                        "reader_kind": "model" if reader == "model" else "human",
+                        "case": cases,
+                        "truth": truth,
+                        "score": score,
+                        "call": np.where(score > 0.7, "malignant", "benign"),
+                        "condition": condition,
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def naive_bootstrap(truth: np.ndarray, score: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(truth == 1), np.flatnonzero(truth == 0)
+    aucs = np.empty(n_boot)
+    for b in range(n_boot):
+        idx = np.r_[rng.choice(pos, pos.size), rng.choice(neg, neg.size)]
+        aucs[b] = roc_auc_score(truth[idx], score[idx])
+    return np.quantile(aucs, [0.025, 0.975])
+
+
+def naive_analysis(reads: pd.DataFrame, naive_resamples: int) -> dict[str, float]:
+    """The straightforward version; returns CPU seconds per part (bootstrap extrapolated)."""
+    import pingouin as pg
+
+    from readerstudy.stats import agreement, bland_altman, mcnemar, proportions, roc
+    from readerstudy.stats.io import validate_reads
+    from readerstudy.stats.mrmc import or_hillis
+
+    times: dict[str, float] = {}
+    start = time.process_time()
+    data = validate_reads(reads)
+    times["validation"] = time.process_time() - start
+
+    boot = per_reader = pairs = icc_time = fleiss = 0.0
+    for condition in CONDITIONS:
+        here = data[data["condition"] == condition]
+        score = here.pivot_table(index="case", columns="reader", values="score")
+        call = here.pivot_table(index="case", columns="reader", values="call", aggfunc="first")
+        truth = here.groupby("case")["truth"].first().reindex(score.index).to_numpy().astype(int)
+        readers = list(score.columns)
+        calls01 = (call == "malignant").astype(int)
+
+        start = time.process_time()
+        for reader in readers:
+            naive_bootstrap(truth, score[reader].to_numpy(), naive_resamples, 0)
+        boot += (time.process_time() - start) * N_BOOT / naive_resamples
+
+        start = time.process_time()
+        for reader in readers:
+            roc.auc_delong(truth, score[reader])
+            roc.auc_from_calls(truth, calls01[reader])
+            proportions.diagnostic_metrics(truth, calls01[reader])
+        per_reader += time.process_time() - start
+
+        start = time.process_time()
+        for i, a in enumerate(readers):
+            for b in readers[i + 1 :]:
+                roc.delong_paired(truth, score[a], score[b])
+                roc.delong_paired(truth, calls01[a], calls01[b])
+                for helper in (
+                    mcnemar.mcnemar_sensitivity,
+                    mcnemar.mcnemar_specificity,
+                    mcnemar.mcnemar_accuracy,
+                ):
+                    for method in ("exact", "chi2"):
+                        helper(truth, call[a], call[b], method=method)
+                agreement.cohen_kappa(call[a], call[b])
+                bland_altman.bland_altman(score[a], score[b])
+        pairs += time.process_time() - start
+
+        humans = here[here["reader_kind"] == "human"]
+        start = time.process_time()
+        pg.intraclass_corr(humans, targets="case", raters="reader", ratings="score")
+        icc_time += time.process_time() - start
+        start = time.process_time()
+        agreement.fleiss_kappa(call[[r for r in readers if r != "model"]])
+        fleiss += time.process_time() - start
+
+    humans = data[data["reader_kind"] == "human"]
+    start = time.process_time()
+    or_hillis(
+        humans, reader="reader", treatment="condition", case="case", truth="truth", score="score"
+    )
+    times["mrmc"] = time.process_time() - start
+    times.update(
+        {
+            f"bootstrap (extrapolated from {naive_resamples} resamples)": boot,
+            "per-reader AUC and proportions": per_reader,
+            "pair loops": pairs,
+            "ICC (pingouin)": icc_time,
+            "Fleiss kappa": fleiss,
+        }
+    )
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of analyse()")
+    parser.add_argument(
+        "--naive-resamples",
+        type=int,
+        default=100,
+        help="bootstrap resamples timed per reader in the straightforward version",
+    )
+    args = parser.parse_args()
+
+    import warnings
+
+    from readerstudy.stats.analysis import analyse
+
+    reads = simulate()
+    print(
+        f"data: {N_READERS} readers + model x {len(CONDITIONS)} conditions x {N_CASES} cases "
+        f"= {len(reads)} reads; {N_BOOT} bootstrap resamples; {os.cpu_count()} CPU cores"
+    )
+    analyse(reads.iloc[:2000], n_boot=50)  # warm imports and caches
+    walls, cpus = [], []
+    for _ in range(args.repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        results = analyse(reads, n_boot=N_BOOT)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    fast = statistics.median(cpus)
+    print(
+        f"analyse(): median CPU time {fast:.2f} s, median wall clock "
+        f"{statistics.median(walls):.2f} s over {args.repeats} runs "
+        f"(wall min {min(walls):.2f} s), {len(results)} estimates; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = naive_analysis(reads, args.naive_resamples)
+    naive = sum(parts.values())
+    print(f"straightforward version: {naive:.1f} s CPU time in all")
+    for name, seconds in parts.items():
+        print(f"  {name}: {seconds:.2f} s")
+    print(f"speed-up (CPU time): {naive / fast:.1f}x")
+    print(
+        f"targets: under 2 s -> {'met' if fast < 2 else 'NOT met'} (CPU time); "
+        f">= 20x -> {'met' if naive / fast >= 20 else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

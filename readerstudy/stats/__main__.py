@@ -1,0 +1,77 @@
+"""Command line: ``python -m readerstudy.stats READS.csv --out DIR``.
+
+Reads the long CSV of reads, runs :func:`readerstudy.stats.analysis.analyse`,
+and writes ``results.csv``, ``results.xlsx``, ``results.json`` and the
+figures (``DIR/plots/``, PNG and SVG). Bad input exits with status 2 and a
+message naming the line and column at fault; an output folder that cannot be
+written exits with status 1. The CSV columns and the results
+are described in ``docs/stats-interface.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from readerstudy.stats.analysis import analyse
+from readerstudy.stats.io import read_reads_csv, write_results
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m readerstudy.stats",
+        description=(
+            "Reader-study statistics from a long CSV of reads (columns reader, case; "
+            "optional truth, score, call, condition, round, interval_days, reader_kind). "
+            "See docs/stats-interface.md."
+        ),
+    )
+    parser.add_argument("reads", type=Path, help="CSV of reads, one row per read")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (created)")
+    parser.add_argument(
+        "--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument(
+        "--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)"
+    )
+    parser.add_argument(
+        "--missing",
+        choices=("raise", "drop"),
+        default="raise",
+        help="empty cells: refuse (default) or leave those reads out",
+    )
+    parser.add_argument("--no-plots", action="store_true", help="skip the figures")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 cannot write, 2 bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        reads = read_reads_csv(args.reads)
+        results = analyse(
+            reads, n_boot=args.n_boot, seed=args.seed, alpha=args.alpha, missing=args.missing
+        )
+    except (OSError, ValueError) as exc:
+        print(f"error: {args.reads}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        written = list(write_results(results, args.out).values())
+        if not args.no_plots:
+            from readerstudy.stats.plots import write_plots
+
+            written += write_plots(
+                reads, args.out / "plots", alpha=args.alpha, missing=args.missing
+            )
+    except OSError as exc:
+        print(f"error: cannot write to {args.out}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(results)} estimates; wrote {len(written)} files to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

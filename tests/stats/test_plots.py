@@ -1,0 +1,90 @@
+"""Figures: ROC curves (model distinct, calls as points) and Bland-Altman plots, PNG and SVG."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from readerstudy.stats.bland_altman import bland_altman
+from readerstudy.stats.io import validate_reads
+from readerstudy.stats.plots import bland_altman_figure, roc_figure, slug, write_plots
+from readerstudy.stats.roc import roc_curve
+
+
+@pytest.fixture(scope="module")
+def reads() -> pd.DataFrame:
+    rng = np.random.default_rng(9)
+    truth = rng.integers(0, 2, 40)
+    cases = [f"c{i}" for i in range(40)]
+    frames = []
+    for reader, shift in (("reader1", 1.0), ("reader2", 1.5), ("model", 2.0)):
+        score = truth * shift + rng.normal(size=40)
+        frames.append(
+            pd.DataFrame(
+                {"reader": reader, "case": cases, "truth": truth, "score": score,
+                 "call": np.where(score > 0.5, "malignant", "benign")}
+            )
+        )  # fmt: skip
+    calls_only = np.where(truth + rng.normal(0, 0.6, 40) > 0.5, "malignant", "benign")
+    frames.append(
+        pd.DataFrame({"reader": "resident", "case": cases, "truth": truth, "call": calls_only})
+    )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_roc_figure_draws_score_curves_call_points_and_a_distinct_model(reads):
+    figure = roc_figure(validate_reads(reads))
+    ax = figure.axes[0]
+    labels = {line.get_label(): line for line in ax.get_lines()}
+    model = next(line for name, line in labels.items() if name.startswith("model (AUC"))
+    assert model.get_color() == "black" and model.get_linewidth() > 2
+    assert any(name.startswith("reader1 (AUC") for name in labels)
+    resident = labels["resident (call)"]
+    assert resident.get_marker() == "o" and len(resident.get_xdata()) == 1
+    r1 = reads[reads["reader"] == "reader1"]
+    curve = roc_curve(r1["truth"], r1["score"])
+    drawn = next(line for name, line in labels.items() if name.startswith("reader1 (AUC"))
+    np.testing.assert_allclose(drawn.get_xdata(), curve["fpr"])
+    np.testing.assert_allclose(drawn.get_ydata(), curve["tpr"])
+
+
+def test_roc_figure_needs_truth(reads):
+    with pytest.raises(ValueError, match="truth"):
+        roc_figure(validate_reads(reads.drop(columns="truth")))
+
+
+def test_bland_altman_figure_shows_bias_and_limits():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=30)
+    result = bland_altman(a, a + rng.normal(0.2, 0.3, 30))
+    ax = bland_altman_figure(result, reader="reader1", other="model").axes[0]
+    levels = sorted(line.get_ydata()[0] for line in ax.get_lines())
+    for value in (result.loa_low, result.estimate, result.loa_high):
+        assert min(abs(level - value) for level in levels) < 1e-12
+    assert ax.get_ylabel() == "reader1 - model"
+
+
+@pytest.mark.slow
+def test_write_plots_saves_png_and_svg_for_roc_and_every_scored_pair(reads, tmp_path):
+    written = write_plots(reads, tmp_path)
+    names = sorted(p.name for p in written)
+    stems = {n.rsplit(".", 1)[0] for n in names}
+    assert stems == {
+        "roc_all",
+        "bland_altman_all_reader1_vs_reader2",
+        "bland_altman_all_reader1_vs_model",
+        "bland_altman_all_reader2_vs_model",
+    }
+    assert len(names) == 2 * len(stems)
+    for path in written:
+        if path.suffix == ".png":
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        else:
+            assert ET.parse(path).getroot().tag.endswith("svg")
+
+
+def test_slug_makes_names_safe_for_files():
+    assert slug("MRI / T2w") == "MRI-T2w" and slug("") == "all"
