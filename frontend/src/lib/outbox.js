@@ -1,0 +1,116 @@
+/**
+ * The outbox of reads: a submission is written to localStorage before it is first sent and
+ * stays there until the server has stored it. It is re-sent with the same submission id, so
+ * the server (which answers 200 with the same receipt for a repeated id) stores it once, however
+ * often the network or the server failed on the way.
+ */
+import { ApiError, NetworkError, postJson } from './api.js';
+
+const PREFIX = 'readerstudy:outbox:';
+const FIRST_DELAY_MS = 1000;
+const MAX_DELAY_MS = 30000;
+
+export function outboxKey(studySlug, caseCode, round) {
+  return `${PREFIX}${studySlug}:${caseCode}:${round}`;
+}
+
+function storage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage disabled: the submission is still kept in the page
+  }
+}
+
+/** Stores `entry` ({key, url, body, savedAt}); returns false when localStorage is unavailable. */
+export function outboxSave(entry) {
+  const store = storage();
+  if (!store) return false;
+  try {
+    store.setItem(entry.key, JSON.stringify(entry));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function outboxGet(key) {
+  const raw = storage()?.getItem(key);
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return null;
+  }
+}
+
+export function outboxRemove(key) {
+  storage()?.removeItem(key);
+}
+
+/** Every submission still waiting, oldest first. */
+export function outboxAll() {
+  const store = storage();
+  if (!store) return [];
+  const entries = [];
+  for (let i = 0; i < store.length; i += 1) {
+    const key = store.key(i);
+    if (key?.startsWith(PREFIX)) {
+      const entry = outboxGet(key);
+      if (entry) entries.push(entry);
+    }
+  }
+  return entries.sort((a, b) => (a.savedAt || '').localeCompare(b.savedAt || ''));
+}
+
+/** Whether a failed attempt may succeed later (server away, restarting, or signed out). */
+export function isRetryable(error) {
+  if (error instanceof NetworkError) return true;
+  if (error instanceof ApiError) {
+    return error.status >= 500 || error.status === 401 || error.status === 403 || error.status === 429;
+  }
+  return false;
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      window.removeEventListener('online', done);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    // Coming back online is worth an immediate attempt.
+    window.addEventListener('online', done);
+    signal?.addEventListener('abort', done);
+  });
+}
+
+/**
+ * Sends `entry` until the server stores it; resolves with `{status, receipt}`.
+ *
+ * Rejects with the `ApiError` when the server refuses the read for good (400 invalid answers,
+ * 404 case not in the worklist, 409 a different read already stored): the entry is then
+ * removed from the outbox, since sending it again cannot succeed. `onWaiting(error, delayMs,
+ * attempt)` is called before each retry so the page can tell the reader.
+ */
+export async function outboxSend(entry, { onWaiting = () => {}, signal } = {}) {
+  let delay = FIRST_DELAY_MS;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const { status, body } = await postJson(entry.url, entry.body);
+      outboxRemove(entry.key);
+      return { status, receipt: body };
+    } catch (error) {
+      if (!isRetryable(error)) {
+        outboxRemove(entry.key);
+        throw error;
+      }
+      if (signal?.aborted) throw error;
+      onWaiting(error, delay, attempt);
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, MAX_DELAY_MS);
+    }
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * The viewports of one case: layout, loading order, tools and synchronizers.
+ *
+ * Loading order: the middle image of every stack first (the reader sees a picture at once),
+ * then the reformat's volume, then the rest of each stack from the middle outwards.
+ */
+import { Enums, RenderingEngine, eventTarget, utilities as csUtils } from '@cornerstonejs/core';
+import { Enums as ToolEnums, LengthTool, SynchronizerManager, synchronizers } from '@cornerstonejs/tools';
+
+import { canRenderVolumes, isSoftwareRendering, startCornerstone } from './cornerstone.js';
+import { imageIdsFor } from './imageIds.js';
+import { buildPane, planLayout, seriesByRole, updateSliceLabel } from './layout.js';
+import { prefetchStack, trackLoading } from './loading.js';
+import { applyPreset, defaultPresetFor } from './presets.js';
+import { startReformat } from './reformat.js';
+import { createTools } from './tools.js';
+
+const ENGINE_ID = 'reading-room';
+const { ViewportType, OrientationAxis, Events } = Enums;
+
+export { planLayout };
+
+function lengthFromAnnotation(annotation) {
+  if (annotation?.metadata?.toolName !== LengthTool.toolName) return null;
+  const stats = Object.values(annotation.data?.cachedStats || {});
+  const found = stats.find((s) => typeof s.length === 'number' && !Number.isNaN(s.length));
+  return found ? { value: found.length, unit: found.unit } : null;
+}
+
+/** A reader-facing sentence for a failed image load (a status, not a stack trace). */
+export function describeLoadError(error) {
+  const status = error?.request?.status ?? error?.status ?? error?.xhr?.status;
+  if (status === 401 || status === 403) return 'the server refused the image (signed out?)';
+  if (status === 404) return 'the image was not found on the server';
+  if (status >= 500) return `the server failed (${status})`;
+  if (status === 0) return 'the network connection failed';
+  if (error?.message) return error.message;
+  return 'unknown error';
+}
+
+/** Resolves at the element's next render (or after `timeoutMs`, so a lost event cannot hang). */
+function nextRender(element, timeoutMs = 2000) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      element.removeEventListener(Events.IMAGE_RENDERED, done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    element.addEventListener(Events.IMAGE_RENDERED, done);
+  });
+}
+
+/** Synchronizers to which viewports are added once they show an image. */
+function createLinks(plan) {
+  const links = [];
+  if (plan.linkVoi) {
+    links.push(synchronizers.createVOISynchronizer('reading-room-voi', { syncInvertState: false, syncColormap: false }));
+  }
+  if (plan.linkScroll) {
+    links.push(synchronizers.createImageSliceSynchronizer('reading-room-slices'));
+  }
+  return {
+    add(viewportId) {
+      for (const link of links) link.add({ renderingEngineId: ENGINE_ID, viewportId });
+    },
+    destroy() {
+      for (const link of links) SynchronizerManager.destroySynchronizer(link.id);
+    },
+  };
+}
+
+/**
+ * Opens the viewers for a case payload inside `container`; returns a controller for the
+ * toolbar and keyboard.
+ *
+ * Callbacks: `onFirstImage()` when the first image is on screen; `onProgress({loaded, failed,
+ * total})`; `onFailure({imageId, error, message})` for each image that could not be loaded;
+ * `onSeriesLoaded(state)` once every image arrived or failed; `onLength({value, unit})` when a
+ * length is drawn or changed; `onNotice(message)` for anything else the reader should know;
+ * `onMark(label)` at each loading step (timings). `prefetched` maps metadata URLs to the
+ * promises of their JSON (see metadataPrefetch.js).
+ */
+export async function openCaseViewer(payload, container, callbacks = {}) {
+  const {
+    onFirstImage = () => {},
+    onProgress = () => {},
+    onFailure = () => {},
+    onSeriesLoaded = () => {},
+    onLength = () => {},
+    onNotice = () => {},
+    onMark = () => {},
+    prefetched = null,
+  } = callbacks;
+  startCornerstone();
+  const plan = planLayout(payload, { volumes: canRenderVolumes() });
+  container.replaceChildren();
+  container.dataset.panes = String(plan.panes.length);
+
+  const engine = new RenderingEngine(ENGINE_ID);
+  const panes = plan.panes.map((pane) => ({ ...pane, ...buildPane(container, pane) }));
+  const live = panes.filter((p) => p.kind !== 'unavailable');
+  for (const pane of panes) {
+    if (pane.kind === 'unavailable') pane.setOverlay(pane.reason);
+  }
+  engine.setViewports(
+    live.map((pane) => ({
+      viewportId: pane.id,
+      element: pane.element,
+      type: pane.kind === 'reformat' ? ViewportType.ORTHOGRAPHIC : ViewportType.STACK,
+      defaultOptions: {
+        background: [0, 0, 0],
+        ...(pane.kind === 'reformat' ? { orientation: OrientationAxis.SAGITTAL } : {}),
+      },
+    })),
+  );
+
+  const tools = createTools(ENGINE_ID, live.map((p) => p.id), { referenceLines: plan.referenceLines });
+  const links = createLinks(plan);
+
+  // The pane under the mouse is the active one: keys scroll it, its plane is the reference line.
+  let activeId = live[0]?.id;
+  for (const pane of live) {
+    const activate = () => {
+      if (activeId === pane.id) return;
+      activeId = pane.id;
+      for (const other of panes) other.paneElement.classList.toggle('is-active', other === pane);
+      tools.setReferenceSource(pane.id);
+    };
+    pane.element.addEventListener('pointerdown', activate);
+    pane.element.addEventListener('pointerenter', activate);
+  }
+  panes[0]?.paneElement.classList.add('is-active');
+
+  const onNewImage = (evt) => {
+    const pane = live.find((p) => p.element === evt.currentTarget);
+    if (pane) updateSliceLabel(engine.getViewport(pane.id), pane.sliceLabel);
+  };
+  for (const pane of live) {
+    pane.element.addEventListener(Events.STACK_NEW_IMAGE, onNewImage);
+    pane.element.addEventListener(Events.VOLUME_NEW_IMAGE, onNewImage);
+  }
+  const onAnnotation = (evt) => {
+    const length = lengthFromAnnotation(evt.detail?.annotation);
+    if (length) onLength(length);
+  };
+  eventTarget.addEventListener(ToolEnums.Events.ANNOTATION_COMPLETED, onAnnotation);
+  eventTarget.addEventListener(ToolEnums.Events.ANNOTATION_MODIFIED, onAnnotation);
+
+  // Image ids per series, once each (the reformat uses the axial series' ids).
+  const idsBySeries = new Map();
+  for (const pane of live) {
+    if (!idsBySeries.has(pane.series)) {
+      idsBySeries.set(pane.series, await imageIdsFor(pane.series, { prefetched }));
+    }
+  }
+  onMark('image ids');
+  const tracker = trackLoading({
+    onProgress,
+    onFailure: ({ imageId, error }) => onFailure({ imageId, error, message: describeLoadError(error) }),
+  });
+  for (const ids of idsBySeries.values()) tracker.expect(ids);
+
+  const preset = defaultPresetFor(payload.modality);
+  let currentPreset = preset;
+  const displayed = new Set(); // panes showing an image, to which presets and reset apply
+  let firstImageShown = false;
+
+  async function showStack(pane, ids) {
+    const viewport = engine.getViewport(pane.id);
+    const middle = Math.floor(ids.length / 2);
+    try {
+      await viewport.setStack(ids, middle);
+    } catch (error) {
+      onFailure({ imageId: ids[middle], error, message: describeLoadError(error) });
+      return;
+    }
+    const rendered = nextRender(pane.element);
+    applyPreset([viewport], currentPreset);
+    updateSliceLabel(viewport, pane.sliceLabel);
+    links.add(pane.id);
+    displayed.add(pane.id);
+    await rendered; // on screen, not merely loaded
+    onMark(`stack ${pane.id} shown`);
+    if (!firstImageShown) {
+      firstImageShown = true;
+      onFirstImage();
+    }
+  }
+
+  async function fallBackToSagittalSeries(pane, error) {
+    const fallback = seriesByRole(payload, 'sagittal');
+    onNotice(
+      `The sagittal reformat could not be built (${error.message}).` +
+        (fallback ? ' Showing the sagittal series made by the server instead.' : ''),
+    );
+    pane.setOverlay(null);
+    engine.disableElement(pane.id);
+    if (!fallback) {
+      pane.setOverlay('The sagittal reformat is not available for this case.');
+      return;
+    }
+    pane.kind = 'stack';
+    pane.series = fallback;
+    engine.enableElement({ viewportId: pane.id, element: pane.element, type: ViewportType.STACK });
+    tools.group.addViewport(pane.id, ENGINE_ID);
+    const ids = await imageIdsFor(fallback, { prefetched });
+    tracker.expect(ids);
+    await showStack(pane, ids);
+    prefetchStack(ids, Math.floor(ids.length / 2));
+  }
+
+  // 1. The middle image of every stack, before anything else competes for the network.
+  const stacks = live.filter((p) => p.kind === 'stack');
+  await Promise.all(stacks.map((p) => showStack(p, idsBySeries.get(p.series))));
+
+  // 2. Reformats: the volume streams in behind the first image.
+  const inVolumes = new Set();
+  const reformatsShown = [];
+  for (const pane of live.filter((p) => p.kind === 'reformat')) {
+    const ids = idsBySeries.get(pane.series);
+    try {
+      const reformat = await startReformat(engine, pane, ids, {
+        volumeId: `cornerstoneStreamingImageVolume:${payload.code}:${pane.id}`,
+        preset,
+        progressive: !isSoftwareRendering(),
+      });
+      ids.forEach((id) => inVolumes.add(id));
+      reformatsShown.push(
+        reformat.shown.then(
+          () => {
+            displayed.add(pane.id);
+            applyPreset([engine.getViewport(pane.id)], currentPreset);
+            updateSliceLabel(engine.getViewport(pane.id), pane.sliceLabel);
+            links.add(pane.id);
+            tools.refreshReferenceLines();
+            onMark(`reformat ${pane.id} shown`);
+          },
+          (error) => fallBackToSagittalSeries(pane, error),
+        ),
+      );
+    } catch (error) {
+      await fallBackToSagittalSeries(pane, error);
+    }
+  }
+
+  // 3. The rest of each stack not already streaming into a volume, nearest to the middle first.
+  for (const pane of stacks) {
+    const ids = idsBySeries.get(pane.series);
+    if (ids.some((id) => !inVolumes.has(id))) prefetchStack(ids, Math.floor(ids.length / 2));
+  }
+  tracker.seal();
+  tools.refreshReferenceLines();
+  Promise.all([tracker.done, ...reformatsShown]).then(([state]) => onSeriesLoaded(state));
+
+  const resizeObserver = new ResizeObserver(() => engine.resize(true, true));
+  resizeObserver.observe(container);
+
+  const viewports = () => [...displayed].map((id) => engine.getViewport(id)).filter(Boolean);
+
+  return {
+    modality: payload.modality,
+    panes: live.map((p) => p.id),
+    get activeViewportId() {
+      return activeId;
+    },
+    get preset() {
+      return currentPreset;
+    },
+    viewport(id) {
+      return engine.getViewport(id);
+    },
+    setPreset(name) {
+      currentPreset = name;
+      applyPreset(viewports(), name);
+    },
+    selectTool(key) {
+      tools.selectPrimary(key);
+    },
+    /** Scrolls the active viewport by `delta` slices. */
+    scroll(delta) {
+      const viewport = engine.getViewport(activeId);
+      if (viewport) csUtils.scroll(viewport, { delta });
+    },
+    reset() {
+      for (const viewport of viewports()) viewport.resetCamera();
+      applyPreset(viewports(), currentPreset);
+    },
+    resize() {
+      engine.resize(true, true);
+    },
+    destroy() {
+      resizeObserver.disconnect();
+      tracker.stop();
+      eventTarget.removeEventListener(ToolEnums.Events.ANNOTATION_COMPLETED, onAnnotation);
+      eventTarget.removeEventListener(ToolEnums.Events.ANNOTATION_MODIFIED, onAnnotation);
+      links.destroy();
+      tools.destroy();
+      engine.destroy();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Which panes a case gets, and their DOM.
+ *
+ * CT: the axial stack beside a sagittal reformat (a volume viewport over the same images);
+ * without WebGL, the sagittal series derived on the server (role "sagittal") instead.
+ * MRI: sagittal T1W and T2W side by side, scrolling linked.
+ */
+import { el } from '../lib/dom.js';
+
+export function seriesByRole(payload, role) {
+  return (payload.series || []).find((s) => s.role === role) || null;
+}
+
+export const NO_REFORMAT_MESSAGE =
+  'A sagittal reformat needs WebGL, which this browser does not offer, and this case has no ' +
+  'sagittal series made by the server. Read the axial images, or use another browser.';
+
+/** What each pane shows, decided from the modality, the series and whether volumes render. */
+export function planLayout(payload, { volumes }) {
+  const series = payload.series || [];
+  if (!series.length) {
+    throw new Error('This case has no images to show.');
+  }
+  if (payload.modality === 'CT') {
+    const axial = seriesByRole(payload, 'axial') || series[0];
+    const sagittal = seriesByRole(payload, 'sagittal');
+    let second;
+    if (volumes) {
+      second = { id: 'sagittal', label: 'Sagittal reformat', kind: 'reformat', series: axial };
+    } else if (sagittal) {
+      second = { id: 'sagittal', label: sagittal.label || 'Sagittal', kind: 'stack', series: sagittal };
+    } else {
+      second = { id: 'sagittal', label: 'Sagittal', kind: 'unavailable', reason: NO_REFORMAT_MESSAGE };
+    }
+    return {
+      panes: [{ id: 'axial', label: axial.label || 'Axial', kind: 'stack', series: axial }, second],
+      linkScroll: false,
+      linkVoi: true,
+      referenceLines: true,
+    };
+  }
+  const t1 = seriesByRole(payload, 't1w');
+  const t2 = seriesByRole(payload, 't2w');
+  const chosen = t1 || t2 ? [t1, t2].filter(Boolean) : series;
+  return {
+    panes: chosen.map((s, i) => ({
+      id: s.role || `series-${i + 1}`,
+      label: s.label || s.role || `Series ${i + 1}`,
+      kind: 'stack',
+      series: s,
+    })),
+    linkScroll: chosen.length > 1,
+    linkVoi: false,
+    referenceLines: false,
+  };
+}
+
+/** Builds a pane in `container`: a header (label, slice number), the viewport, an overlay. */
+export function buildPane(container, pane) {
+  const element = el('div', { class: 'viewport-element', dataset: { viewport: pane.id } });
+  const sliceLabel = el('span', { class: 'pane-slice' });
+  const overlay = el('p', { class: 'pane-overlay', hidden: true });
+  const paneElement = el('section', { class: 'pane', dataset: { pane: pane.id }, 'aria-label': pane.label }, [
+    el('header', { class: 'pane-header' }, [el('h2', { class: 'pane-label', text: pane.label }), sliceLabel]),
+    el('div', { class: 'pane-body' }, [element, overlay]),
+  ]);
+  // The right button zooms: no context menu over the images.
+  element.addEventListener('contextmenu', (evt) => evt.preventDefault());
+  container.append(paneElement);
+  return {
+    paneElement,
+    element,
+    sliceLabel,
+    /** Shows `text` over the viewport (null hides it). */
+    setOverlay(text) {
+      overlay.hidden = !text;
+      overlay.textContent = text || '';
+    },
+  };
+}
+
+export function updateSliceLabel(viewport, label) {
+  const count = viewport?.getNumberOfSlices?.() ?? 0;
+  if (!count) return;
+  label.textContent = `${viewport.getSliceIndex() + 1} / ${count}`;
+}

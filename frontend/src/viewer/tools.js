@@ -1,0 +1,87 @@
+/**
+ * Mouse tools for all viewports of a case (one tool group). Left drag is the selected tool
+ * (window/level by default), middle drag pans, right drag zooms, the wheel scrolls.
+ *
+ * Reference lines: the viewport the reader works in is the source, and the others show its
+ * plane (scrolling the axial stack moves a line across the sagittal reformat, and back).
+ */
+import {
+  Enums as ToolEnums,
+  LengthTool,
+  PanTool,
+  ReferenceLinesTool,
+  StackScrollTool,
+  ToolGroupManager,
+  WindowLevelTool,
+  ZoomTool,
+  addTool,
+} from '@cornerstonejs/tools';
+
+const { MouseBindings } = ToolEnums;
+const GROUP_ID = 'reading-room-tools';
+
+export const PRIMARY_TOOLS = {
+  windowLevel: WindowLevelTool.toolName,
+  pan: PanTool.toolName,
+  zoom: ZoomTool.toolName,
+  length: LengthTool.toolName,
+};
+
+let registered = false;
+
+function registerTools() {
+  if (registered) return;
+  for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, ReferenceLinesTool]) {
+    addTool(tool);
+  }
+  registered = true;
+}
+
+/** Creates the tool group for `viewportIds`; `referenceLines` shows each one's plane in the others. */
+export function createTools(renderingEngineId, viewportIds, { referenceLines = false } = {}) {
+  registerTools();
+  const group = ToolGroupManager.createToolGroup(GROUP_ID);
+  for (const name of Object.values(PRIMARY_TOOLS)) group.addTool(name);
+  group.addTool(StackScrollTool.toolName);
+  for (const viewportId of viewportIds) group.addViewport(viewportId, renderingEngineId);
+  group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
+  group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
+  group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
+  group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+  // Drawn lengths stay visible and editable when another tool is selected.
+  group.setToolPassive(LengthTool.toolName);
+  if (referenceLines && viewportIds.length > 1) {
+    group.addTool(ReferenceLinesTool.toolName, { sourceViewportId: viewportIds[0] });
+    group.setToolEnabled(ReferenceLinesTool.toolName);
+  }
+
+  return {
+    group,
+    /** Binds the left button to one of PRIMARY_TOOLS. */
+    selectPrimary(key) {
+      const selected = PRIMARY_TOOLS[key];
+      if (!selected) throw new Error(`Unknown tool "${key}".`);
+      // Passive drops only the left-button binding: pan stays on the middle button and zoom
+      // on the right.
+      for (const name of Object.values(PRIMARY_TOOLS)) {
+        if (name !== selected) group.setToolPassive(name);
+      }
+      group.setToolActive(selected, { bindings: [{ mouseButton: MouseBindings.Primary }] });
+    },
+    /** Makes `viewportId` the source of the reference lines shown in the other viewports. */
+    setReferenceSource(viewportId) {
+      if (!referenceLines || viewportIds.length < 2) return;
+      if (group.getToolConfiguration(ReferenceLinesTool.toolName, 'sourceViewportId') === viewportId) return;
+      group.setToolConfiguration(ReferenceLinesTool.toolName, { sourceViewportId: viewportId });
+    },
+    /** Redraws the reference lines once the viewports hold images. */
+    refreshReferenceLines() {
+      if (!referenceLines || viewportIds.length < 2) return;
+      const source = group.getToolConfiguration(ReferenceLinesTool.toolName, 'sourceViewportId');
+      group.setToolConfiguration(ReferenceLinesTool.toolName, { sourceViewportId: source });
+    },
+    destroy() {
+      ToolGroupManager.destroyToolGroup(GROUP_ID);
+    },
+  };
+}

@@ -1,0 +1,246 @@
+"""A reader in a real browser: images on screen, window/level, scrolling, the sagittal view,
+submitting a read, and the worklist moving on."""
+
+from __future__ import annotations
+
+import pytest
+
+from readerstudy.studies.models import Read
+from readerstudy.studies.selectors import worklist_for
+from tests.browser.conftest import READING_SCREEN, canvas_stats, sign_in, wait_until_loaded
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def open_next_case(page, live_server, study, reader) -> str:
+    """From the worklist, opens the next case; returns its code."""
+    code = worklist_for(study=study, reader=reader)["next"]["code"]
+    sign_in(page, live_server, reader)
+    page.click(f'[data-study="{study.slug}"] a.next-case')
+    page.wait_for_url(f"**/read/{study.slug}/{code}/?round=first")
+    return code
+
+
+def test_a_ct_case_shows_axial_and_sagittal_images_that_respond_to_scroll_and_window(
+        page, live_server, ct_study, reader):
+    code = open_next_case(page, live_server, ct_study, reader)
+    assert wait_until_loaded(page) == "loaded"
+    assert page.text_content("#case-code") == code
+
+    axial, sagittal = canvas_stats(page, "axial"), canvas_stats(page, "sagittal")
+    for stats in (axial, sagittal):
+        assert stats["width"] > 200 and stats["height"] > 200
+        assert stats["lit"] > 0.05, stats  # image pixels, not a blank canvas
+        assert stats["std"] > 5, stats
+    assert page.text_content('[data-pane="sagittal"] .pane-label') == "Sagittal reformat"
+
+    # Scrolling the axial stack with the wheel shows another slice.
+    box = page.locator('[data-viewport="axial"]').bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    before = page.text_content('[data-pane="axial"] .pane-slice')
+    for _ in range(6):
+        page.mouse.wheel(0, 120)
+        page.wait_for_timeout(50)
+    after_scroll = canvas_stats(page, "axial")
+    assert page.text_content('[data-pane="axial"] .pane-slice') != before
+    assert after_scroll["hash"] != axial["hash"]
+
+    # Dragging with the left button changes the window: same slice, other grey levels.
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2 + 80, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(200)
+    after_window = canvas_stats(page, "axial")
+    assert abs(after_window["mean"] - after_scroll["mean"]) > 2, (after_scroll, after_window)
+
+    # The soft-tissue preset is another window again; the sagittal follows (linked windows).
+    sagittal_before = canvas_stats(page, "sagittal")
+    page.click('[data-preset="soft"]')
+    page.wait_for_timeout(300)
+    assert canvas_stats(page, "sagittal")["hash"] != sagittal_before["hash"]
+    assert page.problems.serious() == []
+
+
+def test_keys_scroll_the_pane_under_the_mouse(page, live_server, ct_study, reader):
+    open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    page.hover('[data-viewport="axial"]')
+    before = page.text_content('[data-pane="axial"] .pane-slice')
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(200)
+    current, total = before.split(" / ")
+    assert page.text_content('[data-pane="axial"] .pane-slice') == f"{int(current) + 2} / {total}"
+
+
+def test_submitting_a_read_stores_it_and_opens_the_next_case(page, live_server, ct_study, reader):
+    code = open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+
+    # Enter with answers missing explains what is missing and submits nothing.
+    page.keyboard.press("Enter")
+    assert page.is_visible('[data-error-for="call"]')
+    assert not page.is_visible("#confirm-dialog")
+
+    page.keyboard.press("m")
+    page.keyboard.press("4")  # probability of malignancy 70
+    assert page.is_checked("#call-malignant")
+    assert page.text_content(".confidence-value") == "70%"
+    page.keyboard.press("Enter")
+    dialog = page.locator("#confirm-dialog")
+    assert dialog.is_visible()
+    assert "Malignant" in dialog.text_content()
+    page.keyboard.press("Enter")  # confirms
+    page.wait_for_url(lambda url: f"/read/{ct_study.slug}/" in url and f"/{code}/" not in url)
+
+    read = Read.objects.get(reader=reader, case__code=code, round="first")
+    assert (read.call, read.confidence) == ("malignant", 70)
+    worklist = worklist_for(study=ct_study, reader=reader)
+    assert page.url.endswith(f"/read/{ct_study.slug}/{worklist['next']['code']}/?round=first")
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('readerstudy:outbox:'))") == []
+
+    page.goto(f"{live_server.url}/")
+    assert page.text_content(f'[data-study="{ct_study.slug}"] .progress-text').startswith("1 of ")
+
+
+def test_a_read_that_fails_to_send_is_kept_and_retried_until_it_lands(page, live_server, ct_study, reader):
+    code = open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    attempts = []
+
+    def server_away(route):
+        attempts.append(route.request.post_data_json["submission_id"])
+        if len(attempts) <= 2:
+            route.abort("connectionrefused")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/reading/*/reads/", server_away)
+    page.keyboard.press("b")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.click("#confirm-submit")
+    page.wait_for_selector('#submit-banner[data-kind="warning"]')
+    assert "not saved yet" in page.text_content("#submit-banner")
+    saved = page.evaluate(
+        "Object.keys(localStorage).filter(k => k.startsWith('readerstudy:outbox:'))"
+        ".map(k => JSON.parse(localStorage.getItem(k)))"
+    )
+    assert [entry["body"]["case"] for entry in saved] == [code]
+
+    page.wait_for_url(lambda url: f"/{code}/" not in url, timeout=30_000)
+    assert len(attempts) == 3 and len(set(attempts)) == 1  # one submission id throughout
+    assert Read.objects.filter(reader=reader, case__code=code).count() == 1
+
+
+def test_a_read_kept_in_the_browser_is_sent_after_a_reload(page, live_server, ct_study, reader):
+    code = open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    page.route("**/api/v1/reading/*/reads/", lambda route: route.abort("internetdisconnected"))
+    page.keyboard.press("b")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.click("#confirm-submit")
+    page.wait_for_selector('#submit-banner[data-kind="warning"]')
+    assert not Read.objects.filter(reader=reader, case__code=code).exists()
+
+    page.unroute("**/api/v1/reading/*/reads/")
+    page.reload()  # the server is back; the page finds the read waiting and sends it
+    page.wait_for_url(lambda url: f"/{code}/" not in url, timeout=30_000)
+    read = Read.objects.get(reader=reader, case__code=code)
+    assert (read.call, read.confidence) == ("benign", 30)
+
+
+def test_the_worklist_sends_a_read_left_waiting_by_a_closed_reading_page(page, live_server, ct_study, reader):
+    code = open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    page.route("**/api/v1/reading/*/reads/", lambda route: route.abort("connectionrefused"))
+    page.keyboard.press("m")
+    page.keyboard.press("5")
+    page.keyboard.press("Enter")
+    page.click("#confirm-submit")
+    page.wait_for_selector('#submit-banner[data-kind="warning"]')
+    page.unroute("**/api/v1/reading/*/reads/")
+
+    page.goto(f"{live_server.url}/")  # the reader gives up on the page and goes to the worklist
+    page.locator(f'[data-study="{ct_study.slug}"] .progress-text', has_text="1 of ").wait_for()
+    assert Read.objects.filter(reader=reader, case__code=code).count() == 1
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('readerstudy:outbox:'))") == []
+
+
+def test_a_frame_that_fails_to_load_is_reported_to_the_reader(page, live_server, ct_study, reader):
+    failed = []
+
+    def one_frame_broken(route):
+        if not failed:
+            failed.append(route.request.url)
+            route.fulfill(status=500, body="storage unavailable")
+        else:
+            route.continue_()
+
+    page.route("**/frames/*", one_frame_broken)
+    open_next_case(page, live_server, ct_study, reader)
+    assert wait_until_loaded(page) == "failed"
+    banner = page.locator("#image-banner")
+    assert banner.is_visible()
+    assert banner.get_attribute("role") == "alert"
+    assert "could not be loaded" in banner.text_content()
+    assert "incomplete" in banner.text_content()
+    assert failed
+
+
+def test_the_reading_room_fits_a_reading_screen_and_shows_nothing_identifying(
+        chromium, request, live_server, ct_study, reader):
+    from tests.browser.conftest import _open_page
+
+    pages = _open_page(chromium, request, READING_SCREEN)
+    page = next(pages)
+    try:
+        open_next_case(page, live_server, ct_study, reader)
+        wait_until_loaded(page)
+        assert page.is_visible("#submit-button")
+        text = page.text_content("body")
+        for secret in ("Browser^Test", "MRN-", "Browser General", "VendorB", "histopathology", ".dcm"):
+            assert secret not in text
+        axial = page.locator('[data-viewport="axial"]').bounding_box()
+        assert axial["width"] > 600 and axial["height"] > 800
+    finally:
+        next(pages, None)
+
+
+def test_the_full_answer_form_takes_a_length_measured_on_the_image(page, live_server, ct_study, reader):
+    ct_study.ask_three_tier, ct_study.ask_features = True, True
+    ct_study.measurements = ["anterior_height"]
+    ct_study.save()
+    code = open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+
+    page.keyboard.press("l")  # the length tool
+    assert page.get_attribute('[data-tool="length"]', "aria-pressed") == "true"
+    box = page.locator('[data-viewport="sagittal"]').bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y - 60)
+    page.mouse.down()
+    page.mouse.move(x, y + 60, steps=10)
+    page.mouse.up()
+    use_length = page.locator(".use-length")
+    use_length.wait_for(state="visible")
+    page.locator(".use-length:not([disabled])").wait_for()
+    use_length.click()
+    measured = float(page.input_value("#measurement-anterior_height"))
+    assert 5 < measured < 40  # 120 screen pixels over an 80 mm tall reformat
+
+    page.keyboard.press("m")
+    page.keyboard.press("5")
+    page.check("#tier-malignant")
+    page.check("#feature-soft_tissue_mass")
+    page.click("#submit-button")
+    assert "Epidural/paraspinal soft-tissue mass" in page.text_content("#confirm-summary")
+    page.click("#confirm-submit")
+    page.wait_for_url(lambda url: f"/{code}/" not in url)
+
+    read = Read.objects.get(reader=reader, case__code=code, round="first")
+    assert (read.call, read.confidence, read.three_tier) == ("malignant", 90, "malignant")
+    assert [key for key, present in read.features.items() if present] == ["soft_tissue_mass"]
+    assert read.measurements == {"anterior_height": measured}
