@@ -190,6 +190,31 @@ READERSTUDY_MODEL_DIR = Path(env_str("READERSTUDY_MODEL_DIR", str(VAR_DIR / "mod
 # Inference tasks go to this queue (a GPU worker can consume only it); cases per task.
 READERSTUDY_INFERENCE_QUEUE = env_str("READERSTUDY_INFERENCE_QUEUE", "celery")
 READERSTUDY_INFERENCE_CHUNK = env_int("READERSTUDY_INFERENCE_CHUNK", 16)
+# Whole DICOM files (WADO-URI, series metadata) sent by the web server in front after Django
+# has authorised the request: "X-Accel-Redirect" (nginx, to READERSTUDY_SENDFILE_PREFIX, an
+# internal location onto the dicom storage folder) or "X-Sendfile" (Apache mod_xsendfile).
+# Empty: Django streams the files itself. See docs/deployment.md.
+READERSTUDY_SENDFILE_HEADER = env_str("READERSTUDY_SENDFILE_HEADER", "")
+if READERSTUDY_SENDFILE_HEADER not in ("", "X-Accel-Redirect", "X-Sendfile"):
+    raise ImproperlyConfiguredEnv(
+        f"READERSTUDY_SENDFILE_HEADER={READERSTUDY_SENDFILE_HEADER!r}: use X-Accel-Redirect, X-Sendfile or nothing."
+    )
+READERSTUDY_SENDFILE_PREFIX = env_str("READERSTUDY_SENDFILE_PREFIX", "/protected-dicom/")
+# After a session passes the whole image access check for a series, its next requests for
+# that series skip the check for this many seconds: revoking access (logout, closing a
+# study, removing an assignment) reaches image requests within this bound. 0: check always.
+READERSTUDY_IMAGE_ACCESS_CACHE_SECONDS = env_int("READERSTUDY_IMAGE_ACCESS_CACHE_SECONDS", 5)
+
+# A shared cache (Redis) when CACHE_URL is set. Sessions are then read from it, not from the
+# database, on every request (each frame of the viewer is one). Without it the cache is
+# per-process memory, which cannot hold sessions: a logout in one worker would not reach the
+# copies in the others.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfiguredEnv(f"CACHE_URL={CACHE_URL!r} is not a redis://, rediss:// or unix:// URL.")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

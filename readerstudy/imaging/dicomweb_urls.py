@@ -33,9 +33,8 @@ register_converter(FrameListConverter, "frames")
 _series = "dicomweb/studies/<uid:study_uid>/series/<uid:series_uid>"
 
 urlpatterns = [
-    path(f"{_series}/metadata", views.SeriesMetadataView.as_view(), name="dicomweb-series-metadata"),
-    path(f"{_series}/instances/<uid:sop_uid>", views.InstanceView.as_view(), name="dicomweb-instance"),
-    path(f"{_series}/instances/<uid:sop_uid>/frames/<frames:frames>", views.FramesView.as_view(),
-         name="dicomweb-frames"),
-    path("wado", views.WadoUriView.as_view(), name="wado-uri"),
+    path(f"{_series}/metadata", views.series_metadata, name="dicomweb-series-metadata"),
+    path(f"{_series}/instances/<uid:sop_uid>", views.instance, name="dicomweb-instance"),
+    path(f"{_series}/instances/<uid:sop_uid>/frames/<frames:frames>", views.instance_frames, name="dicomweb-frames"),
+    path("wado", views.wado_uri, name="wado-uri"),
 ]

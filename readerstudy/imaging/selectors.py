@@ -1,5 +1,6 @@
 """Read-only queries of stored images: the viewer's series payload, the model's files, and
-the access rule of every DICOMweb request.
+the image access rule as a queryset (``visible_series``). The DICOMweb views check the same
+rule per request in one SQL query: :mod:`readerstudy.imaging.access`.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ def vertebra_location(case: Case) -> VertebraLocation | None:
 def visible_series(user):
     """Series a user may fetch images of: coordinators all; a reader those of cases in
     their own worklist (a reading slot) of an open study; anyone else none.
+
+    The same rule as :func:`readerstudy.imaging.access.instance_for` (a test checks that
+    they agree); use this one for listings.
     """
     if is_coordinator(user):
         return Series.objects.all()
@@ -103,31 +107,3 @@ def visible_series(user):
         return Series.objects.none()
     cases = ReadingSlot.objects.filter(reader=user, study__status=Study.Status.OPEN).values("case_id")
     return Series.objects.filter(case_id__in=cases)
-
-
-def _may_see(user, case_id: int) -> bool:
-    if is_coordinator(user):
-        return True
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    return ReadingSlot.objects.filter(reader=user, case_id=case_id, study__status=Study.Status.OPEN).exists()
-
-
-def series_for_user(*, user, study_uid: str, series_uid: str) -> Series | None:
-    """The series if it exists and ``user`` may see it; None either way otherwise."""
-    series = Series.objects.filter(series_uid=series_uid, study_uid=study_uid).first()
-    return series if series is not None and _may_see(user, series.case_id) else None
-
-
-def instance_for_user(*, user, study_uid: str, series_uid: str, sop_uid: str) -> Instance | None:
-    """The instance if it exists and ``user`` may see it; None either way otherwise.
-
-    Two indexed lookups (the instance with its series; the reader's slot): this runs on
-    every image request.
-    """
-    instance = (
-        Instance.objects.select_related("series")
-        .filter(sop_uid=sop_uid, series__series_uid=series_uid, series__study_uid=study_uid)
-        .first()
-    )
-    return instance if instance is not None and _may_see(user, instance.series.case_id) else None

@@ -1,71 +1,85 @@
 """DICOMweb (WADO-RS, WADO-URI) serving of de-identified images, and the import endpoint.
 
-Every image view starts with the same fetch helper: the object if it exists and the user
-may see it (a coordinator; a reader with the case in their worklist of an open study),
-else 404, whether it exists or not. Files are streamed from the ``dicom`` storage, never
-read whole into memory, and carry no ``Content-Disposition`` (a file name can unblind).
+The image views run once per frame the viewer loads, so they are plain Django views rather
+than DRF ones: the session comes from Django's middleware, token authentication is tried
+only when there is no session, one SQL query both finds the image and checks the reader's
+worklist, and a session that just passed that check for a series skips it for a few
+seconds (:mod:`readerstudy.imaging.access`). A refused image and a missing one get the
+same 404. Errors are JSON ``{"detail": ...}`` as from the rest of the API.
+
+Files are streamed from the ``dicom`` storage, never read whole into memory, and carry no
+``Content-Disposition`` (a file name can unblind). Whole files (WADO-URI, series metadata)
+go out as a ``FileResponse`` that the WSGI server can send with ``sendfile``; with
+``READERSTUDY_SENDFILE_HEADER`` set, Django only authorises and the web server in front
+sends the file (``docs/deployment.md``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import wraps
+from urllib.parse import quote
 
+from django.conf import settings
 from django.http import (
     FileResponse,
     Http404,
+    HttpRequest,
     HttpResponse,
+    HttpResponseNotAllowed,
     HttpResponseNotModified,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404
 from django.utils.http import parse_etags, quote_etag
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import MultiPartParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from readerstudy.core.permissions import IsCoordinator, IsReader
-from readerstudy.imaging import selectors, storage
+from readerstudy.core.permissions import IsCoordinator
+from readerstudy.imaging import access, selectors, storage
 from readerstudy.imaging.importer import import_study_zip
-from readerstudy.imaging.models import Instance, Series
 from readerstudy.imaging.pixels import frame_media_type
 from readerstudy.imaging.validation import ImportRefused
 from readerstudy.studies.models import Study
 
 CHUNK_SIZE = 256 * 1024
+IN_MEMORY_BODY = 4 * 1024 * 1024
 DICOM = "application/dicom"
 DICOM_JSON = "application/dicom+json"
+NOT_FOUND = "No such image, or not in your worklist."
 
 
-class _AnyAccept(BaseContentNegotiation):
-    """DICOMweb clients send multipart Accept headers no DRF renderer names: answer anyway
-    (errors as JSON, images as the stored representation)."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
+def _error(detail: str, status_code: int) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status_code)
 
 
-class _DicomWebView(APIView):
-    permission_classes = [IsReader]
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = _AnyAccept
+def dicomweb_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """GET (and HEAD) only; no valid credentials: 403 (as DRF's session authentication
+    answers); ``Http404``: a JSON 404."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        try:
+            return view(request, *args, **kwargs)
+        except access.NotAuthenticated as exc:
+            return _error(exc.detail, status.HTTP_403_FORBIDDEN)
+        except Http404 as exc:
+            return _error(str(exc) or NOT_FOUND, status.HTTP_404_NOT_FOUND)
+
+    return wrapped
 
 
-def _not_found() -> Http404:
-    return Http404("No such image, or not in your worklist.")
-
-
-def _instance(request, study_uid: str, series_uid: str, sop_uid: str) -> Instance:
-    instance = selectors.instance_for_user(user=request.user, study_uid=study_uid,
-                                           series_uid=series_uid, sop_uid=sop_uid)
+def _instance(request: HttpRequest, study_uid: str, series_uid: str, sop_uid: str) -> access.StoredInstance:
+    instance = access.instance_for_request(request, study_uid=study_uid, series_uid=series_uid,
+                                           sop_uid=sop_uid)
     if instance is None:
-        raise _not_found()
+        raise Http404(NOT_FOUND)
     return instance
 
 
@@ -108,15 +122,32 @@ def _read_ranges(name: str, ranges: Iterable[tuple[int, int]]) -> Iterator[bytes
                 yield chunk
 
 
-def _stream_file(name: str, *, content_type: str, etag: str, size: int) -> FileResponse:
+def sendfile_target(header: str, name: str) -> str:
+    """The value of ``header`` that makes the web server send stored file ``name``.
+
+    nginx's ``X-Accel-Redirect`` takes a URI of an ``internal`` location that maps onto the
+    storage folder (``READERSTUDY_SENDFILE_PREFIX``); Apache's ``X-Sendfile`` (mod_xsendfile)
+    takes the absolute file path.
+    """
+    if header.lower() == "x-accel-redirect":
+        return settings.READERSTUDY_SENDFILE_PREFIX.rstrip("/") + "/" + quote(name)
+    return storage.dicom_storage().path(name)
+
+
+def _whole_file(name: str, *, content_type: str, etag: str, size: int) -> HttpResponse:
+    header = settings.READERSTUDY_SENDFILE_HEADER
+    if header:
+        # The web server in front replaces this empty body with the file (and its length).
+        response = HttpResponse(b"", content_type=content_type)
+        response[header] = sendfile_target(header, name)
+        return _headers(response, etag=etag, content_type=content_type)
     response = FileResponse(storage.dicom_storage().open(name, "rb"), content_type=content_type)
     response.block_size = CHUNK_SIZE
-    _headers(response, etag=etag, content_type=content_type, length=size)
-    return response
+    return _headers(response, etag=etag, content_type=content_type, length=size)
 
 
 def _multipart(parts: list[tuple[str, Iterable[tuple[int, int]], int]], *, name: str, boundary: str,
-               type_: str, etag: str) -> StreamingHttpResponse:
+               type_: str, etag: str) -> HttpResponse:
     """A multipart/related body of byte ranges of one stored file: ``[(part type, ranges, length)]``."""
     heads = [f"--{boundary}\r\nContent-Type: {part_type}\r\n\r\n".encode() for part_type, _r, _l in parts]
     tail = f"\r\n--{boundary}--\r\n".encode()
@@ -131,37 +162,34 @@ def _multipart(parts: list[tuple[str, Iterable[tuple[int, int]], int]], *, name:
             yield from _read_ranges(name, ranges)
         yield tail
 
-    response = StreamingHttpResponse(body())
+    # A single frame or slice goes out in one write (the usual request); a large body of many
+    # frames is streamed so that it is never whole in memory.
+    response = HttpResponse(b"".join(body())) if length <= IN_MEMORY_BODY else StreamingHttpResponse(body())
     return _headers(response, etag=etag, length=length,
                     content_type=f'multipart/related; type="{type_}"; boundary={boundary}')
 
 
-class SeriesMetadataView(_DicomWebView):
+@dicomweb_view
+def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> HttpResponse:
     """WADO-RS series metadata: the DICOM JSON model of every instance, without pixel data."""
-
-    @extend_schema(exclude=True)
-    def get(self, request, study_uid: str, series_uid: str):
-        series: Series | None = selectors.series_for_user(user=request.user, study_uid=study_uid,
-                                                          series_uid=series_uid)
-        if series is None:
-            raise _not_found()
-        etag = quote_etag(series.metadata_sha256)
-        if _matches(request, etag):
-            return _not_modified(etag)
-        return _stream_file(series.metadata_name, content_type=DICOM_JSON, etag=etag, size=series.metadata_size)
+    metadata = access.series_metadata_for_request(request, study_uid=study_uid, series_uid=series_uid)
+    if metadata is None:
+        raise Http404(NOT_FOUND)
+    etag = quote_etag(metadata.sha256)
+    if _matches(request, etag):
+        return _not_modified(etag)
+    return _whole_file(metadata.storage_name, content_type=DICOM_JSON, etag=etag, size=metadata.size)
 
 
-class InstanceView(_DicomWebView):
+@dicomweb_view
+def instance(request: HttpRequest, study_uid: str, series_uid: str, sop_uid: str) -> HttpResponse:
     """WADO-RS instance: the stored file as ``multipart/related; type="application/dicom"``."""
-
-    @extend_schema(exclude=True)
-    def get(self, request, study_uid: str, series_uid: str, sop_uid: str):
-        instance = _instance(request, study_uid, series_uid, sop_uid)
-        etag = quote_etag(f"{instance.sha256}.instance")
-        if _matches(request, etag):
-            return _not_modified(etag)
-        return _multipart([(DICOM, [(0, instance.size)], instance.size)], name=instance.storage_name,
-                          boundary=f"dicom-{instance.sha256[:32]}", type_=DICOM, etag=etag)
+    stored = _instance(request, study_uid, series_uid, sop_uid)
+    etag = quote_etag(f"{stored.sha256}.instance")
+    if _matches(request, etag):
+        return _not_modified(etag)
+    return _multipart([(DICOM, [(0, stored.size)], stored.size)], name=stored.storage_name,
+                      boundary=f"dicom-{stored.sha256[:32]}", type_=DICOM, etag=etag)
 
 
 def _frame_numbers(raw: str, count: int) -> list[int]:
@@ -174,48 +202,44 @@ def _frame_numbers(raw: str, count: int) -> list[int]:
     return numbers
 
 
-class FramesView(_DicomWebView):
+@dicomweb_view
+def instance_frames(request: HttpRequest, study_uid: str, series_uid: str, sop_uid: str,
+                    frames: str) -> HttpResponse:
     """WADO-RS frames: each frame's pixel data as stored (native bytes, or the compressed
     frame with its media type and transfer syntax), in a multipart/related body."""
-
-    @extend_schema(exclude=True)
-    def get(self, request, study_uid: str, series_uid: str, sop_uid: str, frames: str):
-        instance = _instance(request, study_uid, series_uid, sop_uid)
-        numbers = _frame_numbers(frames, instance.number_of_frames)
-        etag = quote_etag(f"{instance.sha256}.frames-{'-'.join(map(str, numbers))}")
-        if _matches(request, etag):
-            return _not_modified(etag)
-        part_type = frame_media_type(instance.transfer_syntax_uid)
-        parts = []
-        for n in numbers:
-            offset, length = instance.frames[n - 1]
-            parts.append((part_type, [(offset, length)], length))
-        return _multipart(parts, name=instance.storage_name, boundary=f"frame-{instance.sha256[:32]}",
-                          type_=part_type.split(";")[0], etag=etag)
+    stored = _instance(request, study_uid, series_uid, sop_uid)
+    numbers = _frame_numbers(frames, stored.number_of_frames)
+    etag = quote_etag(f"{stored.sha256}.frames-{'-'.join(map(str, numbers))}")
+    if _matches(request, etag):
+        return _not_modified(etag)
+    part_type = frame_media_type(stored.transfer_syntax_uid)
+    index = stored.frames
+    parts = []
+    for n in numbers:
+        offset, length = index[n - 1]
+        parts.append((part_type, [(offset, length)], length))
+    return _multipart(parts, name=stored.storage_name, boundary=f"frame-{stored.sha256[:32]}",
+                      type_=part_type.split(";")[0], etag=etag)
 
 
-class WadoUriView(_DicomWebView):
+@dicomweb_view
+def wado_uri(request: HttpRequest) -> HttpResponse:
     """WADO-URI (PS3.18 chapter 9): ``?requestType=WADO&studyUID=&seriesUID=&objectUID=``,
     answered with the stored file as ``application/dicom`` (the transfer syntax as stored)."""
-
-    @extend_schema(exclude=True)
-    def get(self, request):
-        params = request.query_params
-        if params.get("requestType") != "WADO":
-            return Response({"detail": "requestType must be WADO."}, status=status.HTTP_400_BAD_REQUEST)
-        missing = [k for k in ("studyUID", "seriesUID", "objectUID") if not params.get(k)]
-        if missing:
-            return Response({"detail": f"Missing parameter(s): {', '.join(missing)}."},
-                            status=status.HTTP_400_BAD_REQUEST)
-        content_type = params.get("contentType", DICOM)
-        if content_type.split(";")[0].strip() != DICOM:
-            return Response({"detail": "Only contentType=application/dicom is served."},
-                            status=status.HTTP_406_NOT_ACCEPTABLE)
-        instance = _instance(request, params["studyUID"], params["seriesUID"], params["objectUID"])
-        etag = quote_etag(instance.sha256)
-        if _matches(request, etag):
-            return _not_modified(etag)
-        return _stream_file(instance.storage_name, content_type=DICOM, etag=etag, size=instance.size)
+    params = request.GET
+    if params.get("requestType") != "WADO":
+        return _error("requestType must be WADO.", status.HTTP_400_BAD_REQUEST)
+    missing = [k for k in ("studyUID", "seriesUID", "objectUID") if not params.get(k)]
+    if missing:
+        return _error(f"Missing parameter(s): {', '.join(missing)}.", status.HTTP_400_BAD_REQUEST)
+    content_type = params.get("contentType", DICOM)
+    if content_type.split(";")[0].strip() != DICOM:
+        return _error("Only contentType=application/dicom is served.", status.HTTP_406_NOT_ACCEPTABLE)
+    stored = _instance(request, params["studyUID"], params["seriesUID"], params["objectUID"])
+    etag = quote_etag(stored.sha256)
+    if _matches(request, etag):
+        return _not_modified(etag)
+    return _whole_file(stored.storage_name, content_type=DICOM, etag=etag, size=stored.size)
 
 
 def _flag(value) -> bool:

@@ -6,8 +6,12 @@ import io
 
 import numpy as np
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.test import Client
 from pydicom import dcmread
+from rest_framework.authtoken.models import Token
 
+from readerstudy.imaging import access, selectors
 from readerstudy.imaging.importer import import_study
 from readerstudy.imaging.models import Instance, Series
 from readerstudy.studies import services
@@ -144,3 +148,168 @@ def test_the_case_payload_lists_axial_then_sagittal_with_urls_that_work(two_work
     assert client.get(f"{instance['frames_url']}/1").status_code == 200
     assert client.get(f"{instance['frames_url']}/2").status_code == 404  # one frame each
     assert Instance.objects.filter(series__case=cases["a"]).count() == 6 + 32
+
+
+# -- the fast path: session cookie, one query, short-lived grants, sendfile ----------------------
+
+
+@pytest.fixture(autouse=True)
+def fresh_grants():
+    """Grants live in the process: none may leak from one test into another."""
+    access.forget_grants()
+    yield
+    access.forget_grants()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The grants' clock, moved by hand: ``clock.now += 5``."""
+
+    class Clock:
+        now = 1_000.0
+
+    monkeypatch.setattr(access, "_clock", lambda: Clock.now)
+    return Clock
+
+
+def session_client(user) -> Client:
+    """A client signed in as the viewer is: Django's session cookie, nothing from DRF."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_session_cookie_and_an_api_token_authenticate_and_wrong_credentials_are_refused(two_worklists):
+    readers, cases = two_worklists
+    url = urls_of(cases["a"])["frame"]
+    assert session_client(readers["a"]).get(url).status_code == 200
+    assert session_client(readers["b"]).get(url).status_code == 404
+    token = Token.objects.create(user=readers["a"])
+    assert Client().get(url, HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 200
+    refused = Client().get(url, HTTP_AUTHORIZATION="Token not-a-token")
+    assert refused.status_code == 403 and "token" in refused.json()["detail"].lower()
+    assert Client().get(url).json() == {"detail": "Authentication credentials were not provided."}
+    assert session_client(readers["a"]).post(url).status_code == 405
+
+
+def test_a_session_fetching_the_rest_of_a_series_costs_one_query_per_image(two_worklists,
+                                                                           django_assert_num_queries):
+    readers, cases = two_worklists
+    client = session_client(readers["a"])
+    series = Series.objects.get(case=cases["a"], role="axial")
+    base = f"/dicomweb/studies/{series.study_uid}/series/{series.series_uid}/instances"
+    first, *rest = series.instances.order_by("position")
+    assert client.get(f"{base}/{first.sop_uid}/frames/1").status_code == 200
+    for instance in rest:
+        with django_assert_num_queries(1):
+            assert client.get(f"{base}/{instance.sop_uid}/frames/1").status_code == 200
+
+
+def test_a_closed_study_stops_a_sessions_image_requests_within_the_grant_bound(two_worklists, settings, clock):
+    settings.READERSTUDY_IMAGE_ACCESS_CACHE_SECONDS = 5
+    readers, cases = two_worklists
+    client, urls = session_client(readers["a"]), urls_of(cases["a"])
+    assert client.get(urls["frame"]).status_code == 200
+    services.study_close(study=cases["a"].study)
+    clock.now += 4.9
+    assert client.get(urls["instance"]).status_code == 200  # the series granted 4.9 s ago
+    clock.now += 0.2  # a grant is not extended by use: 5.1 s after the check, check again
+    assert client.get(urls["instance"]).status_code == 404
+    assert client.get(urls["metadata"]).status_code == 404
+
+
+def test_without_grants_a_closed_study_hides_images_at_once(two_worklists, settings):
+    settings.READERSTUDY_IMAGE_ACCESS_CACHE_SECONDS = 0
+    readers, cases = two_worklists
+    client, urls = session_client(readers["a"]), urls_of(cases["a"])
+    assert client.get(urls["frame"]).status_code == 200
+    services.study_close(study=cases["a"].study)
+    assert client.get(urls["frame"]).status_code == 404
+
+
+def test_a_logged_out_session_cookie_stops_working_within_the_grant_bound(two_worklists, settings, clock):
+    settings.READERSTUDY_IMAGE_ACCESS_CACHE_SECONDS = 5
+    readers, cases = two_worklists
+    client, url = session_client(readers["a"]), urls_of(cases["a"])["frame"]
+    assert client.get(url).status_code == 200
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    client.logout()
+    replayed = Client()
+    replayed.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    assert replayed.get(url).status_code == 200  # the documented bound
+    clock.now += 5.1
+    assert replayed.get(url).status_code == 403
+
+
+def test_a_grant_covers_one_series_of_one_session_and_a_refusal_is_not_remembered(two_worklists, settings,
+                                                                                 clock):
+    settings.READERSTUDY_IMAGE_ACCESS_CACHE_SECONDS = 5
+    readers, cases = two_worklists
+    reader_a = session_client(readers["a"])
+    assert reader_a.get(urls_of(cases["a"])["frame"]).status_code == 200
+    assert reader_a.get(urls_of(cases["b"])["frame"]).status_code == 404
+    assert session_client(readers["b"]).get(urls_of(cases["a"])["frame"]).status_code == 404
+    # Refused a moment ago, allowed now: the refusal was not remembered.
+    services.assignment_create(study=cases["a"].study, reader=readers["b"])
+    reader_b = session_client(readers["b"])
+    assert reader_b.get(urls_of(cases["a"])["frame"]).status_code == 200
+
+
+def test_the_per_request_query_and_the_queryset_state_the_same_access_rule(two_worklists, coordinator,
+                                                                           make_reader):
+    readers, cases = two_worklists
+    services.study_close(study=cases["b"].study)
+    inactive = make_reader("inactive")
+    services.assignment_create(study=cases["a"].study, reader=inactive)
+    inactive.is_active = False
+    inactive.save()
+    people = [readers["a"], readers["b"], coordinator, make_reader("unassigned"), inactive, AnonymousUser()]
+    for user in people:
+        visible = set(selectors.visible_series(user).values_list("pk", flat=True))
+        for series in Series.objects.all():
+            uids = {"study_uid": series.study_uid, "series_uid": series.series_uid}
+            instance = series.instances.first()
+            assert (access.series_metadata_for(user=user, **uids) is not None) == (series.pk in visible)
+            assert (access.instance_for(user=user, sop_uid=instance.sop_uid, **uids) is not None) == (
+                series.pk in visible), (user, series)
+
+
+@pytest.mark.parametrize("header", ["X-Accel-Redirect", "X-Sendfile"])
+def test_with_a_sendfile_header_django_authorises_and_the_web_server_sends_the_file(
+        two_worklists, client_for, settings, dicom_storages, header):
+    settings.READERSTUDY_SENDFILE_HEADER = header
+    settings.READERSTUDY_SENDFILE_PREFIX = "/protected-dicom/"
+    readers, cases = two_worklists
+    client, urls = client_for(readers["a"]), urls_of(cases["a"])
+    series = Series.objects.get(case=cases["a"], role="axial")
+    instance = series.instances.order_by("position").first()
+    for kind, name, content_type in [("wado_uri", instance.storage_name, "application/dicom"),
+                                     ("metadata", series.metadata_name, "application/dicom+json")]:
+        response = client.get(urls[kind])
+        assert response.status_code == 200 and body_of(response) == b"", kind
+        expected = ("/protected-dicom/" + name if header == "X-Accel-Redirect"
+                    else str(dicom_storages["dicom"] / name))
+        assert response[header] == expected
+        assert response["Content-Type"] == content_type
+        assert response["Cache-Control"].startswith("private") and response["X-Content-Type-Options"] == "nosniff"
+        assert "Content-Disposition" not in response
+        not_modified = client.get(urls[kind], HTTP_IF_NONE_MATCH=response["ETag"])
+        assert not_modified.status_code == 304 and header not in not_modified
+        refused = client_for(readers["b"]).get(urls[kind])
+        assert refused.status_code == 404 and header not in refused
+    # Frames are parts of a multipart body that only Django can write.
+    frame = client.get(urls["frame"])
+    assert header not in frame and len(multipart_parts(frame)[0][1]) == 32 * 32 * 2
+
+
+def test_a_body_of_many_frames_is_streamed_and_a_single_frame_is_not(two_worklists, client_for, monkeypatch):
+    from readerstudy.imaging import views
+
+    readers, cases = two_worklists
+    client, url = client_for(readers["a"]), urls_of(cases["a"])["frame"]
+    assert not client.get(url).streaming
+    monkeypatch.setattr(views, "IN_MEMORY_BODY", 100)
+    streamed = client.get(url)
+    assert streamed.streaming and int(streamed["Content-Length"]) == len(body_of(streamed))
+    [(_type, data)] = multipart_parts(client.get(url))
+    np.testing.assert_array_equal(np.frombuffer(data, "<i2").reshape(32, 32), volume(6, 32, 32)[0])
