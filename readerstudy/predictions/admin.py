@@ -1,0 +1,42 @@
+"""Admin views of models, jobs and predictions: read-only (they are written by the
+registry, the tasks and the management commands, which check what they write)."""
+
+from django.contrib import admin
+
+from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = ("name", "version", "modality", "architecture", "short_sha256", "created_at")
+    list_filter = ("modality", "architecture")
+    search_fields = ("name", "version", "sha256")
+
+    @admin.display(description="SHA-256")
+    def short_sha256(self, obj: ModelVersion) -> str:
+        return f"{obj.sha256[:12]}..."
+
+
+@admin.register(InferenceJob)
+class InferenceJobAdmin(ReadOnlyAdmin):
+    list_display = ("study", "model_version", "status", "done", "failed", "total", "created_at",
+                    "finished_at")
+    list_filter = ("status", "study", "model_version")
+
+
+@admin.register(Prediction)
+class PredictionAdmin(ReadOnlyAdmin):
+    list_display = ("case", "model_version", "probability", "three_tier", "runtime_s", "created_at")
+    list_filter = ("model_version", "three_tier", "case__study")
+    search_fields = ("case__code",)

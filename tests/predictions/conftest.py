@@ -1,0 +1,13 @@
+"""Fixtures of the prediction tests (shared with tests/inference/test_tasks.py)."""
+
+from tests.predictions.helpers import (  # noqa: F401
+    ct_cases,
+    ct_model,
+    ct_study,
+    eager_unless_worker,
+    fresh_caches,
+    imported_ct,
+    incoming,
+    storage_root,
+    tiny_ct_checkpoint,
+)

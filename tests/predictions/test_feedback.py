@@ -1,0 +1,165 @@
+"""AI feedback for trainees: only after their own read, only in feedback studies, only for
+cases in their worklist; each view audited."""
+
+from __future__ import annotations
+
+import base64
+import io
+import uuid
+
+import numpy as np
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from inference.tasks import predict_case
+from readerstudy.core.models import AuditEvent
+from readerstudy.predictions import services
+from readerstudy.predictions.feedback import saliency_views
+from readerstudy.predictions.models import Prediction
+from readerstudy.studies.models import Study
+from readerstudy.studies.services import assignment_create, study_open
+from tests.predictions.helpers import save_tiny_model
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def trainee(make_reader):
+    return make_reader("trainee_t", "trainee", 1)
+
+
+@pytest.fixture
+def feedback_study(ct_study, ct_model, trainee, other_reader) -> Study:
+    """The CT study as a teaching study, open, two readers assigned, and the model's
+    prediction of the first reading case."""
+    ct_study.ai_feedback = True
+    ct_study.save()
+    for user in (trainee, other_reader):
+        assignment_create(study=ct_study, reader=user)
+    study_open(study=ct_study)
+    job, _ = services.inference_job_start(study=ct_study, model_version=ct_model, dispatch=False)
+    predict_case.apply(kwargs={"case_pk": _reading_case(ct_study).pk, "model_version_pk": ct_model.pk,
+                               "job_pk": job.pk})
+    return ct_study
+
+
+def _reading_case(study: Study):
+    return study.cases.exclude(test_set="training").order_by("source_case_id").first()
+
+
+def _submit(client, study: Study, code: str, call: str = "benign"):
+    response = client.post(f"/api/v1/reading/{study.slug}/reads/", {
+        "case": code, "round": "first", "call": call, "confidence": 80 if call == "malignant" else 20,
+        "submission_id": str(uuid.uuid4()),
+    }, format="json")
+    assert response.status_code == 201, response.content
+    return response
+
+
+def _feedback(client, study: Study, code: str):
+    return client.get(reverse("trainee-feedback", kwargs={"slug": study.slug, "code": code}))
+
+
+def _png(data_uri: str) -> np.ndarray:
+    prefix = "data:image/png;base64,"
+    assert data_uri.startswith(prefix)
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_uri[len(prefix):]))))
+
+
+def test_after_their_read_a_trainee_sees_the_model_the_reference_and_where_it_looked(
+        client_for, trainee, feedback_study, ct_model):
+    client = client_for(trainee)
+    case = _reading_case(feedback_study)
+    _submit(client, feedback_study, case.code, call="malignant")
+
+    response = _feedback(client, feedback_study, case.code)
+
+    assert response.status_code == 200
+    body = response.json()
+    prediction = Prediction.objects.get(case=case)
+    assert body["case"] == case.code
+    assert body["your_read"]["call"] == "malignant" and body["your_read"]["round"] == "first"
+    assert body["reference"]["label"] == case.reference.label
+    assert body["model"]["reader"] == ct_model.reader_name
+    assert body["model"]["probability"] == prediction.probability
+    assert body["model"]["three_tier"] == prediction.three_tier
+    assert body["model"]["call"] == ("malignant" if prediction.probability >= 0.5 else "benign")
+    assert body["saliency"]["method"] == "Grad-CAM"
+    assert [v["view"] for v in body["saliency"]["views"]] == ["axial", "sagittal", "coronal"]
+    assert all(_png(v["png"]).shape == (64, 64, 3) for v in body["saliency"]["views"])
+    event = AuditEvent.objects.get(verb=AuditEvent.Verb.FEEDBACK)
+    assert (event.actor, event.object_id, event.study_slug) == (trainee, case.code, feedback_study.slug)
+
+
+def test_feedback_is_404_before_the_trainees_own_read(client_for, trainee, feedback_study):
+    response = _feedback(client_for(trainee), feedback_study, _reading_case(feedback_study).code)
+
+    assert response.status_code == 404
+    assert not AuditEvent.objects.filter(verb=AuditEvent.Verb.FEEDBACK).exists()
+
+
+def test_another_readers_read_does_not_unlock_a_trainees_feedback(client_for, trainee, other_reader,
+                                                                  feedback_study):
+    code = _reading_case(feedback_study).code
+    _submit(client_for(other_reader), feedback_study, code)
+
+    assert _feedback(client_for(trainee), feedback_study, code).status_code == 404
+    assert _feedback(client_for(other_reader), feedback_study, code).status_code == 200
+
+
+def test_feedback_is_404_in_a_study_without_ai_feedback(client_for, trainee, ct_study, ct_model):
+    assignment_create(study=ct_study, reader=trainee)
+    study_open(study=ct_study)
+    client = client_for(trainee)
+    code = _reading_case(ct_study).code
+    _submit(client, ct_study, code)
+
+    assert _feedback(client, ct_study, code).status_code == 404
+
+
+def test_feedback_is_404_for_cases_outside_the_worklist(client_for, trainee, feedback_study):
+    client = client_for(trainee)
+    training_case = feedback_study.cases.filter(test_set="training").first()
+
+    assert _feedback(client, feedback_study, training_case.code).status_code == 404
+    assert _feedback(client, feedback_study, "NOSUCHCA").status_code == 404
+    assert _feedback(client, Study(slug="other-study"), _reading_case(feedback_study).code).status_code == 404
+
+
+def test_feedback_is_404_for_readers_not_assigned_and_for_anonymous_users(client_for, make_reader,
+                                                                          coordinator, feedback_study):
+    code = _reading_case(feedback_study).code
+    assert _feedback(client_for(make_reader("outsider")), feedback_study, code).status_code == 404
+    assert _feedback(client_for(coordinator), feedback_study, code).status_code == 404
+    assert _feedback(client_for(None), feedback_study, code).status_code in (401, 403)
+
+
+def test_without_a_prediction_the_feedback_has_no_model_part(client_for, trainee, feedback_study):
+    client = client_for(trainee)
+    case = _reading_case(feedback_study)
+    Prediction.objects.filter(case=case).delete()
+    _submit(client, feedback_study, case.code)
+
+    body = _feedback(client, feedback_study, case.code).json()
+
+    assert body["model"] is None and body["saliency"] is None
+    assert body["reference"]["label"] == case.reference.label
+
+
+def test_the_feedback_route_is_not_one_of_the_blinded_reading_routes():
+    name = "trainee-feedback"
+    assert reverse(name, kwargs={"slug": "s", "code": "C"}) == "/api/v1/feedback/s/C/"
+    assert not name.startswith("reading-")
+
+
+def test_mri_saliency_shows_the_lesion_slice_of_t1w_and_t2w(tmp_path):
+    from inference.checkpoint import load_model
+
+    model = load_model(save_tiny_model(tmp_path / "mri", modality="MR"))
+    patch = np.random.default_rng(0).normal(size=(6, 64, 64)).astype(np.float32)
+
+    views = saliency_views(model, patch)
+
+    assert [v["view"] for v in views] == ["sagittal T1W", "sagittal T2W"]
+    assert all(_png(v["png"]).shape == (64, 64, 3) for v in views)
