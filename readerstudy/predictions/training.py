@@ -141,22 +141,24 @@ def model_train(*, study: Study, modality: str | None = None, out_dir: Path | st
 
 def train_and_register(data: TrainingSet, *, modality: str, name: str, version: str | None = None,
                        out_dir: Path | str | None = None, folds: int = 5, max_epochs: int = 30,
-                       patience: int = 5, seed: int = 0,
+                       patience: int = 5, seed: int = 0, lr: float = 1e-4,
+                       batch_size: int = 32, augment: bool = True,
                        arch_kwargs: Mapping[str, Any] | None = None,
                        card_extra: Mapping[str, Any] | None = None, by=None,
                        progress: Callable[[str], None] | None = None) -> ModelVersion:
     """Train the modality's architecture on ``data`` and register the checkpoint.
 
     ``version`` defaults to the UTC time ``YYYYMMDD-HHMMSS``; ``out_dir`` to the registry
-    folder, so registering copies nothing.
+    folder, so registering copies nothing. ``lr``, ``batch_size`` and ``augment`` default
+    to the protocol's recipe (:func:`inference.train.train`).
     """
     version = version or timezone.now().strftime("%Y%m%d-%H%M%S")
     extra = {"name": name, "version": version, **dict(card_extra or {})}
     result = train(
         data.patches, data.labels, data.patient_ids, arch=ARCHITECTURE_FOR[modality],
         out_dir=Path(out_dir) if out_dir else registry_dir(name, version), folds=folds,
-        max_epochs=max_epochs, patience=patience, seed=seed,
-        arch_kwargs=dict(arch_kwargs or {}), card_extra=extra, progress=progress,
+        max_epochs=max_epochs, patience=patience, seed=seed, lr=lr, batch_size=batch_size,
+        augment=augment, arch_kwargs=dict(arch_kwargs or {}), card_extra=extra, progress=progress,
     )
     return model_version_register(path=result.model_dir, by=by)
 

@@ -136,12 +136,20 @@ def _wait_finished(job: InferenceJob, timeout: float = 120.0) -> InferenceJob:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_run_inference_follows_a_workers_job_until_its_progress_reaches_the_total(
-        worker_run, ct_cases, ct_model):
+    worker_run, ct_cases, ct_model
+):
     worker_run()
     out = io.StringIO()
 
-    call_command("run_inference", "--study", ct_cases[0].study.slug, "--poll", "0.2",
-                 "--no-progress", stdout=out)
+    call_command(
+        "run_inference",
+        "--study",
+        ct_cases[0].study.slug,
+        "--poll",
+        "0.2",
+        "--no-progress",
+        stdout=out,
+    )
 
     job = InferenceJob.objects.get()
     assert (job.status, job.done, job.failed, job.total) == ("done", 4, 0, 4)

@@ -112,7 +112,7 @@ def test_train_model_refuses_a_study_without_training_cases(ct_study, storage_ro
 @pytest.fixture
 def quick_demo(monkeypatch):
     quick = {"arch_kwargs": {"channels": [4, 8, 8, 8]}, "folds": 2, "max_epochs": 1, "patience": 1,
-             "seed": 7, "phantoms": 4}
+             "lr": 1e-3, "batch_size": 8, "augment": False, "seed": 7, "phantoms": 4}
     for modality in ("CT", "MR"):
         monkeypatch.setitem(demo.DEMO_SETTINGS, modality, quick)
 
