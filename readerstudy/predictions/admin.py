@@ -3,18 +3,8 @@ registry, the tasks and the management commands, which check what they write).""
 
 from django.contrib import admin
 
+from readerstudy.core.admin import ReadOnlyAdmin
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ModelVersion)

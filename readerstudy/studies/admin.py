@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from readerstudy.core.admin import ReadOnlyAdmin
 from readerstudy.core.models import AuditEvent
 from readerstudy.studies.models import Assignment, Case, Read, ReadingSlot, ReferenceStandard, Study
 
@@ -37,17 +38,6 @@ class CaseAdmin(admin.ModelAdmin):
 class AssignmentAdmin(admin.ModelAdmin):
     list_display = ("study", "reader", "created_at")
     list_filter = ("study",)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Read)

@@ -102,10 +102,8 @@ def case_payload_for_reader(*, study: Study, slot: ReadingSlot) -> dict[str, Any
 
 def viewer_series(*, case) -> list[dict[str, Any]]:
     """The case's de-identified series for the viewer (provided by the imaging app)."""
-    try:
-        from readerstudy.imaging.selectors import viewer_series_for_case
-    except ImportError:
-        return []
+    from readerstudy.imaging.selectors import viewer_series_for_case  # imaging builds on studies
+
     return viewer_series_for_case(case=case)
 
 
