@@ -48,7 +48,8 @@ setup_frontend() {
     echo "$want" > "$stamp"
   fi
   local built="frontend/dist/.built" src
-  src="$(cd frontend && find src build index.html vite.config.* package-lock.json -type f 2>/dev/null | sort | xargs cat | sha256sum | cut -c1-16)"
+  # Every input of the build (sources, the build plugin, config, lockfile).
+  src="$(cd frontend && find src build vite.config.js package.json package-lock.json -type f | sort | xargs cat | sha256sum | cut -c1-16)"
   if [ ! -f "$built" ] || [ "$(cat "$built")" != "$src" ]; then
     log "Building the viewer (Vite)"
     (cd frontend && npm run build --silent)
