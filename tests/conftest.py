@@ -71,3 +71,18 @@ def make_study(db):
         return study
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def eager_unless_worker(request):
+    """Tasks run in this process (as without a broker), except in the ``worker`` tests,
+    even where CI configures a broker for the whole suite."""
+    from readerstudy.celery import app
+
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

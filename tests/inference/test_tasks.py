@@ -20,7 +20,6 @@ from tests.predictions.helpers import (  # noqa: F401 - fixtures
     ct_cases,
     ct_model,
     ct_study,
-    eager_unless_worker,
     fresh_caches,
     imported_ct,
     save_tiny_model,

@@ -4,7 +4,6 @@ from tests.predictions.helpers import (  # noqa: F401
     ct_cases,
     ct_model,
     ct_study,
-    eager_unless_worker,
     fresh_caches,
     imported_ct,
     incoming,

@@ -162,21 +162,6 @@ def fresh_caches(settings):
     services.model_cache_clear()
 
 
-@pytest.fixture(autouse=True)
-def eager_unless_worker(request):
-    """Tasks run in this process (as without a broker), except in the ``worker`` tests,
-    even where CI configures a broker for the whole suite."""
-    from readerstudy.celery import app
-
-    if request.node.get_closest_marker("worker"):
-        yield
-        return
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 @pytest.fixture
 def incoming(tmp_path) -> Path:
     root = tmp_path / "incoming"
