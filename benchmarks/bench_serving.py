@@ -18,6 +18,9 @@ When nginx is installed, the production set-up of ``docs/deployment.md`` is time
 nginx in front of a second gunicorn whose views answer WADO-URI with ``X-Accel-Redirect``,
 compared with nginx serving the files itself.
 
+Frames are timed both ways: as multipart/related (the WADO-RS default, built by Django) and
+single part (``Accept: application/octet-stream``, as the viewer asks; sent by ``sendfile``).
+
 Printed, all from one run: the time one reader takes to fetch the whole series, one request
 after the other and over the 6 parallel connections a browser opens; instances per second
 with 20 concurrent readers; the servers' CPU time per request (other load on the machine
@@ -50,6 +53,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_PREFIX = "/static-dicom/"
+# What the viewer sends for a frame: the frame alone, sent from the stored file by sendfile().
+SINGLE_PART = {"Accept": "application/octet-stream"}
 
 
 def wsgi_app():
@@ -372,10 +377,10 @@ def report(title: str, rows: list[tuple[str, float]], *, unit: str, reference: f
     print(title)
     for label, value in rows:
         if min(value, reference) <= 0:  # too few clock ticks to tell
-            print(f"  {label:<44} {value:8.2f} {unit:<12}   n/a")
+            print(f"  {label:<50} {value:8.2f} {unit:<12}   n/a")
             continue
         ratio = reference / value if higher_is_better else value / reference
-        print(f"  {label:<44} {value:8.2f} {unit:<12} {ratio:5.2f}x {versus}")
+        print(f"  {label:<50} {value:8.2f} {unit:<12} {ratio:5.2f}x {versus}")
 
 
 def measure_and_report(targets: list[Target], args: argparse.Namespace, *, versus: str) -> None:
@@ -481,6 +486,8 @@ def main() -> None:
                        [servers["gunicorn"]]),
                 Target("Django WADO-RS frames (gunicorn)", ports["gunicorn"], prepared.frames, session,
                        [servers["gunicorn"]]),
+                Target("Django WADO-RS frame, single part (gunicorn)", ports["gunicorn"], prepared.frames,
+                       session | SINGLE_PART, [servers["gunicorn"]]),
                 Target("static files (python -m http.server)", ports["http.server"], plain, {},
                        [servers["http.server"]]),
             ]
@@ -495,6 +502,8 @@ def main() -> None:
                     Target("Django WADO-URI (nginx, X-Accel-Redirect)", ports["nginx"], prepared.wado,
                            session, pair),
                     Target("Django WADO-RS frames (nginx proxy)", ports["nginx"], prepared.frames, session, pair),
+                    Target("Django WADO-RS frame, single part (nginx proxy)", ports["nginx"], prepared.frames,
+                           session | SINGLE_PART, pair),
                 ]
             for target in targets + behind_nginx:  # warm up every worker (connections, first grants)
                 concurrent_rate(target, readers=args.workers * args.threads, per_reader=2)

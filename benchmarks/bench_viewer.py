@@ -1,9 +1,9 @@
 """How fast the reading page shows a CT: time to the first image and to the whole series.
 
 A 300-slice axial CT (512 x 512, the project's phantom) is imported into a throw-away
-database, the site runs on loopback (``manage.py runserver``, whitenoise for the viewer
-bundle), and headless Chromium opens the case in a fresh browser context (empty cache) for
-each run. Times are from navigation start (``performance.timeOrigin``) to
+database, the site runs on loopback as deployed (gunicorn, ``docs/deployment.md``, with
+whitenoise for the viewer bundle; ``--server runserver`` for the development server), and
+headless Chromium opens the case in a fresh browser context (empty cache) for each run. Times are from navigation start (``performance.timeOrigin``) to
 
 - first image: the middle axial slice rendered on screen;
 - whole series: every slice loaded and the sagittal reformat on screen.
@@ -13,6 +13,7 @@ Targets: first image < 1 s, whole series < 5 s.
 Usage::
 
     .venv/bin/python benchmarks/bench_viewer.py [--runs 3] [--slices 300] [--size 512]
+        [--server gunicorn|runserver]
         [--workdir DIR]   # keep the imported case there and reuse it next time
 
 Needs the built viewer (``cd frontend && npm run build``) and Chromium at /usr/bin/chromium.
@@ -107,14 +108,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+def server_command(kind: str, port: int) -> list[str]:
+    if kind == "runserver":
+        return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"]
+    # As docs/deployment.md runs it: about 2 x cores + 1 workers, 2 threads each, keep-alive.
+    workers = 2 * (os.cpu_count() or 1) + 1
+    return [str(Path(sys.executable).parent / "gunicorn"), "readerstudy.wsgi", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--threads", "2", "--keep-alive", "5", "--preload"]
+
+
+def start_server(kind: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     # The request log goes to a file: a pipe nobody reads fills up and stalls the server.
     with log.open("w") as handle:
-        server = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
-            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-        )
+        server = subprocess.Popen(server_command(kind, port), cwd=ROOT, env=env, stdout=handle,
+                                  stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -193,6 +201,8 @@ def main() -> None:
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--workdir", type=Path, help="keep the imported case here and reuse it")
+    parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn",
+                        help="the production server (default) or Django's development server")
     args = parser.parse_args()
     if not (ROOT / "frontend/dist/viewer/.vite/manifest.json").exists():
         raise SystemExit("Build the viewer first: cd frontend && npm ci && npm run build")
@@ -207,7 +217,7 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    server, base = start_server(env, workdir / "server.log")
+    server, base = start_server(args.server, env, workdir / "server.log")
     results = []
     try:
         with sync_playwright() as driver:
@@ -227,7 +237,8 @@ def main() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
     print()
-    print(f"CT {info['slices']} x {info['size']} x {info['size']}, {args.runs} runs, Chromium {version}, "
+    print(f"CT {info['slices']} x {info['size']} x {info['size']}, {args.runs} runs, server {args.server}, "
+          f"Chromium {version}, "
           f"WebGL: {results[0][0]['renderer']}; {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     for index, name in ((0, "first case, empty cache"), (1, "next case, viewer cached")):

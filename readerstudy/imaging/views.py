@@ -12,12 +12,19 @@ Files are streamed from the ``dicom`` storage, never read whole into memory, and
 go out as a ``FileResponse`` that the WSGI server can send with ``sendfile``; with
 ``READERSTUDY_SENDFILE_HEADER`` set, Django only authorises and the web server in front
 sends the file (``docs/deployment.md``).
+
+A single frame asked for with its bare media type in ``Accept`` (``application/octet-stream``
+for native pixels, ``image/jls`` etc. or ``image/*`` for compressed ones; PS3.18's single-part
+payload) goes out as that byte range of the stored file alone, again by ``sendfile``; the
+viewer asks for frames this way. Without such an ``Accept`` a frame comes as
+``multipart/related``, the WADO-RS default.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
+from typing import IO
 from urllib.parse import quote
 
 from django.conf import settings
@@ -32,6 +39,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags, quote_etag
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -107,6 +115,38 @@ def _headers(response: HttpResponse, *, etag: str, content_type: str | None = No
 
 def _not_modified(etag: str) -> HttpResponse:
     return _headers(HttpResponseNotModified(), etag=etag)
+
+
+class _ByteRange:
+    """``length`` bytes of an open stored file from ``offset``, as a read-only file object.
+
+    gunicorn sends it with ``sendfile()``: from the file's current position, as many bytes as
+    the response's ``Content-Length``. A server without ``sendfile`` (or a storage without a
+    file descriptor) calls ``read()``, which stops at the end of the range. It has no
+    ``tell()``, so ``FileResponse`` leaves the length to the caller.
+    """
+
+    mode = "rb"
+
+    def __init__(self, handle: IO[bytes], offset: int, length: int) -> None:
+        handle.seek(offset)
+        self._handle, self._remaining, self._name = handle, length, getattr(handle, "name", "?")
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        size = self._remaining if size is None or size < 0 else min(size, self._remaining)
+        data = self._handle.read(size)
+        if not data:
+            raise OSError(f"stored file {self._name} is shorter than its frame index")
+        self._remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def _read_ranges(name: str, ranges: Iterable[tuple[int, int]]) -> Iterator[bytes]:
@@ -192,6 +232,26 @@ def instance(request: HttpRequest, study_uid: str, series_uid: str, sop_uid: str
                       boundary=f"dicom-{stored.sha256[:32]}", type_=DICOM, etag=etag)
 
 
+def _wants_single_part(request: HttpRequest, media_type: str) -> bool:
+    """Whether ``Accept`` prefers the frame's bare media type (single part) to multipart.
+
+    ``media_type`` is the frame's, with its ``transfer-syntax`` parameter. Ranges are taken in
+    the client's order of preference (quality, then specificity); a multipart range or
+    ``*/*`` reached first keeps the multipart default. A single-part range matches on its
+    type (``image/*`` matches ``image/jls``) and on ``transfer-syntax`` when it names one.
+    """
+    base, _, parameter = media_type.partition(";")
+    main, sub = base.strip().split("/")
+    syntax = parameter.partition("=")[2].strip()
+    for accepted in request.accepted_types:
+        if accepted.main_type in ("multipart", "*"):
+            return False
+        wanted_syntax = accepted.params.get("transfer-syntax", "*").strip('"')
+        if accepted.main_type == main and accepted.sub_type in (sub, "*") and wanted_syntax in ("*", syntax):
+            return True
+    return False
+
+
 def _frame_numbers(raw: str, count: int) -> list[int]:
     try:
         numbers = [int(part) for part in raw.split(",") if part.strip()]
@@ -209,17 +269,24 @@ def instance_frames(request: HttpRequest, study_uid: str, series_uid: str, sop_u
     frame with its media type and transfer syntax), in a multipart/related body."""
     stored = _instance(request, study_uid, series_uid, sop_uid)
     numbers = _frame_numbers(frames, stored.number_of_frames)
-    etag = quote_etag(f"{stored.sha256}.frames-{'-'.join(map(str, numbers))}")
-    if _matches(request, etag):
-        return _not_modified(etag)
     part_type = frame_media_type(stored.transfer_syntax_uid)
-    index = stored.frames
-    parts = []
-    for n in numbers:
-        offset, length = index[n - 1]
-        parts.append((part_type, [(offset, length)], length))
-    return _multipart(parts, name=stored.storage_name, boundary=f"frame-{stored.sha256[:32]}",
-                      type_=part_type.split(";")[0], etag=etag)
+    single = len(numbers) == 1 and _wants_single_part(request, part_type)
+    etag = quote_etag(f"{stored.sha256}.{'frame' if single else 'frames'}-{'-'.join(map(str, numbers))}")
+    if _matches(request, etag):
+        response = _not_modified(etag)
+    elif single:
+        offset, length = stored.frames[numbers[0] - 1]
+        frame = _ByteRange(storage.dicom_storage().open(stored.storage_name, "rb"), offset, length)
+        response = FileResponse(frame, content_type=part_type)
+        response.block_size = CHUNK_SIZE
+        _headers(response, etag=etag, content_type=part_type, length=length)
+    else:
+        index = stored.frames
+        parts = [(part_type, [index[n - 1]], index[n - 1][1]) for n in numbers]
+        response = _multipart(parts, name=stored.storage_name, boundary=f"frame-{stored.sha256[:32]}",
+                              type_=part_type.split(";")[0], etag=etag)
+    patch_vary_headers(response, ["Accept"])  # single or multipart follows Accept
+    return response
 
 
 @dicomweb_view

@@ -23,8 +23,12 @@ def open_next_case(page, live_server, study, reader) -> str:
 
 def test_a_ct_case_shows_axial_and_sagittal_images_that_respond_to_scroll_and_window(
         page, live_server, ct_study, reader):
+    frame_types = []
+    page.on("response", lambda r: frame_types.append(r.headers.get("content-type")) if "/frames/" in r.url else None)
     code = open_next_case(page, live_server, ct_study, reader)
     assert wait_until_loaded(page) == "loaded"
+    # Each slice came alone, straight from the stored file (the viewer's Accept header).
+    assert frame_types and set(frame_types) == {"application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1"}
     assert page.text_content("#case-code") == code
 
     axial, sagittal = canvas_stats(page, "axial"), canvas_stats(page, "sagittal")

@@ -313,3 +313,106 @@ def test_a_body_of_many_frames_is_streamed_and_a_single_frame_is_not(two_worklis
     assert streamed.streaming and int(streamed["Content-Length"]) == len(body_of(streamed))
     [(_type, data)] = multipart_parts(client.get(url))
     np.testing.assert_array_equal(np.frombuffer(data, "<i2").reshape(32, 32), volume(6, 32, 32)[0])
+
+
+# -- single-part frames (what the viewer asks for) ---------------------------------------------
+
+NATIVE = "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1"
+
+
+def test_a_frame_asked_for_by_its_bare_media_type_comes_alone(two_worklists, client_for):
+    readers, cases = two_worklists
+    client, url = client_for(readers["a"]), urls_of(cases["a"])["frame"]
+    single = client.get(url, HTTP_ACCEPT="application/octet-stream")
+    body = body_of(single)
+    assert single.status_code == 200 and single["Content-Type"] == NATIVE
+    np.testing.assert_array_equal(np.frombuffer(body, "<i2").reshape(32, 32), volume(6, 32, 32)[0])
+    assert int(single["Content-Length"]) == len(body) == 32 * 32 * 2
+    assert "Accept" in single["Vary"] and single["Cache-Control"].startswith("private")
+    assert single["X-Content-Type-Options"] == "nosniff" and "Content-Disposition" not in single
+    # Its own ETag: a cache must not answer a multipart request with it, or the other way round.
+    multipart = client.get(url)
+    assert multipart["ETag"] != single["ETag"] and "Accept" in multipart["Vary"]
+    again = client.get(url, HTTP_ACCEPT="application/octet-stream", HTTP_IF_NONE_MATCH=single["ETag"])
+    assert again.status_code == 304 and body_of(again) == b""
+    # Refusals do not change with the Accept header.
+    refused = client.get(urls_of(cases["b"])["frame"], HTTP_ACCEPT="application/octet-stream")
+    assert refused.status_code == 404
+
+
+@pytest.mark.parametrize(("accept", "single"), [
+    ("application/octet-stream; transfer-syntax=*", True),
+    ("application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1", True),
+    ("application/*, multipart/related; type=\"application/octet-stream\"; q=0.9", True),
+    # Same quality: the more specific range (multipart with its type) is preferred.
+    ("application/*, multipart/related; type=\"application/octet-stream\"", False),
+    ("application/octet-stream; transfer-syntax=1.2.840.10008.1.2.4.80", False),  # not what is stored
+    ("multipart/related; type=\"application/octet-stream\", application/octet-stream; q=0.5", False),
+    ("*/*", False),
+    ("image/*", False),
+    ("", False),
+])
+def test_the_accept_header_chooses_single_or_multipart(two_worklists, client_for, accept, single):
+    readers, cases = two_worklists
+    response = client_for(readers["a"]).get(urls_of(cases["a"])["frame"], HTTP_ACCEPT=accept)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("multipart/related") is not single
+    if not single:
+        [(_type, data)] = multipart_parts(response)
+        assert len(data) == 32 * 32 * 2
+
+
+def test_several_frames_stay_multipart_whatever_the_accept_header(two_worklists, client_for):
+    readers, cases = two_worklists
+    response = client_for(readers["a"]).get(urls_of(cases["a"])["frame"] + ",1",
+                                            HTTP_ACCEPT="application/octet-stream")
+    assert [len(data) for _type, data in multipart_parts(response)] == [32 * 32 * 2] * 2
+
+
+def test_a_single_frame_goes_out_by_sendfile_from_its_offset_and_no_further(two_worklists, client_for):
+    """What gunicorn does with the response (``gunicorn.http.wsgi.Response.sendfile``): the
+    WSGI file wrapper's file descriptor, from its current position, Content-Length bytes. The
+    stored file goes on past the frame's pixels? Then a byte too many would corrupt the next
+    response on a keep-alive connection."""
+    import os
+    import socket
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+    from gunicorn.http.wsgi import FileWrapper
+
+    readers, cases = two_worklists
+    series = Series.objects.get(case=cases["a"], role="axial")
+    instance = series.instances.order_by("position").first()
+    offset, length = instance.frames[0]
+    stored_size = (selectors.open_instance(instance.storage_name)).size
+    assert offset > 0 and offset + length <= stored_size
+
+    request = RequestFactory().get(urls_of(cases["a"])["frame"], HTTP_ACCEPT="application/octet-stream")
+    environ = request.environ | {"wsgi.file_wrapper": FileWrapper}
+    client = Client()
+    client.force_login(readers["a"])
+    environ["HTTP_COOKIE"] = "; ".join(f"{k}={v.value}" for k, v in client.cookies.items())
+    started = {}
+    body = WSGIHandler()(environ, lambda status, headers: started.update(status=status, headers=dict(headers)))
+    try:
+        assert started["status"].startswith("200") and isinstance(body, FileWrapper)
+        content_length = int(started["headers"]["Content-Length"])
+        fileno = body.filelike.fileno()
+        assert os.lseek(fileno, 0, os.SEEK_CUR) == offset and content_length == length
+        sender, receiver = socket.socketpair()
+        with sender, receiver:
+            sender.sendfile(body.filelike, offset=offset, count=content_length)
+            sender.shutdown(socket.SHUT_WR)
+            received = b"".join(iter(lambda: receiver.recv(65536), b""))
+        np.testing.assert_array_equal(np.frombuffer(received, "<i2").reshape(32, 32), volume(6, 32, 32)[0])
+    finally:
+        body.close()
+
+
+def test_a_single_frame_read_without_sendfile_stops_at_the_frame_end(two_worklists, client_for):
+    """A server without a file wrapper iterates the response: the range, not the rest of the file."""
+    readers, cases = two_worklists
+    response = client_for(readers["a"]).get(urls_of(cases["a"])["frame"], HTTP_ACCEPT="application/octet-stream")
+    assert response.streaming
+    assert [len(chunk) for chunk in response.streaming_content] == [32 * 32 * 2]

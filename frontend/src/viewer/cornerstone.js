@@ -14,6 +14,20 @@ import { init as toolsInit } from '@cornerstonejs/tools';
 
 let started = false;
 
+/**
+ * What a WADO-RS frame request accepts: the frame alone (PS3.18 single-part payload), which the
+ * server sends straight from the stored file; multipart, the standard default, as a fallback.
+ * The loader reads the transfer syntax from the response's Content-Type either way.
+ */
+export const FRAME_ACCEPT =
+  'application/octet-stream; transfer-syntax=*, image/*, ' +
+  'multipart/related; type="application/octet-stream"; transfer-syntax=*; q=0.5';
+
+/** Extra request headers for the image loader: `Accept` for WADO-RS frames, nothing else. */
+export function imageRequestHeaders(imageId) {
+  return typeof imageId === 'string' && imageId.startsWith('wadors:') ? { Accept: FRAME_ACCEPT } : {};
+}
+
 export function startCornerstone() {
   if (started) return;
   coreInit();
@@ -21,6 +35,7 @@ export function startCornerstone() {
     // Decoding runs in workers, one per core up to four (measured on a 2-core machine: two
     // workers load a 300-slice CT faster than one, even though the page shares those cores).
     maxWebWorkers: Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2)),
+    beforeSend: (_xhr, imageId) => imageRequestHeaders(imageId),
   });
   toolsInit();
   started = true;
