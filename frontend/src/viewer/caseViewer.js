@@ -13,6 +13,7 @@ import { buildPane, planLayout, seriesByRole, updateSliceLabel } from './layout.
 import { prefetchStack, trackLoading } from './loading.js';
 import { applyPreset, defaultPresetFor } from './presets.js';
 import { startReformat } from './reformat.js';
+import { nextRender } from './rendered.js';
 import { createTools } from './tools.js';
 
 const ENGINE_ID = 'reading-room';
@@ -36,19 +37,6 @@ export function describeLoadError(error) {
   if (status === 0) return 'the network connection failed';
   if (error?.message) return error.message;
   return 'unknown error';
-}
-
-/** Resolves at the element's next render (or after `timeoutMs`, so a lost event cannot hang). */
-function nextRender(element, timeoutMs = 2000) {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      element.removeEventListener(Events.IMAGE_RENDERED, done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    element.addEventListener(Events.IMAGE_RENDERED, done);
-  });
 }
 
 /** Synchronizers to which viewports are added once they show an image. */

@@ -9,6 +9,7 @@
 import { Enums, eventTarget, setVolumesForViewports, volumeLoader } from '@cornerstonejs/core';
 
 import { applyPreset } from './presets.js';
+import { nextRender } from './rendered.js';
 
 const { Events } = Enums;
 
@@ -52,10 +53,14 @@ export async function startReformat(engine, pane, imageIds, { volumeId, preset, 
   });
 
   async function display() {
+    // On screen, not merely handed to the viewport: the first render uploads the volume to
+    // the GPU, which on a software rasterizer takes a second or more.
+    const rendered = nextRender(pane.element, 30000);
     await setVolumesForViewports(engine, [{ volumeId }], [pane.id]);
     displayed = true;
     applyPreset([viewport], preset);
     pane.setOverlay(null);
+    await rendered;
   }
 
   const shown = progressive ? display() : loaded.then(display);
