@@ -106,6 +106,8 @@ http {{
 # Accepted sockets inherit TCP_NODELAY from the listener. Without it a keep-alive client waits
 # for its own delayed ACK (40 ms on Linux) whenever a response ends in a small segment after
 # gunicorn's separate header write; nginx in front sets it by default (tcp_nodelay on).
+# gunicorn 27 sets it on its TCP listeners itself (gunicorn.sock.TCPSocket); the hook keeps the
+# benchmark independent of that.
 GUNICORN_CONFIG = """
 import socket
 
