@@ -370,14 +370,16 @@ def test_several_frames_stay_multipart_whatever_the_accept_header(two_worklists,
 
 
 def test_a_single_frame_goes_out_by_sendfile_from_its_offset_and_no_further(two_worklists, client_for):
-    """What gunicorn does with the response (``gunicorn.http.wsgi.Response.sendfile``): the
-    WSGI file wrapper's file descriptor, from its current position, Content-Length bytes. The
-    stored file goes on past the frame's pixels? Then a byte too many would corrupt the next
-    response on a keep-alive connection."""
+    """What gunicorn does with the response (``gunicorn.http.wsgi.Response.sendfile``): it
+    sends Content-Length bytes from the wrapped file descriptor's current position. So the
+    descriptor must sit at the frame's offset and Content-Length be the frame's length; a
+    byte more would corrupt the next response on a keep-alive connection."""
     import os
     import socket
 
     from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
     from django.test import RequestFactory
     from gunicorn.http.wsgi import FileWrapper
 
@@ -385,8 +387,8 @@ def test_a_single_frame_goes_out_by_sendfile_from_its_offset_and_no_further(two_
     series = Series.objects.get(case=cases["a"], role="axial")
     instance = series.instances.order_by("position").first()
     offset, length = instance.frames[0]
-    stored_size = (selectors.open_instance(instance.storage_name)).size
-    assert offset > 0 and offset + length <= stored_size
+    with selectors.open_instance(instance.storage_name) as stored:
+        assert offset > 0 and offset + length <= stored.size
 
     request = RequestFactory().get(urls_of(cases["a"])["frame"], HTTP_ACCEPT="application/octet-stream")
     environ = request.environ | {"wsgi.file_wrapper": FileWrapper}
@@ -394,8 +396,12 @@ def test_a_single_frame_goes_out_by_sendfile_from_its_offset_and_no_further(two_
     client.force_login(readers["a"])
     environ["HTTP_COOKIE"] = "; ".join(f"{k}={v.value}" for k, v in client.cookies.items())
     started = {}
-    body = WSGIHandler()(environ, lambda status, headers: started.update(status=status, headers=dict(headers)))
+    # Called directly, the handler's request signals would close the test's database
+    # connection (and its transaction) on PostgreSQL; Django's test client disconnects them too.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     try:
+        body = WSGIHandler()(environ, lambda status, headers: started.update(status=status, headers=dict(headers)))
         assert started["status"].startswith("200") and isinstance(body, FileWrapper)
         content_length = int(started["headers"]["Content-Length"])
         fileno = body.filelike.fileno()
@@ -406,8 +412,10 @@ def test_a_single_frame_goes_out_by_sendfile_from_its_offset_and_no_further(two_
             sender.shutdown(socket.SHUT_WR)
             received = b"".join(iter(lambda: receiver.recv(65536), b""))
         np.testing.assert_array_equal(np.frombuffer(received, "<i2").reshape(32, 32), volume(6, 32, 32)[0])
-    finally:
         body.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def test_a_single_frame_read_without_sendfile_stops_at_the_frame_end(two_worklists, client_for):
