@@ -4,10 +4,11 @@
 import { defineConfig } from 'vite';
 
 import fastMultipart from './build/fastMultipart.js';
+import transferPixelData, { PAGE_FILE, WORKER_FILE } from './build/transferPixelData.js';
 
 export default defineConfig({
   base: '/static/viewer/',
-  plugins: [fastMultipart()],
+  plugins: [fastMultipart(), transferPixelData(PAGE_FILE)],
   // Cornerstone's image loader ships its own workers and WASM codecs: pre-bundling breaks them.
   optimizeDeps: {
     exclude: ['@cornerstonejs/dicom-image-loader'],
@@ -15,6 +16,7 @@ export default defineConfig({
   },
   worker: {
     format: 'es',
+    plugins: () => [transferPixelData(WORKER_FILE)],
   },
   build: {
     outDir: 'dist/viewer',

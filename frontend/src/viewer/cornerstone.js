@@ -30,7 +30,10 @@ export function imageRequestHeaders(imageId) {
 
 export function startCornerstone() {
   if (started) return;
-  coreInit();
+  // One WebGL context for the page's two panes rather than the default pool of seven: each
+  // context costs start-up time, a lot of it with software WebGL (measured with
+  // benchmarks/bench_viewer.py: first image about 0.3 s sooner; one context did as well as two).
+  coreInit({ rendering: { webGlContextCount: 1 } });
   dicomImageLoaderInit({
     // Decoding runs in workers, one per core up to four (measured on a 2-core machine: two
     // workers load a 300-slice CT faster than one, even though the page shares those cores).
