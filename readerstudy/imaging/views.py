@@ -266,7 +266,8 @@ def _frame_numbers(raw: str, count: int) -> list[int]:
 def instance_frames(request: HttpRequest, study_uid: str, series_uid: str, sop_uid: str,
                     frames: str) -> HttpResponse:
     """WADO-RS frames: each frame's pixel data as stored (native bytes, or the compressed
-    frame with its media type and transfer syntax), in a multipart/related body."""
+    frame with its media type and transfer syntax), in a multipart/related body; one frame
+    asked for by its bare media type, alone (see the module docstring)."""
     stored = _instance(request, study_uid, series_uid, sop_uid)
     numbers = _frame_numbers(frames, stored.number_of_frames)
     part_type = frame_media_type(stored.transfer_syntax_uid)
@@ -276,7 +277,7 @@ def instance_frames(request: HttpRequest, study_uid: str, series_uid: str, sop_u
         response = _not_modified(etag)
     elif single:
         offset, length = stored.frames[numbers[0] - 1]
-        frame = _ByteRange(storage.dicom_storage().open(stored.storage_name, "rb"), offset, length)
+        frame = _ByteRange(selectors.open_instance(stored.storage_name), offset, length)
         response = FileResponse(frame, content_type=part_type)
         response.block_size = CHUNK_SIZE
         _headers(response, etag=etag, content_type=part_type, length=length)
