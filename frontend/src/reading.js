@@ -335,7 +335,11 @@ async function main() {
 
   // Keyboard.
   document.addEventListener('keydown', (evt) => {
-    if (evt.defaultPrevented || evt.ctrlKey || evt.metaKey || evt.altKey) return;
+    // Cornerstone's tools cancel every key pressed in a viewport that has the focus (a click or a
+    // drag in it gives it the focus), for their own modifier-key bindings: those keys are still
+    // the reading room's.
+    const cancelledByViewport = evt.defaultPrevented && evt.target?.closest?.('[data-viewport]');
+    if ((evt.defaultPrevented && !cancelledByViewport) || evt.ctrlKey || evt.metaKey || evt.altKey) return;
     if ($('#confirm-dialog').open) return; // the dialog has its own keys (Enter, Escape)
     if (isTypingTarget(evt.target)) return;
     const presetKeys = Object.keys(payload.modality === 'CT' ? CT_PRESETS : { auto: 1 });
@@ -376,6 +380,9 @@ async function main() {
         break;
       case 'p':
         selectTool('pan');
+        break;
+      case 'z':
+        selectTool('zoom');
         break;
       case 'l':
         selectTool('length');

@@ -78,6 +78,78 @@ def test_keys_scroll_the_pane_under_the_mouse(page, live_server, ct_study, reade
     assert page.text_content('[data-pane="axial"] .pane-slice') == f"{int(current) + 2} / {total}"
 
 
+REFERENCE_LINES = """() => [...document.querySelectorAll('[data-viewport="sagittal"] svg line')]
+  .map((line) => ['x1', 'y1', 'x2', 'y2'].map((name) => Number(line.getAttribute(name))))"""
+
+CAMERA = """(id) => { const v = window.readingRoom.viewer.viewport(id);
+  return { zoom: v.getZoom(), pan: v.getPan() }; }"""
+
+
+def drag(page, box, dx: float, dy: float) -> None:
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y + dy, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(200)
+
+
+def test_zoom_pan_reset_full_screen_and_the_reference_line(page, live_server, ct_study, reader):
+    open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    box = page.locator('[data-viewport="axial"]').bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    start = canvas_stats(page, "axial")
+    assert page.evaluate(CAMERA, "axial") == {"zoom": 1, "pan": [0, 0]}
+
+    # The axial plane is a horizontal line across the sagittal reformat; it follows the slice.
+    lines = page.evaluate(REFERENCE_LINES)
+    assert len(lines) == 1, lines
+    (x1, y1, x2, y2), = lines
+    assert abs(y1 - y2) < 1 and abs(x2 - x1) > 50
+    for _ in range(5):
+        page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(200)
+    (_, moved_y, _, _), = page.evaluate(REFERENCE_LINES)
+    assert abs(moved_y - y1) > 2, (y1, moved_y)
+    for _ in range(5):
+        page.keyboard.press("ArrowUp")
+    page.wait_for_timeout(200)
+    assert page.evaluate(REFERENCE_LINES)[0][1] == pytest.approx(y1, abs=0.5)
+
+    # Z, then a drag downwards: the image is magnified.
+    page.keyboard.press("z")
+    assert page.get_attribute('[data-tool="zoom"]', "aria-pressed") == "true"
+    drag(page, box, 0, 100)
+    zoomed = page.evaluate(CAMERA, "axial")
+    assert zoomed["zoom"] > 1.2, zoomed
+    assert canvas_stats(page, "axial")["hash"] != start["hash"]
+
+    # P, then a drag: the image moves with the mouse.
+    page.keyboard.press("p")  # the viewport has the focus now: the keys must still work
+    assert page.get_attribute('[data-tool="pan"]', "aria-pressed") == "true"
+    drag(page, box, 80, 40)
+    panned = page.evaluate(CAMERA, "axial")
+    assert panned["pan"][0] > 20 and panned["pan"][1] > 10, panned
+
+    # R: back to the start, picture and all.
+    page.keyboard.press("r")
+    page.wait_for_timeout(300)
+    assert page.evaluate(CAMERA, "axial") == {"zoom": 1, "pan": [0, 0]}
+    assert canvas_stats(page, "axial")["hash"] == start["hash"]
+
+    # The answer keys too, with the focus still in the viewport.
+    page.keyboard.press("b")
+    assert page.is_checked("#call-benign")
+
+    # F: full screen and back.
+    page.keyboard.press("f")
+    page.wait_for_function("document.fullscreenElement !== null")
+    page.keyboard.press("f")
+    page.wait_for_function("document.fullscreenElement === null")
+    assert page.problems.serious() == []
+
+
 def test_submitting_a_read_stores_it_and_opens_the_next_case(page, live_server, ct_study, reader):
     code = open_next_case(page, live_server, ct_study, reader)
     wait_until_loaded(page)
