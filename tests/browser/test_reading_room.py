@@ -66,6 +66,41 @@ def test_a_ct_case_shows_axial_and_sagittal_images_that_respond_to_scroll_and_wi
     assert page.problems.serious() == []
 
 
+def test_the_reformat_fills_in_as_slices_arrive_and_shows_them_all_once_loaded(
+        page, live_server, ct_study, reader):
+    # The first dozen frames arrive; the rest wait until the reformat is on screen.
+    held, passed, release = [], [], []
+
+    def frames(route):
+        if release or len(passed) < 12:
+            passed.append(route.request.url)
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/frames/**", frames)
+    open_next_case(page, live_server, ct_study, reader)
+    page.wait_for_function(
+        "() => (window.readingRoom?.timeline || []).some(([label]) => label === 'reformat sagittal shown')",
+        timeout=15_000)
+    page.wait_for_timeout(1200)  # time for a redraw of what has arrived
+    progress = page.evaluate("window.readingRoom.progress")
+    assert held and progress["loaded"] < progress["total"], progress
+    assert page.get_attribute("body", "data-viewer-state") != "loaded"
+    assert canvas_stats(page, "sagittal")["lit"] > 0  # part of the volume, already on screen
+
+    release.append(True)
+    for route in held:
+        route.continue_()
+    assert wait_until_loaded(page) == "loaded"
+    assert len(passed) + len(held) == progress["total"]  # each frame fetched once
+    # Loaded means the reformat on screen holds every slice: drawing it again changes nothing.
+    complete = canvas_stats(page, "sagittal")
+    page.evaluate("window.readingRoom.viewer.viewport('sagittal').render()")
+    page.wait_for_timeout(300)
+    assert canvas_stats(page, "sagittal")["hash"] == complete["hash"]
+
+
 def test_keys_scroll_the_pane_under_the_mouse(page, live_server, ct_study, reader):
     open_next_case(page, live_server, ct_study, reader)
     wait_until_loaded(page)

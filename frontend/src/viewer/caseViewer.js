@@ -211,7 +211,8 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       const reformat = await startReformat(engine, pane, ids, {
         volumeId: `cornerstoneStreamingImageVolume:${payload.code}:${pane.id}`,
         preset,
-        progressive: !isSoftwareRendering(),
+        // A volume render costs a software rasterizer a tenth of a second or more.
+        redrawMs: isSoftwareRendering() ? 900 : 400,
       });
       ids.forEach((id) => inVolumes.add(id));
       reformatsShown.push(
@@ -223,6 +224,8 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
             links.add(pane.id);
             tools.refreshReferenceLines();
             onMark(`reformat ${pane.id} shown`);
+            // The series counts as loaded once the reformat is on screen with every slice.
+            return reformat.complete.then(() => onMark(`reformat ${pane.id} complete`));
           },
           (error) => fallBackToSagittalSeries(pane, error),
         ),

@@ -8,9 +8,12 @@ import {
   getRenderingCapabilities,
   getShouldUseCPURendering,
   init as coreInit,
+  metaData,
 } from '@cornerstonejs/core';
 import { init as dicomImageLoaderInit } from '@cornerstonejs/dicom-image-loader';
 import { init as toolsInit } from '@cornerstonejs/tools';
+
+import { ctDefaultWindowProvider } from './presets.js';
 
 let started = false;
 
@@ -41,6 +44,7 @@ export function startCornerstone() {
     beforeSend: (_xhr, imageId) => imageRequestHeaders(imageId),
   });
   toolsInit();
+  metaData.addProvider(ctDefaultWindowProvider, 10000);
   started = true;
 }
 

@@ -1,3 +1,7 @@
+import { Enums, metaData } from '@cornerstonejs/core';
+
+const { MetadataModules } = Enums;
+
 /**
  * Window/level presets. CT values are Hounsfield units (width/level); MRI has no absolute scale,
  * so its "preset" is the automatic window from the image (its DICOM window or its range).
@@ -30,5 +34,29 @@ export function applyPreset(viewports, preset) {
       viewport.setProperties({ voiRange: range });
     }
     viewport.render();
+  }
+}
+
+let askingOthers = false;
+const present = (value) => (Array.isArray(value) ? value.length > 0 : value != null);
+
+/**
+ * A metadata provider (registered ahead of the image loader's) that gives a CT image without a
+ * DICOM window the reading room's default window. Without one, Cornerstone computes a volume's
+ * first window from its middle slice, which it fetches again, bypassing the cache, behind every
+ * frame already queued: the sagittal reformat would appear only once the whole series had
+ * arrived. The viewer applies its own preset right after, so nothing else changes.
+ */
+export function ctDefaultWindowProvider(type, imageId) {
+  if (type !== MetadataModules.VOI_LUT || askingOthers) return undefined;
+  askingOthers = true;
+  try {
+    const own = metaData.get(type, imageId);
+    if (present(own?.windowWidth) && present(own?.windowCenter)) return undefined; // its own window
+    if (metaData.get(MetadataModules.GENERAL_SERIES, imageId)?.modality !== 'CT') return undefined;
+    const { width, level } = CT_PRESETS[defaultPresetFor('CT')];
+    return { ...own, windowWidth: [width], windowCenter: [level] };
+  } finally {
+    askingOthers = false;
   }
 }

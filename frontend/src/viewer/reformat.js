@@ -1,10 +1,12 @@
 /**
- * The sagittal reformat: a streaming volume of the axial images in an orthographic viewport.
+ * The sagittal reformat: a streaming volume of the axial images in an orthographic viewport,
+ * shown at once and redrawn as slices arrive, so the reader watches it fill in.
  *
- * On a real GPU the reformat is redrawn as slices arrive, so the reader watches it fill in.
- * On a software rasterizer (SwiftShader, llvmpipe) every volume render costs the CPU a tenth
- * of a second or more and slows the loading itself, so the volume is shown once, complete,
- * with its progress over the pane meanwhile.
+ * Each redraw uploads the slices that arrived since the last one, so the upload is spread over
+ * the loading instead of waiting at its end. On a software rasterizer (SwiftShader, llvmpipe)
+ * a volume render costs the CPU a tenth of a second or more, so callers redraw less often
+ * there (`redrawMs`): measured with benchmarks/bench_viewer.py, redrawing about once a second
+ * brings the complete reformat on screen sooner than drawing it once, complete, at the end.
  */
 import { Enums, eventTarget, setVolumesForViewports, volumeLoader } from '@cornerstonejs/core';
 
@@ -16,13 +18,12 @@ const { Events } = Enums;
 /**
  * Starts loading `imageIds` as a volume for `pane` (errors building the volume reject here).
  * Of the returned promises, `shown` resolves when the reformat is on screen (and rejects if it
- * cannot be displayed), `complete` once it shows every image.
+ * cannot be displayed), `complete` once it has rendered with every image.
  */
-export async function startReformat(engine, pane, imageIds, { volumeId, preset, progressive, redrawMs = 400 }) {
+export async function startReformat(engine, pane, imageIds, { volumeId, preset, redrawMs = 400 }) {
   const volume = await volumeLoader.createAndCacheVolume(volumeId, { imageIds });
   volume.autoRenderOnLoad = false;
   const viewport = engine.getViewport(pane.id);
-  const total = imageIds.length;
 
   let resolveLoaded;
   const loaded = new Promise((resolve) => {
@@ -37,15 +38,10 @@ export async function startReformat(engine, pane, imageIds, { volumeId, preset, 
     if (displayed && !engine.hasBeenDestroyed) viewport.render();
   };
   const onModified = (evt) => {
-    if (evt.detail?.volumeId !== volumeId) return;
-    if (!progressive) {
-      pane.setOverlay(`Building the sagittal reformat: ${evt.detail.framesProcessed} / ${total} images`);
-    } else if (!timer) {
-      timer = setTimeout(redraw, Math.max(0, redrawMs - (performance.now() - last)));
-    }
+    if (evt.detail?.volumeId !== volumeId || timer) return;
+    timer = setTimeout(redraw, Math.max(0, redrawMs - (performance.now() - last)));
   };
   eventTarget.addEventListener(Events.IMAGE_VOLUME_MODIFIED, onModified);
-  if (!progressive) pane.setOverlay('Building the sagittal reformat…');
   volume.load(() => {
     eventTarget.removeEventListener(Events.IMAGE_VOLUME_MODIFIED, onModified);
     if (timer) clearTimeout(timer);
@@ -53,17 +49,27 @@ export async function startReformat(engine, pane, imageIds, { volumeId, preset, 
   });
 
   async function display() {
-    // On screen, not merely handed to the viewport: the first render uploads the volume to
-    // the GPU, which on a software rasterizer takes a second or more.
+    // On screen, not merely handed to the viewport: the first render creates the volume's
+    // texture, which on a software rasterizer takes a good part of a second.
     const rendered = nextRender(pane.element, 30000);
     await setVolumesForViewports(engine, [{ volumeId }], [pane.id]);
     displayed = true;
+    last = performance.now();
     applyPreset([viewport], preset);
-    pane.setOverlay(null);
     await rendered;
   }
 
-  const shown = progressive ? display() : loaded.then(display);
-  const complete = progressive ? Promise.all([shown, loaded]).then(redraw) : shown;
+  async function redrawComplete() {
+    await Promise.all([shown, loaded]);
+    if (engine.hasBeenDestroyed) return;
+    // The last slices reach the screen with this render (it uploads them).
+    const rendered = nextRender(pane.element, 30000);
+    redraw();
+    await rendered;
+  }
+
+  const shown = display();
+  const complete = redrawComplete();
+  complete.catch(() => {}); // a reformat that cannot be shown is reported through `shown`
   return { volume, shown, complete };
 }
