@@ -21,6 +21,16 @@ def open_next_case(page, live_server, study, reader) -> str:
     return code
 
 
+def drag(page, box, dx: float, dy: float) -> None:
+    """A left-button drag from the centre of ``box`` by (dx, dy) screen pixels."""
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y + dy, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(200)
+
+
 def test_a_ct_case_shows_axial_and_sagittal_images_that_respond_to_scroll_and_window(
         page, live_server, ct_study, reader):
     frame_types = []
@@ -50,11 +60,7 @@ def test_a_ct_case_shows_axial_and_sagittal_images_that_respond_to_scroll_and_wi
     assert after_scroll["hash"] != axial["hash"]
 
     # Dragging with the left button changes the window: same slice, other grey levels.
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2 + 80, steps=8)
-    page.mouse.up()
-    page.wait_for_timeout(200)
+    drag(page, box, 120, 80)
     after_window = canvas_stats(page, "axial")
     assert abs(after_window["mean"] - after_scroll["mean"]) > 2, (after_scroll, after_window)
 
@@ -118,15 +124,6 @@ REFERENCE_LINES = """() => [...document.querySelectorAll('[data-viewport="sagitt
 
 CAMERA = """(id) => { const v = window.readingRoom.viewer.viewport(id);
   return { zoom: v.getZoom(), pan: v.getPan() }; }"""
-
-
-def drag(page, box, dx: float, dy: float) -> None:
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + dx, y + dy, steps=8)
-    page.mouse.up()
-    page.wait_for_timeout(200)
 
 
 def test_zoom_pan_reset_full_screen_and_the_reference_line(page, live_server, ct_study, reader):
