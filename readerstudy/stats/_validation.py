@@ -21,6 +21,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from readerstudy.stats.estimable import NotEstimableError
+
 MissingPolicy = Literal["raise", "drop"]
 MISSING_POLICIES: tuple[str, ...] = ("raise", "drop")
 
@@ -218,14 +220,14 @@ def require_both_classes(truth: np.ndarray, name: str = "truth") -> tuple[int, i
 
     Raises
     ------
-    ValueError
+    NotEstimableError
         If either class is absent (an AUC is then undefined).
     """
     truth = np.asarray(truth)
     n_pos = int(np.count_nonzero(truth == 1))
     n_neg = int(np.count_nonzero(truth == 0))
     if n_pos == 0 or n_neg == 0:
-        raise ValueError(
+        raise NotEstimableError(
             f"{name} needs both classes (0 = negative, 1 = positive); "
             f"got {n_pos} positive and {n_neg} negative cases"
         )

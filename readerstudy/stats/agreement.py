@@ -47,6 +47,7 @@ import pandas as pd
 from scipy import special, stats
 
 from readerstudy.stats._validation import check_alpha, check_missing_policy
+from readerstudy.stats.estimable import NotEstimableError
 
 Weights = Literal["linear", "quadratic"] | None
 
@@ -61,6 +62,9 @@ __all__ = [
     "kappa_weights",
     "landis_koch",
 ]
+
+
+_ONE_CATEGORY = "every rating is the same category, so chance agreement is 1 and kappa is 0/0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,13 @@ class KappaResult:
     weights: str
     categories: tuple[object, ...]
 
+    @property
+    def not_estimable(self) -> str:
+        """Why the estimate is NaN (``""`` when it is not; :mod:`readerstudy.stats.estimable`)."""
+        if not np.isnan(self.estimate):
+            return ""
+        return _ONE_CATEGORY
+
 
 @dataclass(frozen=True, slots=True)
 class FleissKappaResult:
@@ -144,6 +155,13 @@ class FleissKappaResult:
     n: int
     n_raters: int
     category_kappas: pd.DataFrame
+
+    @property
+    def not_estimable(self) -> str:
+        """Why the estimate is NaN (``""`` when it is not; :mod:`readerstudy.stats.estimable`)."""
+        if not np.isnan(self.estimate):
+            return ""
+        return _ONE_CATEGORY
 
 
 def landis_koch(kappa: float) -> str:
@@ -441,8 +459,10 @@ def fleiss_kappa_from_counts(
     """
     check_alpha(alpha)
     x = np.asarray(counts, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 1:
-        raise ValueError(f"counts must be (subjects, categories) with >= 2 subjects, got {x.shape}")
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise ValueError(f"counts must be (subjects, categories), got shape {x.shape}")
+    if x.shape[0] < 2:
+        raise NotEstimableError(f"Fleiss' kappa needs at least 2 subjects, got {x.shape[0]}")
     if not np.isfinite(x).all() or (x < 0).any() or (x != np.round(x)).any():
         raise ValueError("counts must be non-negative integers")
     m_per_subject = x.sum(axis=1)
@@ -454,7 +474,7 @@ def fleiss_kappa_from_counts(
         )
     m = float(m_per_subject[0])
     if m < 2:
-        raise ValueError(f"Fleiss' kappa needs at least 2 ratings per subject, got {int(m)}")
+        raise NotEstimableError(f"Fleiss' kappa needs at least 2 ratings per subject, got {int(m)}")
     n_subj, k = x.shape
     cats = tuple(categories) if categories is not None else tuple(range(1, k + 1))
     if len(cats) != k:

@@ -44,6 +44,7 @@ from readerstudy.stats._validation import (
     check_same_length,
     drop_missing,
 )
+from readerstudy.stats.estimable import NotEstimableError
 
 LimitsCI = Literal["exact", "approximate"]
 
@@ -133,8 +134,10 @@ def bland_altman(
 
     Raises
     ------
+    NotEstimableError
+        Fewer than 2 complete pairs (a ``ValueError``).
     ValueError
-        Fewer than 2 complete pairs, mismatched lengths, non-numeric values.
+        Mismatched lengths, non-numeric values.
 
     Examples
     --------
@@ -152,7 +155,7 @@ def bland_altman(
     x, y = kept["a"], kept["b"]
     n = x.size
     if n < 2:
-        raise ValueError(f"Bland-Altman needs at least 2 paired measurements, got {n}")
+        raise NotEstimableError(f"Bland-Altman needs at least 2 paired measurements, got {n}")
     c = float(special.ndtri(1.0 - alpha / 2.0)) if multiplier is None else float(multiplier)
     if not c > 0:
         raise ValueError(f"multiplier must be positive, got {multiplier!r}")

@@ -56,6 +56,7 @@ from readerstudy.stats._validation import (
     handle_missing,
     require_columns,
 )
+from readerstudy.stats.estimable import NotEstimableError, note
 
 LogisticMethod = Literal["auto", "mle", "firth"]
 
@@ -205,7 +206,9 @@ def fisher_per_feature(
         odds ratio of presence, malignant versus benign, as R's
         ``fisher.test``), ``ci_low, ci_high`` (its exact interval),
         ``p_value`` (two-sided), ``p_holm`` (Holm-adjusted over the
-        features), ``n``.
+        features), ``n``, ``note``: ``""``, or ``"not estimable: <reason>"``
+        when the odds ratio is (a feature present in every case or in none, or
+        one class only; the p-value is then 1).
 
     References
     ----------
@@ -224,7 +227,13 @@ def fisher_per_feature(
             ]
         )
         p_value = float(stats.fisher_exact(table).pvalue)
-        if (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any():
+        reason = ""
+        if (table.sum(axis=1) == 0).any():
+            reason = note("only one class (malignant or benign) among the cases")
+        elif (table.sum(axis=0) == 0).any():
+            where = "every" if table[:, 1].sum() == 0 else "no"
+            reason = note(f"the feature is present in {where} case")
+        if reason:
             estimate = low = high = float("nan")
         else:
             result = odds_ratio(table, kind="conditional")
@@ -242,6 +251,7 @@ def fisher_per_feature(
                 "ci_high": high,
                 "p_value": p_value,
                 "n": int(table.sum()),
+                "note": reason,
             }
         )
     out = pd.DataFrame(rows)
@@ -370,9 +380,11 @@ def logistic_regression(
 
     Raises
     ------
+    NotEstimableError
+        One class only, no feature that varies, collinear features, or no more
+        cases than parameters (a ``ValueError``; :mod:`readerstudy.stats.estimable`).
     ValueError
-        Unknown method, no usable feature, fewer cases than parameters, one
-        class only, or separated data with ``method="mle"``.
+        Unknown method, bad input, or separated data with ``method="mle"``.
     """
     check_alpha(alpha)
     if method not in ("auto", "mle", "firth"):
@@ -380,22 +392,24 @@ def logistic_regression(
     x, y = _prepare(data, features, truth, missing)
     n_events = int(y.sum())
     if n_events in (0, y.size):
-        raise ValueError(
+        raise NotEstimableError(
             f"{truth!r} needs both benign and malignant cases; got {n_events} malignant of {y.size}"
         )
     constant = [f for j, f in enumerate(features) if np.all(x[:, j] == x[0, j])]
     kept = [j for j, f in enumerate(features) if f not in constant]
     if not kept:
-        raise ValueError(f"every feature is constant (present in all or no cases): {constant}")
+        raise NotEstimableError(
+            f"every feature is constant (present in all or no cases): {constant}"
+        )
     names = [features[j] for j in kept]
     design = np.column_stack([np.ones(y.size), x[:, kept]])
     if np.linalg.matrix_rank(design) < design.shape[1]:
-        raise ValueError(
+        raise NotEstimableError(
             f"features {names} are collinear (one is a combination of the others and the "
             "intercept); remove the redundant ones"
         )
     if y.size <= design.shape[1]:
-        raise ValueError(f"{y.size} cases are too few for {design.shape[1]} parameters")
+        raise NotEstimableError(f"{y.size} cases are too few for {design.shape[1]} parameters")
 
     separated = detect_separation(design, y.astype(np.float64))
     notes = []

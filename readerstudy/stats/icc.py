@@ -50,6 +50,7 @@ import pandas as pd
 from scipy import stats
 
 from readerstudy.stats._validation import check_alpha, check_missing_policy, require_columns
+from readerstudy.stats.estimable import NotEstimableError
 
 __all__ = ["FORMS", "ICCResult", "icc", "icc_wide", "koo_li"]
 
@@ -105,6 +106,14 @@ class ICCResult:
     n: int
     k: int
 
+    @property
+    def not_estimable(self) -> str:
+        """Why the estimate is NaN (``""`` when it is not): the ratings do not vary, so
+        the variance ratio is 0/0 (:mod:`readerstudy.stats.estimable`)."""
+        if not np.isnan(self.estimate):
+            return ""
+        return "the ratings vary neither between cases nor residually (the ICC is 0/0)"
+
 
 def koo_li(icc_value: float) -> str:
     """Koo & Li (2016) band of an ICC value.
@@ -152,8 +161,10 @@ def icc_wide(
 
     Raises
     ------
+    NotEstimableError
+        Fewer than 2 targets or 2 raters (a ``ValueError``).
     ValueError
-        Fewer than 2 targets or 2 raters, non-numeric or missing ratings.
+        Non-numeric or missing ratings.
     """
     check_alpha(alpha)
     check_missing_policy(missing)
@@ -176,7 +187,7 @@ def icc_wide(
         y = y[~incomplete]
     n, k = y.shape
     if n < 2 or k < 2:
-        raise ValueError(f"ICC needs at least 2 targets and 2 raters, got {n} and {k}")
+        raise NotEstimableError(f"ICC needs at least 2 targets and 2 raters, got {n} and {k}")
 
     grand = y.mean()
     ss_rows = k * ((y.mean(axis=1) - grand) ** 2).sum()

@@ -54,6 +54,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "df",
     "p_value",
     "n",
+    "note",
 )
 ANALYSES: tuple[str, ...] = (
     "auc",

@@ -49,6 +49,7 @@ from readerstudy.stats._validation import (
     check_same_length,
     drop_missing,
 )
+from readerstudy.stats.estimable import NotEstimableError
 from readerstudy.stats.proportions import as_binary_calls
 
 McNemarMethod = Literal["exact", "chi2", "chi2_uncorrected"]
@@ -130,6 +131,11 @@ def mcnemar_from_counts(
     -------
     McNemarResult
 
+    Raises
+    ------
+    NotEstimableError
+        When ``n`` is 0 (:mod:`readerstudy.stats.estimable`).
+
     Examples
     --------
     Agresti (2013) Table 11.1, presidential approval (794, 150, 86, 570):
@@ -147,12 +153,11 @@ def mcnemar_from_counts(
     b, c, n = int(a_only), int(b_only), int(n)
     if b + c > n:
         raise ValueError(f"discordant pairs ({b} + {c}) exceed the number of cases n={n}")
-    discordant = b + c
     if n == 0:
-        estimate = se = float("nan")
-    else:
-        estimate = (b - c) / n
-        se = float(np.sqrt(max(discordant - (b - c) ** 2 / n, 0.0)) / n)
+        raise NotEstimableError("no paired cases to compare")
+    discordant = b + c
+    estimate = (b - c) / n
+    se = float(np.sqrt(max(discordant - (b - c) ** 2 / n, 0.0)) / n)
     z = special.ndtri(1.0 - alpha / 2.0)
     if discordant == 0:
         statistic, p_value = 0.0, 1.0
@@ -235,6 +240,9 @@ def _on_subset(
 ) -> McNemarResult:
     t, a, b = _paired_calls(truth, calls_a, calls_b, missing)
     keep = np.ones(t.size, dtype=bool) if subset is None else t == subset
+    if not keep.any():
+        cases = {None: "cases", 1: "malignant cases", 0: "benign cases"}[subset]
+        raise NotEstimableError(f"no {cases} read by both readers")
     return mcnemar(
         (a[keep] == t[keep]).astype(np.int64),
         (b[keep] == t[keep]).astype(np.int64),

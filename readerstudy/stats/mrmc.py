@@ -70,6 +70,7 @@ from readerstudy.stats._validation import (
     require_both_classes,
     require_columns,
 )
+from readerstudy.stats.estimable import NotEstimableError
 from readerstudy.stats.roc import delong_components, delong_covariance
 
 CovarianceMethod = Literal["jackknife", "delong"]
@@ -211,7 +212,7 @@ def _score_cube(
         case_truth = case_truth[complete]
     n_pos, n_neg = require_both_classes(case_truth, truth)
     if n_pos < 2 or n_neg < 2:
-        raise ValueError(
+        raise NotEstimableError(
             f"the analysis needs at least 2 positive and 2 negative cases; "
             f"got {n_pos} positive and {n_neg} negative"
         )

@@ -74,6 +74,9 @@ class Proportion:
         The n/N of publication tables.
     alpha : float
         1 - confidence level of both intervals.
+    of : str
+        What the denominator counts, e.g. "malignant cases" (says why a proportion of
+        nothing is not estimable).
     """
 
     estimate: float
@@ -84,11 +87,18 @@ class Proportion:
     successes: int
     total: int
     alpha: float
+    of: str = "cases"
 
     @property
     def n(self) -> int:
         """The denominator (number of cases), as in the results table's ``n``."""
         return self.total
+
+    @property
+    def not_estimable(self) -> str:
+        """Why the estimate is NaN: ``"no <of>"`` when the denominator is 0, else ``""``
+        (:mod:`readerstudy.stats.estimable`)."""
+        return f"no {self.of}" if self.total == 0 else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +208,7 @@ def clopper_pearson_interval(
     return low, high
 
 
-def proportion(successes: int, total: int, *, alpha: float = 0.05) -> Proportion:
+def proportion(successes: int, total: int, *, alpha: float = 0.05, of: str = "cases") -> Proportion:
     """A proportion with its Wilson and Clopper-Pearson intervals.
 
     Parameters
@@ -207,6 +217,8 @@ def proportion(successes: int, total: int, *, alpha: float = 0.05) -> Proportion
         ``0 <= successes <= total``. ``total = 0`` gives NaN estimate and bounds
         (for example the PPV of a reader who never calls malignant).
     alpha : float, default 0.05
+    of : str, default "cases"
+        What ``total`` counts; ``Proportion.not_estimable`` says "no <of>" when it is 0.
 
     Returns
     -------
@@ -230,6 +242,7 @@ def proportion(successes: int, total: int, *, alpha: float = 0.05) -> Proportion
         successes=x,
         total=n,
         alpha=float(alpha),
+        of=str(of),
     )
 
 
@@ -332,11 +345,11 @@ def diagnostic_metrics_from_counts(
         fn=fn,
         tn=tn,
         fp=fp,
-        sensitivity=proportion(tp, tp + fn, alpha=alpha),
-        specificity=proportion(tn, tn + fp, alpha=alpha),
-        accuracy=proportion(tp + tn, n, alpha=alpha),
-        ppv=proportion(tp, tp + fp, alpha=alpha),
-        npv=proportion(tn, tn + fn, alpha=alpha),
+        sensitivity=proportion(tp, tp + fn, alpha=alpha, of="malignant cases"),
+        specificity=proportion(tn, tn + fp, alpha=alpha, of="benign cases"),
+        accuracy=proportion(tp + tn, n, alpha=alpha, of="cases"),
+        ppv=proportion(tp, tp + fp, alpha=alpha, of="cases called malignant"),
+        npv=proportion(tn, tn + fn, alpha=alpha, of="cases called benign"),
         n=n,
     )
 

@@ -43,6 +43,7 @@ from readerstudy.stats._validation import (
     drop_missing,
     require_both_classes,
 )
+from readerstudy.stats.estimable import NotEstimableError
 
 CIMethod = Literal["wald", "logit"]
 
@@ -208,13 +209,27 @@ def _prepare(
     return t_out, kept[score_name]
 
 
+def delong_not_estimable(truth: object) -> str:
+    """Why DeLong's variance cannot be computed on these cases; ``""`` when it can.
+
+    DeLong's structural components need at least 2 positive (malignant) and 2 negative
+    (benign) cases: each class's components have a sample variance.
+    """
+    t = np.asarray(truth)
+    n_pos, n_neg = int(np.count_nonzero(t == 1)), int(np.count_nonzero(t == 0))
+    if n_pos >= 2 and n_neg >= 2:
+        return ""
+    return (
+        "DeLong's variance needs at least 2 positive and 2 negative cases; "
+        f"got {n_pos} positive and {n_neg} negative"
+    )
+
+
 def _require_two_per_class(truth: np.ndarray) -> None:
-    n_pos, n_neg = require_both_classes(truth)
-    if n_pos < 2 or n_neg < 2:
-        raise ValueError(
-            "DeLong's variance needs at least 2 positive and 2 negative cases; "
-            f"got {n_pos} positive and {n_neg} negative"
-        )
+    require_both_classes(truth)
+    reason = delong_not_estimable(truth)
+    if reason:
+        raise NotEstimableError(reason)
 
 
 def delong_covariance(

@@ -26,6 +26,7 @@ from readerstudy.stats._validation import (
     check_missing_policy,
     check_same_length,
 )
+from readerstudy.stats.estimable import NotEstimableError
 from readerstudy.stats.proportions import (
     DiagnosticMetrics,
     Proportion,
@@ -66,6 +67,8 @@ class ThreeTierResult:
         AUC from the definite calls, (sensitivity + specificity) / 2, with
         DeLong's interval; None when fewer than 2 malignant or 2 benign cases
         have a definite call (DeLong's variance is then undefined).
+    auc_not_estimable : str
+        Why ``auc`` is None; ``""`` when it is not (:mod:`readerstudy.stats.estimable`).
     uncertain : Proportion
         Share of all cases called uncertain (sent to MRI).
     uncertain_malignant, uncertain_benign : int
@@ -78,6 +81,7 @@ class ThreeTierResult:
 
     definite: DiagnosticMetrics
     auc: AUCResult | None
+    auc_not_estimable: str
     uncertain: Proportion
     uncertain_malignant: int
     uncertain_benign: int
@@ -179,7 +183,9 @@ def three_tier_metrics(
     Raises
     ------
     ValueError
-        When no case has a definite call, or on bad input.
+        On bad input. A reader who called every case uncertain is no error: the
+        metrics on the definite cases are then proportions of nothing (NaN, with
+        their ``not_estimable`` reason) and the share sent to MRI is 100%.
 
     Examples
     --------
@@ -196,17 +202,22 @@ def three_tier_metrics(
     t, c = t[keep], c[keep]
     definite = ~np.isnan(c)
     td, cd = t[definite].astype(np.int64), c[definite].astype(np.int64)
-    if td.size == 0:
-        raise ValueError("no case has a definite call (all are 'uncertain')")
     tp = int(np.count_nonzero((td == 1) & (cd == 1)))
     fn = int(np.count_nonzero((td == 1) & (cd == 0)))
     tn = int(np.count_nonzero((td == 0) & (cd == 0)))
     fp = int(np.count_nonzero((td == 0) & (cd == 1)))
     uncertain = ~definite
+    auc, auc_not_estimable = None, "no case has a definite call (all are 'uncertain')"
+    if td.size:
+        try:
+            auc, auc_not_estimable = auc_from_calls(td, cd, alpha=alpha), ""
+        except NotEstimableError as exc:
+            auc_not_estimable = f"{exc} (definite cases)"
     return ThreeTierResult(
         definite=diagnostic_metrics_from_counts(tp=tp, fn=fn, tn=tn, fp=fp, alpha=alpha),
-        auc=auc_from_calls(td, cd, alpha=alpha) if min(tp + fn, tn + fp) >= 2 else None,
-        uncertain=proportion(int(uncertain.sum()), int(t.size), alpha=alpha),
+        auc=auc,
+        auc_not_estimable=auc_not_estimable,
+        uncertain=proportion(int(uncertain.sum()), int(t.size), alpha=alpha, of="cases"),
         uncertain_malignant=int(np.count_nonzero(uncertain & (t == 1))),
         uncertain_benign=int(np.count_nonzero(uncertain & (t == 0))),
         n=int(t.size),

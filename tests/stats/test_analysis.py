@@ -320,7 +320,12 @@ def test_a_partly_scored_reader_raises_unless_missing_is_drop():
         analyse(reads, n_boot=10)
     out = analyse(reads, n_boot=10, missing="drop")
     assert pick(out, "auc", "auc_delong", reader="r2")["n"] == 4
-    assert out.query("analysis == 'auc' and reader == 'r1'").empty  # 1 benign case left
+    # r1 has 1 benign case left: its AUCs are reported as not estimable, with the reason.
+    r1 = out.query("analysis == 'auc' and reader == 'r1'")
+    assert set(r1["metric"]) == {"auc_delong", "auc_bootstrap"}
+    assert r1["estimate"].isna().all()
+    assert (r1["note"] == "not estimable: DeLong's variance needs at least 2 positive and "
+            "2 negative cases; got 2 positive and 1 negative").all()
 
 
 def test_required_columns_and_known_values_are_checked():

@@ -60,7 +60,7 @@ def test_cli_writes_the_three_result_files_with_library_values(vandyke_csv, tmp_
     assert done.returncode == 0, done.stderr
     assert "estimates" in done.stdout
 
-    text = ["analysis", "condition", "reader", "other", "metric"]
+    text = ["analysis", "condition", "reader", "other", "metric", "note"]
     results = pd.read_csv(
         out / "results.csv", dtype=dict.fromkeys(text, str), keep_default_na=False
     )

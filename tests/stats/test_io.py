@@ -17,11 +17,14 @@ from readerstudy.stats.io import (
     write_results,
 )
 
+NOT_ESTIMABLE = "not estimable: DeLong's variance needs at least 2 positive and 2 negative cases"
+
 
 def small_results() -> pd.DataFrame:
+    nan = np.nan
     rows = [
-        ("auc", "ct", "r1", "", "auc_delong", 0.1 + 0.2, 0.25, 0.35, np.nan, np.nan, np.nan, 86),
-        ("kappa", "ct", "r1", "r2", "cohen_kappa", 2 / 3, 0.5, 0.8, 3.2, np.nan, 0.0011, 86),
+        ("auc", "ct", "r1", "", "auc_delong", 0.1 + 0.2, 0.25, 0.35, nan, nan, nan, 86, ""),
+        ("kappa", "ct", "r1", "r2", "cohen_kappa", 2 / 3, 0.5, 0.8, 3.2, nan, 0.0011, 86, ""),
         (
             "mrmc",
             "ct",
@@ -35,7 +38,9 @@ def small_results() -> pd.DataFrame:
             15.26,
             0.0517,
             None,
+            "",
         ),
+        ("auc", "ct", "r2", "", "auc_delong", nan, nan, nan, nan, nan, nan, 3, NOT_ESTIMABLE),
     ]
     frame = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     frame["n"] = frame["n"].astype("Int64")
@@ -56,6 +61,18 @@ def test_csv_round_trips_at_full_precision(tmp_path):
     assert back.loc[0, "estimate"] == 0.1 + 0.2  # 0.30000000000000004, not rounded
     assert back.loc[1, "estimate"] == 2 / 3
     assert np.isnan(back.loc[0, "statistic"]) and np.isnan(back.loc[2, "n"])
+    assert np.isnan(back.loc[3, "estimate"]) and back.loc[3, "note"] == NOT_ESTIMABLE
+
+
+def test_a_not_estimable_row_keeps_its_reason_in_every_file(tmp_path):
+    paths = write_results(small_results(), tmp_path)
+    records = json.loads(paths["json"].read_text())
+    assert records[3]["estimate"] is None and records[3]["note"] == NOT_ESTIMABLE
+    assert records[0]["note"] == ""
+    sheet = load_workbook(paths["xlsx"])["auc"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(2)]
+    assert [r["note"] for r in rows if r["reader"] == "r2"] == [NOT_ESTIMABLE]
 
 
 def test_json_has_null_for_missing_and_full_precision(tmp_path):

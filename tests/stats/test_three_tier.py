@@ -84,9 +84,15 @@ def test_codes_accept_words_in_any_case_and_zero_one():
     )
 
 
-def test_all_uncertain_calls_are_refused():
-    with pytest.raises(ValueError, match="definite"):
-        three_tier_metrics([0, 1, 1], ["uncertain"] * 3)
+def test_all_uncertain_calls_send_every_case_to_mri_and_leave_the_rest_not_estimable():
+    result = three_tier_metrics([0, 1, 1], ["uncertain"] * 3)
+    assert (result.uncertain.successes, result.uncertain.total) == (3, 3)
+    assert result.uncertain.estimate == 1.0 and result.n_definite == 0
+    assert result.auc is None
+    assert result.auc_not_estimable == "no case has a definite call (all are 'uncertain')"
+    assert np.isnan(result.definite.sensitivity.estimate)
+    assert result.definite.sensitivity.not_estimable == "no malignant cases"
+    assert result.definite.specificity.not_estimable == "no benign cases"
 
 
 def test_auc_is_left_out_when_one_class_has_fewer_than_two_definite_calls():
@@ -94,4 +100,8 @@ def test_auc_is_left_out_when_one_class_has_fewer_than_two_definite_calls():
     calls = ["malignant", "malignant", "benign", "benign", "uncertain", "uncertain"]
     result = three_tier_metrics(truth, calls)
     assert result.auc is None
+    assert result.auc_not_estimable == (
+        "DeLong's variance needs at least 2 positive and 2 negative cases; "
+        "got 3 positive and 1 negative (definite cases)"
+    )
     assert (result.definite.specificity.successes, result.definite.specificity.total) == (1, 1)
