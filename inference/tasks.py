@@ -9,6 +9,11 @@ task (a worker killed mid-task, ``acks_late``) stores nothing twice and counts n
 twice, because a prediction is unique per (case, model version) and is counted only when
 it is created. Networks are loaded once per worker process, cached by SHA-256, on CUDA
 when present.
+
+A cancelled job (``readerstudy.predictions.services.inference_job_cancel``) stops its
+work: the fan-out and the chunks not yet started return at once, and a chunk under way
+checks before each case and before storing its batch, so it neither reads another case
+nor stores a prediction after the cancel it has seen.
 """
 
 from __future__ import annotations
@@ -100,11 +105,11 @@ def predict_chunk(*, case_pks: Sequence[int], model_version_pk: int, job_pk: int
     The work behind :func:`predict_cases`, callable without Celery. A case whose series
     cannot be read is recorded as the job's error and the others go on. The per-case
     runtime is its own reading and preprocessing time plus its share of the batch's
-    network time.
+    network time. A cancelled job's chunk does no work (see the module's docstring).
     """
     job = InferenceJob.objects.filter(pk=job_pk).first()
     if job is None or job.is_finished:
-        return 0  # a stale redelivery: the job was finished by an earlier delivery
+        return 0  # cancelled, or a stale redelivery of a job an earlier delivery finished
     model_version = ModelVersion.objects.get(pk=model_version_pk)
     cases = list(
         Case.objects.filter(pk__in=case_pks)
@@ -124,11 +129,15 @@ def predict_chunk(*, case_pks: Sequence[int], model_version_pk: int, job_pk: int
         services.inference_job_finish_if_complete(job_pk=job_pk)
         return 0
     batch, owners = _preprocess(model, cases, job_pk)
+    if selectors.job_cancelled(job_pk=job_pk):
+        return 0  # neither the network nor the store: the job was cancelled meanwhile
     stored = 0
     if batch:
         started = time.perf_counter()
         probabilities = predict_patches(model, np.concatenate(batch))
         network_s = time.perf_counter() - started
+        if selectors.job_cancelled(job_pk=job_pk):
+            return 0
         lower, upper = model.thresholds
         offset, n_patches = 0, len(probabilities)
         for case, n, preprocess_s in owners:
@@ -156,6 +165,8 @@ def _preprocess(
     owners: list[tuple[Case, int, float]] = []
     reads = selectors.model_reads(model.input_spec)
     for case in cases:
+        if selectors.job_cancelled(job_pk=job_pk):
+            break  # predict_chunk sees it too and stores nothing
         started = time.perf_counter()
         try:
             center = selectors.case_center(case)

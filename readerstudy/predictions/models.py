@@ -58,15 +58,22 @@ class ModelVersion(models.Model):
 
 
 class InferenceJob(models.Model):
-    """One run of a model over a study's reading cases."""
+    """One run of a model over a study's reading cases.
+
+    A job ends ``done`` (every case predicted), ``failed`` (some case could not be, or the
+    model could not be loaded) or ``cancelled`` (a coordinator stopped it; the predictions
+    stored before then are kept).
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"
         RUNNING = "running", "running"
         DONE = "done", "done"
         FAILED = "failed", "failed"
+        CANCELLED = "cancelled", "cancelled"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    RETRYABLE = (Status.FAILED, Status.CANCELLED)
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="inference_jobs")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="jobs")
@@ -82,7 +89,13 @@ class InferenceJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it ended: done, failed or cancelled."
+    )
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
+        help_text="The failed or cancelled job this one runs again.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -100,7 +113,11 @@ class InferenceJob(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return self.status not in self.ACTIVE
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
 
     @property
     def processed(self) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.core.files.storage import storages
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 
 from readerstudy.imaging import selectors as imaging
 from readerstudy.imaging.models import Series
@@ -32,13 +32,16 @@ __all__ = [
     "case_center",
     "case_series_names",
     "case_series_paths",
+    "job_cancelled",
     "jobs_for",
     "latest_model_for",
     "model_reads",
     "model_versions_for",
+    "newest_job_pks",
     "predictions_for",
     "predictions_frame",
     "reading_cases",
+    "unpredicted_count",
 ]
 
 #: The published models' binary threshold on the probability of malignancy.
@@ -56,7 +59,25 @@ def latest_model_for(*, study: Study) -> ModelVersion | None:
 
 
 def jobs_for(*, study: Study) -> QuerySet[InferenceJob]:
+    """The study's inference jobs, newest first."""
     return InferenceJob.objects.filter(study=study).select_related("model_version", "created_by")
+
+
+def job_cancelled(*, job_pk: int) -> bool:
+    """Whether a coordinator has cancelled the job (the worker's tasks ask between cases)."""
+    return InferenceJob.objects.filter(pk=job_pk, status=InferenceJob.Status.CANCELLED).exists()
+
+
+def newest_job_pks(*, study: Study) -> set[int]:
+    """The pk of each model's newest job on the study."""
+    newest = InferenceJob.objects.filter(study=study).values("model_version").annotate(pk=Max("pk"))
+    return {row["pk"] for row in newest}
+
+
+def unpredicted_count(*, study: Study, model_version: ModelVersion) -> int:
+    """How many of the study's reading cases have no prediction from ``model_version``:
+    the cases a new job of that model would read."""
+    return reading_cases(study).exclude(predictions__model_version=model_version).count()
 
 
 def predictions_for(*, study: Study) -> QuerySet[Prediction]:

@@ -173,14 +173,19 @@ def _resolve_model(study: Study, model_version: ModelVersion | None) -> ModelVer
 
 
 def inference_job_start(*, study: Study, model_version: ModelVersion | None = None, by=None,
-                        dispatch: bool = True) -> tuple[InferenceJob, bool]:
+                        dispatch: bool = True,
+                        retry_of: InferenceJob | None = None) -> tuple[InferenceJob, bool]:
     """Start running a model over the study's reading cases; return ``(job, created)``.
 
     ``model_version`` defaults to the newest registered model of the study's modality.
-    While a job of the same model on the same study is queued or running, that job is
-    returned (``created`` False) instead of a second one. With ``dispatch`` the job's Celery task is enqueued
-    once the transaction commits; without it the caller runs the chunks itself
-    (:func:`inference_job_claim`, then ``inference.tasks.predict_cases``).
+    The job covers every reading case, counts those the model has already predicted as
+    done, and predicts only the others (:func:`inference_job_claim`): a second run of the
+    same model reads nothing twice. While a job of the same model on the same study is
+    queued or running, that job is returned (``created`` False) instead of a second one.
+    With ``dispatch`` the job's Celery task is enqueued once the transaction commits;
+    without it the caller runs the chunks itself (:func:`inference_job_claim`, then
+    ``inference.tasks.predict_cases``). ``retry_of`` records the job this one runs again
+    (:func:`inference_job_retry`).
 
     Raises
     ------
@@ -197,12 +202,13 @@ def inference_job_start(*, study: Study, model_version: ModelVersion | None = No
     try:
         with transaction.atomic():
             job = InferenceJob.objects.create(
-                study=study, model_version=model_version, created_by=by,
+                study=study, model_version=model_version, created_by=by, retry_of=retry_of,
                 total=cases.count(),
                 done=Prediction.objects.filter(case__in=cases, model_version=model_version).count(),
             )
+            details = {"retry_of": retry_of.pk} if retry_of is not None else {}
             audit(actor=by, verb=AuditEvent.Verb.INFERENCE, obj=job, study_slug=study.slug,
-                  model=model_version.reader_name, cases=job.total)
+                  model=model_version.reader_name, cases=job.total, **details)
             if dispatch:
                 transaction.on_commit(lambda: _enqueue_job(job.pk))
     except IntegrityError:
@@ -211,6 +217,51 @@ def inference_job_start(*, study: Study, model_version: ModelVersion | None = No
             study=study, model_version=model_version, status__in=InferenceJob.ACTIVE
         ), False
     return job, True
+
+
+def inference_job_cancel(*, job: InferenceJob, by=None) -> bool:
+    """Cancel a queued or running job; True for the one call that cancelled it.
+
+    One conditional UPDATE moves the job from queued or running to cancelled, so a second
+    cancel, or a cancel that meets the job finishing, changes nothing and returns False;
+    only the change is audited. ``job`` is refreshed either way. The worker's tasks read
+    the status: the fan-out and a chunk not yet started do nothing for a cancelled job,
+    and a chunk under way stops before its next case and stores none of its batch
+    (:mod:`inference.tasks`). The predictions stored before the cancel are kept: each is a
+    whole reading of its case, and a retry (:func:`inference_job_retry`) does not redo them.
+    """
+    changed = InferenceJob.objects.filter(pk=job.pk, status__in=InferenceJob.ACTIVE).update(
+        status=InferenceJob.Status.CANCELLED, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    if changed:
+        audit(actor=by, verb=AuditEvent.Verb.INFERENCE, obj=job, study_slug=job.study.slug,
+              model=job.model_version.reader_name, action="cancelled", done=job.done,
+              failed=job.failed, total=job.total)
+    return bool(changed)
+
+
+def inference_job_retry(*, job: InferenceJob, by=None,
+                        dispatch: bool = True) -> tuple[InferenceJob, bool]:
+    """Run a failed or cancelled job's model again over its study; return ``(job, created)``.
+
+    The new job is an ordinary :func:`inference_job_start` of the same model: it predicts
+    the reading cases that have no prediction from that model version (the ones that
+    failed and the ones never reached) and counts the others as done. While a job of that
+    model is queued or running, that job is returned instead (``created`` False).
+
+    Raises
+    ------
+    ValidationError
+        The job is queued, running or done: there is nothing to retry.
+    """
+    if job.status not in InferenceJob.RETRYABLE:
+        raise ValidationError(
+            f"Job #{job.pk} is {job.get_status_display()}: only a failed or cancelled job "
+            "can be retried."
+        )
+    return inference_job_start(study=job.study, model_version=job.model_version, by=by,
+                               dispatch=dispatch, retry_of=job)
 
 
 def _enqueue_job(job_pk: int) -> None:
@@ -243,6 +294,8 @@ def inference_job_claim(*, job_pk: int) -> list[int]:
         total=cases.count(), done=predicted.count(),
     )
     job.refresh_from_db()
+    if job.is_finished:  # cancelled between the check above and the claim
+        return []
     failed = {row["case"] for row in job.errors}
     return list(
         cases.exclude(pk__in=predicted.values("case_id")).exclude(code__in=failed)
@@ -279,11 +332,12 @@ def prediction_store(*, case: Case, model_version: ModelVersion, job_pk: int | N
 def prediction_failure_record(*, job_pk: int, case: Case, error: str) -> bool:
     """Record that a case could not be predicted in a job; count each case once.
 
-    Returns False when the case had already been recorded (a redelivered task).
+    Returns False when the case had already been recorded (a redelivered task) or the job
+    has ended (cancelled, or finished by an earlier delivery).
     """
     with transaction.atomic():
         job = InferenceJob.objects.select_for_update().get(pk=job_pk)
-        if any(row["case"] == case.code for row in job.errors):
+        if job.is_finished or any(row["case"] == case.code for row in job.errors):
             return False
         InferenceJob.objects.filter(pk=job_pk).update(
             errors=[*job.errors, {"case": case.code, "error": error}], failed=F("failed") + 1

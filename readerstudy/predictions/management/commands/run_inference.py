@@ -101,6 +101,9 @@ class Command(BaseCommand):
             f"Job {job.pk} {job.status}: {job.done}/{job.total} cases predicted, "
             f"{job.failed} failed."
         )
+        if job.status == InferenceJob.Status.CANCELLED:
+            raise CommandError(f"{summary} It was cancelled; retry it from the model page "
+                               "or run this command again.")
         if job.status == InferenceJob.Status.FAILED:
             raise CommandError(summary)
         self.stdout.write(self.style.SUCCESS(summary))
