@@ -5,6 +5,6 @@ from readerstudy.accounts.models import ReaderProfile
 
 @admin.register(ReaderProfile)
 class ReaderProfileAdmin(admin.ModelAdmin):
-    list_display = ("user", "role", "years_experience", "specialty")
-    list_filter = ("role",)
+    list_display = ("user", "role", "years_experience", "specialty", "simulated")
+    list_filter = ("role", "simulated")
     search_fields = ("user__username",)

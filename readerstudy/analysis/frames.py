@@ -16,6 +16,8 @@ Conventions
 - ``condition``: the reading condition: the study's modality ("CT", "MRI") for unaided reads,
   "<modality> + AI" for reads of the AI-aided round. The model reads unaided; its rows are
   repeated in every condition present so that readers are compared with it in each.
+- ``simulated``: True for the reads of a simulated reader (the demo's generated reads,
+  ``ReaderProfile.simulated``); False for people and the model.
 - ``round``: "first" or "repeat" (an AI-aided read is the reader's first read in the aided
   condition); ``interval_days`` is the actual time from the first to the repeat read.
 - ``feature_<key>`` (True/False) per feature of the 15-feature checklist and
@@ -43,8 +45,8 @@ CASE_COLUMNS = [
     "field_strength", "vertebra_level", "age", "sex",
 ]
 BASE_COLUMNS = [
-    "reader", "reader_kind", "role", "years", "case", "truth", "score", "call", "three_tier",
-    "condition", "round", "interval_days", "test_set", "institution", "scanner_vendor",
+    "reader", "reader_kind", "role", "years", "simulated", "case", "truth", "score", "call",
+    "three_tier", "condition", "round", "interval_days", "test_set", "institution", "scanner_vendor",
     "field_strength", "patient", "vertebra_level", "age", "sex", "reference_source",
     "reading_seconds",
 ]
@@ -106,6 +108,7 @@ def _human_reads(study: Study, reads_upto: int | None) -> pd.DataFrame:
             "reader_kind": HUMAN,
             "role": profile.role if profile else "",
             "years": profile.years_experience if profile else np.nan,
+            "simulated": bool(profile and profile.simulated),
             "case": r.case.code,
             "score": float(r.confidence) if r.confidence is not None else np.nan,
             "call": r.call,
@@ -133,9 +136,9 @@ def model_reads(study: Study) -> pd.DataFrame:
         return pd.DataFrame()
     return frame.assign(
         score=frame["score"] * 100.0, reader_kind=MODEL, role=MODEL, years=np.nan,
-        round=Round.FIRST.value, interval_days=np.nan, reading_seconds=np.nan,
-    )[["reader", "reader_kind", "role", "years", "case", "score", "call", "three_tier",
-       "round", "interval_days", "reading_seconds"]]
+        simulated=False, round=Round.FIRST.value, interval_days=np.nan, reading_seconds=np.nan,
+    )[["reader", "reader_kind", "role", "years", "simulated", "case", "score", "call",
+       "three_tier", "round", "interval_days", "reading_seconds"]]
 
 
 def reads_frame(study: Study, *, include_model: bool = True,

@@ -1,0 +1,148 @@
+"""Simulated reads are made through the reading services, once, and touch nobody else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from readerstudy.analysis.frames import reads_frame
+from readerstudy.core.models import AuditEvent
+from readerstudy.demo.phantom_facts import PhantomTruth
+from readerstudy.demo.services import simulated_reader_ensure, simulated_reads_make
+from readerstudy.demo.simulate import CT_READERS, MRI_READERS
+from readerstudy.studies import services
+from readerstudy.studies.exceptions import StudyNotOpen
+from readerstudy.studies.models import CaseOpening, Read, ReadingSlot, Round
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+CT_FORM = {"ask_confidence": True, "ask_three_tier": True,
+           "measurements": ["anterior_height", "posterior_height"]}
+
+
+@pytest.fixture
+def open_study(make_study, reader, coordinator):
+    """A 16-case CT study asking every CT question, repeat sample 8, with a live reader."""
+    study = make_study("sim-ct", n=16, repeat_sample_size=8, **CT_FORM)
+    services.assignment_create(study=study, reader=reader, by=coordinator)
+    return services.study_open(study=study, by=coordinator)
+
+
+def test_every_simulated_reader_reads_every_case_and_the_repeat_sample(open_study):
+    made = simulated_reads_make(study=open_study, readers=CT_READERS, now=NOW)
+    assert made == {spec.username: 16 + 8 for spec in CT_READERS}
+    for spec in CT_READERS:
+        reads = Read.objects.filter(study=open_study, reader__username=spec.username)
+        assert reads.filter(round=Round.FIRST).count() == 16
+        assert reads.filter(round=Round.REPEAT).count() == 8
+        for read in reads:
+            slot = ReadingSlot.objects.get(study=open_study, reader=read.reader, round=read.round,
+                                           case=read.case)
+            assert read.position == slot.position
+            assert read.three_tier in {"benign", "uncertain", "malignant"}
+            assert set(read.measurements) == {"anterior_height", "posterior_height"}
+            assert read.submitted_at < NOW
+
+
+def test_repeat_reads_respect_the_washout_and_point_at_the_first_read(open_study):
+    simulated_reads_make(study=open_study, readers=CT_READERS[:1], now=NOW)
+    repeats = Read.objects.filter(study=open_study, round=Round.REPEAT).select_related("first_read")
+    assert repeats.count() == 8
+    for read in repeats:
+        assert read.first_read.case_id == read.case_id and read.first_read.reader_id == read.reader_id
+        assert read.repeat_interval >= timedelta(days=open_study.washout_days)
+        assert read.repeat_interval == read.submitted_at - read.first_read.submitted_at
+
+
+def test_reads_carry_their_simulated_opening_and_reading_times(open_study):
+    simulated_reads_make(study=open_study, readers=CT_READERS[:1], now=NOW)
+    for read in Read.objects.filter(study=open_study):
+        opening = CaseOpening.objects.get(reader=read.reader, case=read.case, round=read.round)
+        assert opening.opened_at == read.opened_at < read.submitted_at
+        assert 15 <= read.reading_seconds <= 900
+    first = Read.objects.filter(study=open_study, round=Round.FIRST)
+    assert min(r.submitted_at for r in first) > NOW - timedelta(days=91)
+    assert max(r.submitted_at for r in first) < NOW - timedelta(days=49)
+    assert AuditEvent.objects.filter(verb=AuditEvent.Verb.SUBMITTED, study_slug="sim-ct").count() == 24
+
+
+def test_making_them_again_adds_nothing(open_study):
+    simulated_reads_make(study=open_study, readers=CT_READERS, now=NOW)
+    before = Read.objects.count()
+    again = simulated_reads_make(study=open_study, readers=CT_READERS, now=NOW + timedelta(days=3))
+    assert again == {spec.username: 0 for spec in CT_READERS}
+    assert Read.objects.count() == before
+    assert get_user_model().objects.filter(username__startswith="sim-").count() == 3
+
+
+def test_the_live_reader_keeps_every_case_unread(open_study, reader):
+    slots_before = list(ReadingSlot.objects.filter(reader=reader).values_list("pk", flat=True))
+    simulated_reads_make(study=open_study, readers=CT_READERS, now=NOW)
+    assert not Read.objects.filter(reader=reader).exists()
+    assert not CaseOpening.objects.filter(reader=reader).exists()
+    assert list(ReadingSlot.objects.filter(reader=reader).values_list("pk", flat=True)) == slots_before
+
+
+def test_simulated_readers_are_flagged_and_cannot_sign_in(open_study, client):
+    simulated_reads_make(study=open_study, readers=CT_READERS[:1], now=NOW)
+    user = get_user_model().objects.get(username="sim-resident-2y")
+    assert user.reader_profile.simulated
+    assert (user.reader_profile.role, user.reader_profile.years_experience) == ("resident", 2)
+    assert not user.has_usable_password()
+    assert not client.login(username="sim-resident-2y", password="")
+
+
+def test_an_existing_person_is_never_taken_over(make_reader):
+    make_reader("sim-resident-2y")
+    with pytest.raises(ValueError, match="'sim-resident-2y' exists and is not a simulated reader"):
+        simulated_reader_ensure(spec=CT_READERS[0])
+
+
+def test_a_draft_study_is_refused(make_study):
+    study = make_study("draft", n=4)
+    with pytest.raises(StudyNotOpen, match="draft is draft"):
+        simulated_reads_make(study=study, readers=CT_READERS, now=NOW)
+    assert not get_user_model().objects.filter(username__startswith="sim-").exists()
+
+
+def test_phantom_truth_sets_what_the_readers_measure(open_study):
+    truths = {case.source_case_id: PhantomTruth(label="benign", difficulty=0.1,
+                                                features=frozenset(),
+                                                measurements={"anterior_height": 40.0,
+                                                              "posterior_height": 50.0})
+              for case in open_study.cases.all()}
+    simulated_reads_make(study=open_study, readers=CT_READERS[2:], truths=truths, now=NOW)
+    heights = [r.measurements["posterior_height"] for r in Read.objects.filter(study=open_study)]
+    assert min(heights) > 45 and max(heights) < 55
+
+
+def test_the_feature_checklist_is_filled_in_where_the_study_asks_it(make_study, coordinator):
+    study = make_study("sim-mri", n=12, modality="MR", ask_features=True, repeat_sample_size=4)
+    study = services.study_open(study=study, by=coordinator)
+    simulated_reads_make(study=study, readers=MRI_READERS, now=NOW)
+    reads = Read.objects.filter(study=study)
+    assert reads.count() == 3 * (12 + 4)
+    assert all(len(r.features) == 15 for r in reads)
+    assert any(any(r.features.values()) for r in reads)
+
+
+def test_the_reads_frame_labels_simulated_readers(open_study, reader):
+    simulated_reads_make(study=open_study, readers=CT_READERS[:1], now=NOW)
+    slot = ReadingSlot.objects.filter(reader=reader, round=Round.FIRST).first()
+    services.case_open(study=open_study, reader=reader, code=slot.case.code)
+    services.read_submit(study=open_study, reader=reader, data={
+        "submission_id": "6f1c1b3e-8d4f-4a51-9a0e-3c2b1d0e9f11", "case": slot.case.code,
+        "call": "benign", "confidence": 20, "three_tier": "benign",
+        "measurements": {"anterior_height": 20, "posterior_height": 25}})
+    frame = reads_frame(open_study, include_model=False)
+    assert set(frame.loc[frame["simulated"], "reader"]) == {"sim-resident-2y"}
+    assert set(frame.loc[~frame["simulated"], "reader"]) == {reader.username}
+
+
+def test_a_study_without_a_repeat_round_gets_first_reads_only(make_study, coordinator):
+    study = make_study("sim-teaching", n=6, repeat_sample_size=0, ai_feedback=True)
+    study = services.study_open(study=study, by=coordinator)
+    simulated_reads_make(study=study, readers=CT_READERS[:1], now=NOW)
+    assert set(Read.objects.filter(study=study).values_list("round", flat=True)) == {Round.FIRST}
+    assert Read.objects.filter(study=study).count() == 6
