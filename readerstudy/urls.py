@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("readerstudy.imaging.dicomweb_urls")),
     path("", include("readerstudy.analysis.page_urls")),
+    path("", include("readerstudy.predictions.page_urls")),
     path("", include("readerstudy.web.urls")),
 ]

@@ -25,15 +25,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.analysis import services
+from readerstudy.analysis.forms import ExportParametersForm
 from readerstudy.analysis.models import AnalysisExport
 from readerstudy.core.permissions import IsCoordinator, is_coordinator
 from readerstudy.studies.models import Study
-
-try:  # the reading room's strict Content-Security-Policy, when the web app provides it
-    from readerstudy.web.csp import strict_csp
-except ImportError:  # pragma: no cover - the web app is part of the project
-    def strict_csp(view):
-        return view
+from readerstudy.web.csp import strict_csp
 
 
 def download_url(request, export: AnalysisExport, name: str | None = None) -> str | None:
@@ -153,27 +149,87 @@ def _coordinator_study(request: HttpRequest, slug: str) -> Study:
     return get_object_or_404(Study, slug=slug)
 
 
+FOLDER_NAMES = {"all": "All test sets", "internal": "Internal test set",
+                "external": "External test set", "figures": "figures",
+                "mrmc": "MRMC input files (iMRMC, RJafroc)"}
+
+
+def _folder_label(folder: str) -> str:
+    """``internal/subgroups/institution-a/figures`` as "Internal test set · subgroup
+    institution-a · figures"; the top level as "The whole study"."""
+    if not folder:
+        return "The whole study"
+    parts = [p for p in folder.split("/") if p != "subgroups"]
+    words = [FOLDER_NAMES.get(part, part) for part in parts]
+    if "/subgroups/" in f"/{folder}/" and len(words) > 1:
+        words[1] = f"subgroup {words[1]}"
+    return " · ".join(words)
+
+
+def _files_by_folder(names: list[str]) -> list[dict]:
+    """An export's files by folder, the top level first:
+    ``[{"folder", "label", "files": [(path, file name), ...]}, ...]``."""
+    folders: dict[str, list[tuple[str, str]]] = {}
+    for name in names:
+        path = PurePosixPath(name)
+        folder = "" if str(path.parent) == "." else str(path.parent)
+        folders.setdefault(folder, []).append((name, path.name))
+    return [{"folder": folder, "label": _folder_label(folder), "files": files}
+            for folder, files in sorted(folders.items(), key=lambda item: (item[0] != "", item[0]))]
+
+
+def _parameters_label(parameters: dict) -> str:
+    """``2,000 bootstrap resamples, seed 0, 95% confidence intervals``."""
+    try:
+        values = services.ExportParameters(**parameters)
+    except TypeError:  # parameters of an older version of the export
+        return ", ".join(f"{key} {value}" for key, value in parameters.items())
+    return (f"{values.n_boot:,} bootstrap resamples, seed {values.seed}, "
+            f"{100 * (1 - values.alpha):g}% confidence intervals")
+
+
+def _export_context(export: AnalysisExport, *, open_files: bool) -> dict:
+    export.download = download_url(None, export)
+    return {
+        "study": export.study, "export": export, "open_files": open_files,
+        "parameters": _parameters_label(export.parameters),
+        "folders": _files_by_folder(export.files) if export.download else [],
+    }
+
+
 @never_cache
 @strict_csp
 @login_required
 @require_http_methods(["GET", "POST"])
 def exports_page(request: HttpRequest, slug: str) -> HttpResponse:
-    """The coordinator's exports page: the list with progress, and a button to run one."""
+    """The coordinator's exports page: the parameters form, and each export with its live
+    progress, its files or the reason it failed."""
     study = _coordinator_study(request, slug)
-    if request.method == "POST":
-        export, created = services.export_request(study=study, by=request.user)
+    form = ExportParametersForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        export, created = services.export_request(study=study, by=request.user,
+                                                  parameters=form.parameters)
         if created:
             messages.success(request, f"Export #{export.pk} started.")
         else:
-            messages.info(request, f"The data have not changed since export #{export.pk}: "
-                                   "it is reused.")
+            messages.info(request, f"The data and parameters have not changed since export "
+                                   f"#{export.pk}: it is reused.")
         return redirect("web-exports", slug=slug)
-    exports = list(study.exports.select_related("requested_by"))
-    for export in exports:
-        export.download = download_url(None, export)
-    running = any(e.status in (AnalysisExport.Status.QUEUED, AnalysisExport.Status.RUNNING)
-                  for e in exports)
+    exports = list(study.exports.select_related("requested_by", "study"))
+    newest_done = next((e for e in exports if e.status == AnalysisExport.Status.DONE), None)
+    items = [_export_context(e, open_files=e is newest_done) for e in exports]
     return render(request, "analysis/exports.html", {
-        "study": study, "exports": exports, "running": running,
-    })
+        "study": study, "form": form, "items": items, "defaults": services.ExportParameters(),
+    }, status=400 if form.errors else 200)
 
+
+@never_cache
+@strict_csp
+@login_required
+@require_http_methods(["GET"])
+def export_fragment(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """One export as the page shows it: what the page's script polls while it runs."""
+    study = _coordinator_study(request, slug)
+    export = get_object_or_404(study.exports.select_related("requested_by", "study"), pk=pk)
+    return render(request, "analysis/_export.html",
+                  _export_context(export, open_files=True))

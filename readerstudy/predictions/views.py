@@ -1,26 +1,33 @@
-"""API of the model as a reader.
+"""API and coordinator pages of the model as a reader.
 
-Coordinators (staff) see model versions, inference jobs and predictions and start jobs.
-Readers never receive predictions, with one exception: trainees in a study with AI
-feedback get the feedback on a case after submitting their own read of it.
+Coordinators (staff) see model versions, inference jobs and predictions, and start, cancel
+and retry jobs. Readers never receive predictions, with one exception: trainees in a study
+with AI feedback get the feedback on a case after submitting their own read of it.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from readerstudy.core.permissions import IsCoordinator, IsReader
+from readerstudy.core.permissions import IsCoordinator, IsReader, is_coordinator
 from readerstudy.predictions import selectors, services
 from readerstudy.predictions.feedback import FeedbackUnavailable, feedback_for
+from readerstudy.predictions.forms import InferenceStartForm
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
 from readerstudy.studies.api.errors import validation_error_response
 from readerstudy.studies.models import Study
+from readerstudy.web.csp import strict_csp
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -149,3 +156,119 @@ class FeedbackView(APIView):
             return Response(feedback_for(reader=request.user, slug=slug, code=code))
         except FeedbackUnavailable:
             raise NotFound("No feedback for this case.") from None
+
+
+# --------------------------------------------------------------------------- the model page
+# Django pages for coordinators, through the same services as the API and run_inference.
+
+
+def _coordinator_study(request: HttpRequest, slug: str) -> Study:
+    if not is_coordinator(request.user):
+        raise PermissionDenied("Only study coordinators may run the model.")
+    return get_object_or_404(Study, slug=slug)
+
+
+def _label(model_version: ModelVersion) -> str:
+    return f"{model_version.name} version {model_version.version}"
+
+
+def _job_of(study: Study, pk: int) -> InferenceJob:
+    return get_object_or_404(selectors.jobs_for(study=study), pk=pk)
+
+
+def _with_retry(study: Study, jobs: list[InferenceJob]) -> list[InferenceJob]:
+    """Set ``job.retry_cases`` on each job: how many cases a retry would read. A retry is
+    offered for the newest run of a model when it failed or was cancelled and cases still
+    lack that model's prediction; 0 otherwise."""
+    newest = selectors.newest_job_pks(study=study)
+    for job in jobs:
+        job.retry_cases = 0
+        if job.pk in newest and job.status in InferenceJob.RETRYABLE:
+            job.retry_cases = selectors.unpredicted_count(study=study,
+                                                          model_version=job.model_version)
+    return jobs
+
+
+def _page(request: HttpRequest, study: Study, form: InferenceStartForm, *,
+          status: int = 200) -> HttpResponse:
+    models = list(selectors.model_versions_for(study=study))
+    for model_version in models:
+        model_version.lower, model_version.upper = model_version.thresholds
+        model_version.decision = model_version.card.get("decision_threshold",
+                                                        selectors.DECISION_THRESHOLD)
+    return render(request, "predictions/inference.html", {
+        "study": study, "form": form, "model_versions": models,
+        "jobs": _with_retry(study, list(selectors.jobs_for(study=study))),
+        "reading_cases": selectors.reading_cases(study).count(),
+    }, status=status)
+
+
+@never_cache
+@strict_csp
+@login_required
+@require_http_methods(["GET", "POST"])
+def inference_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """The coordinator's model page: the registered models, a form to run one over the
+    study, and each run with its live progress, cancel and retry."""
+    study = _coordinator_study(request, slug)
+    form = InferenceStartForm(request.POST if request.method == "POST" else None, study=study)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job, created = services.inference_job_start(
+                study=study, model_version=form.cleaned_data["model_version"], by=request.user)
+        except ValidationError as exc:
+            form.add_error("model_version", exc)
+        else:
+            if created:
+                messages.success(request, f"Run #{job.pk} of {_label(job.model_version)} started.")
+            else:
+                messages.info(request, f"Run #{job.pk} of {_label(job.model_version)} is already "
+                                       "under way: follow it below.")
+            return redirect("web-inference", slug=slug)
+    return _page(request, study, form, status=400 if form.errors else 200)
+
+
+@never_cache
+@strict_csp
+@login_required
+@require_http_methods(["POST"])
+def inference_job_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    study = _coordinator_study(request, slug)
+    job = _job_of(study, pk)
+    if services.inference_job_cancel(job=job, by=request.user):
+        messages.success(request, f"Run #{job.pk} cancelled after {job.processed} of "
+                                  f"{job.total} cases; the predictions made are kept.")
+    else:
+        messages.info(request, f"Run #{job.pk} had already ended ({job.get_status_display()}).")
+    return redirect("web-inference", slug=slug)
+
+
+@never_cache
+@strict_csp
+@login_required
+@require_http_methods(["POST"])
+def inference_job_retry(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    study = _coordinator_study(request, slug)
+    job = _job_of(study, pk)
+    try:
+        new, created = services.inference_job_retry(job=job, by=request.user)
+    except ValidationError as exc:
+        messages.warning(request, " ".join(exc.messages))
+    else:
+        if created:
+            messages.success(request, f"Run #{new.pk} retries run #{job.pk}: it reads the "
+                                      f"{new.total - new.done} cases without a prediction.")
+        else:
+            messages.info(request, f"Run #{new.pk} of the same model is already under way.")
+    return redirect("web-inference", slug=slug)
+
+
+@never_cache
+@strict_csp
+@login_required
+@require_http_methods(["GET"])
+def inference_job_row(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """One run as the page's table shows it: what the page's script polls while it runs."""
+    study = _coordinator_study(request, slug)
+    job = _with_retry(study, [_job_of(study, pk)])[0]
+    return render(request, "predictions/_job_row.html", {"study": study, "job": job})

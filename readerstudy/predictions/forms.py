@@ -1,0 +1,29 @@
+"""The coordinator's model page forms. They only shape input: the rules are the services'."""
+
+from __future__ import annotations
+
+from django import forms
+
+from readerstudy.predictions import selectors
+from readerstudy.predictions.models import ModelVersion
+from readerstudy.studies.models import Study
+
+
+class ModelVersionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ModelVersion) -> str:
+        return f"{obj.name} {obj.version} (registered {obj.created_at:%d %b %Y})"
+
+
+class InferenceStartForm(forms.Form):
+    """Which registered model to run; the models that read the study's modality, newest first."""
+
+    model_version = ModelVersionChoiceField(
+        queryset=ModelVersion.objects.none(), empty_label=None, label="Model",
+        error_messages={"invalid_choice": "Choose one of the registered models listed."},
+    )
+
+    def __init__(self, *args, study: Study, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["model_version"]
+        field.queryset = selectors.model_versions_for(study=study)
+        field.initial = selectors.latest_model_for(study=study)
