@@ -60,7 +60,7 @@ class InferenceJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = InferenceJob
         fields = ["id", "model", "status", "total", "done", "failed", "progress", "errors",
-                  "created_by", "created_at", "started_at", "finished_at"]
+                  "created_by", "created_at", "started_at", "finished_at", "retry_of"]
 
     def get_progress(self, obj: InferenceJob) -> float:
         """Share of the cases processed (predicted or failed), 0..1."""
@@ -123,6 +123,40 @@ class InferenceView(APIView):
             job, created = services.inference_job_start(
                 study=study, model_version=model_version, by=request.user
             )
+        except ValidationError as exc:
+            return validation_error_response(exc)
+        job.refresh_from_db()  # eager mode (no broker) has run it already
+        return Response(InferenceJobSerializer(job).data,
+                        status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+
+
+def _study_job(slug: str, pk: int) -> InferenceJob:
+    """The object fetch helper of the job views (their permission already checked)."""
+    return get_object_or_404(selectors.jobs_for(study=get_object_or_404(Study, slug=slug)), pk=pk)
+
+
+class InferenceCancelView(APIView):
+    """``POST``: cancel a queued or running job; a job that has ended is returned as it is."""
+
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(request=None, responses=InferenceJobSerializer)
+    def post(self, request, slug: str, pk: int):
+        job = _study_job(slug, pk)
+        services.inference_job_cancel(job=job, by=request.user)
+        return Response(InferenceJobSerializer(job).data)
+
+
+class InferenceRetryView(APIView):
+    """``POST``: a new job of a failed or cancelled job's model, for the cases without its
+    prediction (202), or the job of that model already under way (200)."""
+
+    permission_classes = [IsCoordinator]
+
+    @extend_schema(request=None, responses={202: InferenceJobSerializer, 200: InferenceJobSerializer})
+    def post(self, request, slug: str, pk: int):
+        try:
+            job, created = services.inference_job_retry(job=_study_job(slug, pk), by=request.user)
         except ValidationError as exc:
             return validation_error_response(exc)
         job.refresh_from_db()  # eager mode (no broker) has run it already

@@ -211,3 +211,49 @@ def test_a_retry_while_the_same_model_runs_joins_that_run(ct_cases, ct_model):
     joined, created = services.inference_job_retry(job=old, dispatch=False)
 
     assert not created and joined.pk == running.pk
+
+
+# --------------------------------------------------------------------------- the API
+
+
+def test_a_script_cancels_and_retries_a_job_through_the_api(ct_cases, ct_model, coordinator,
+                                                            client_for,
+                                                            django_capture_on_commit_callbacks):
+    job = _start(ct_cases[0].study, ct_model)
+    api = client_for(coordinator)
+    base = f"/api/v1/studies/{job.study.slug}/inference/{job.pk}"
+
+    cancelled = api.post(f"{base}/cancel/")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert api.post(f"{base}/cancel/").json()["status"] == "cancelled"
+    assert _cancel_events(job).count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = api.post(f"{base}/retry/")
+
+    assert retried.status_code == 202 and retried.json()["retry_of"] == job.pk
+    retry = InferenceJob.objects.get(pk=retried.json()["id"])  # run on commit, after the response
+    assert (retry.status, retry.done, retry.retry_of) == ("done", 4, job)
+
+
+def test_the_api_refuses_to_retry_a_job_that_is_not_failed_or_cancelled(ct_cases, ct_model,
+                                                                        coordinator, client_for):
+    job = _start(ct_cases[0].study, ct_model)
+
+    response = client_for(coordinator).post(
+        f"/api/v1/studies/{job.study.slug}/inference/{job.pk}/retry/")
+
+    assert response.status_code == 400
+    assert "only a failed or cancelled job" in response.json()["non_field_errors"][0]
+
+
+@pytest.mark.parametrize("action", ["cancel", "retry"])
+def test_readers_cannot_cancel_or_retry_a_job(ct_cases, ct_model, reader, client_for, action):
+    job = _start(ct_cases[0].study, ct_model)
+    InferenceJob.objects.filter(pk=job.pk).update(status="failed")
+
+    for user in (reader, None):
+        response = client_for(user).post(
+            f"/api/v1/studies/{job.study.slug}/inference/{job.pk}/{action}/")
+        assert response.status_code in (401, 403)
+    job.refresh_from_db()
+    assert job.status == "failed" and InferenceJob.objects.count() == 1
