@@ -3,8 +3,11 @@ worker's tasks do for a cancelled job."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 
 import inference.tasks
 from inference.tasks import predict_cases, run_inference_job
@@ -257,3 +260,18 @@ def test_readers_cannot_cancel_or_retry_a_job(ct_cases, ct_model, reader, client
         assert response.status_code in (401, 403)
     job.refresh_from_db()
     assert job.status == "failed" and InferenceJob.objects.count() == 1
+
+
+def test_run_inference_says_so_when_its_job_is_cancelled(ct_cases, ct_model, monkeypatch):
+    claim = services.inference_job_claim
+
+    def cancelled_from_the_page_first(*, job_pk):
+        services.inference_job_cancel(job=InferenceJob.objects.get(pk=job_pk))
+        return claim(job_pk=job_pk)
+
+    monkeypatch.setattr(services, "inference_job_claim", cancelled_from_the_page_first)
+
+    with pytest.raises(CommandError, match=r"cancelled: 0/4 cases predicted.*It was cancelled"):
+        call_command("run_inference", "--study", ct_cases[0].study.slug, "--no-progress",
+                     stdout=io.StringIO())
+    assert not Prediction.objects.exists()
