@@ -193,6 +193,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 # The study protocol's defaults.
 READERSTUDY_DEFAULT_WASHOUT_DAYS = env_int("READERSTUDY_DEFAULT_WASHOUT_DAYS", 30)
 READERSTUDY_DEFAULT_REPEAT_SAMPLE = env_int("READERSTUDY_DEFAULT_REPEAT_SAMPLE", 20)
+# The most an uploaded import zip may unpack to (bytes); the coordinator's page refuses a larger
+# upload before unpacking it.
+READERSTUDY_IMPORT_MAX_BYTES = env_int("READERSTUDY_IMPORT_MAX_BYTES", 16 * 1024**3)
 READERSTUDY_MODEL_DIR = Path(env_str("READERSTUDY_MODEL_DIR", str(VAR_DIR / "models")))
 # Inference tasks go to this queue (a GPU worker can consume only it); cases per task.
 READERSTUDY_INFERENCE_QUEUE = env_str("READERSTUDY_INFERENCE_QUEUE", "celery")

@@ -22,6 +22,7 @@ class AuditEvent(models.Model):
         EXPORTED = "exported", "exported results"
         IMPORTED = "imported", "imported a study"
         ASSIGNED = "assigned", "assigned a reader"
+        UNASSIGNED = "unassigned", "removed a reader"
         CREATED = "created", "created"
         CHANGED = "changed", "changed"
         INFERENCE = "inference", "ran the model"

@@ -89,7 +89,8 @@ def _plan_series(*, row: ManifestRow, role: str, folder: str, root: Path, study:
         if h.burned_in_annotation and not allow_burned_in:
             problems.append(Problem(file=h.name, reason=(
                 "BurnedInAnnotation is YES: the pixels may show identifying text. Check the "
-                "images and import with --allow-burned-in (API: allow_burned_in) if they are safe")))
+                "images and import with --allow-burned-in (API: allow_burned_in; import page: the box "
+                "\"Accept images marked as having burned-in annotations\") if they are safe")))
     modalities = {h.modality for h in headers}
     if modalities and modalities != {study.modality}:
         problems.append(Problem(row=row.row, file=folder, reason=(

@@ -109,11 +109,26 @@ class Study(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
+        """The rules of a study's settings, for every way of changing them (the coordinator's
+        page, the API and the admin validate through ``full_clean``; ``services.study_save``)."""
         unknown = [m for m in self.measurements or [] if m not in MEASUREMENTS]
         if unknown:
             raise ValidationError({"measurements": f"Unknown measurements: {', '.join(unknown)}."})
-        if self.pk:
-            self.check_frozen()
+        stored = Study.objects.filter(pk=self.pk).values("status", "slug", "modality").first() if self.pk else None
+        if stored is None:
+            if self.status != self.Status.DRAFT:
+                raise ValidationError("A new study starts as a draft.")
+            return
+        self.check_frozen()
+        if self.status != stored["status"]:
+            raise ValidationError("A study is opened and closed by its own actions, not by editing it.")
+        if self.slug != stored["slug"] and stored["status"] != self.Status.DRAFT:
+            raise ValidationError({"slug": (
+                f"The study is {stored['status']}: its slug is fixed once it has been opened "
+                "(the audit log and the exports name it).")})
+        if self.modality != stored["modality"] and self.cases.exists():
+            raise ValidationError({"modality": (
+                f"The study already has cases imported as {stored['modality']}: its modality cannot change.")})
 
     def changed_frozen_fields(self) -> list[str]:
         if not self.pk:

@@ -5,15 +5,37 @@ Everything a reader receives is built here from an explicit allow-list of fields
 
 from __future__ import annotations
 
+import csv
+from collections import Counter
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from readerstudy.studies.answer_form import form_description
-from readerstudy.studies.models import Read, ReadingSlot, Round, Study
+from readerstudy.studies.models import Assignment, Case, Read, ReadingSlot, Round, Study
 from readerstudy.studies.services import repeat_available_from
+
+
+def studies_overview() -> list[dict[str, Any]]:
+    """Every study for the coordinator's home: cases (read and training), readers, reads done of
+    the reads in the recorded orders."""
+    def counts(queryset) -> dict[int, int]:
+        return dict(queryset.values_list("study").annotate(n=Count("id")).values_list("study", "n"))
+
+    reading = counts(Case.objects.exclude(test_set=Case.TestSet.TRAINING))
+    training = counts(Case.objects.filter(test_set=Case.TestSet.TRAINING))
+    readers = counts(Assignment.objects.all())
+    slots = counts(ReadingSlot.objects.filter(round__in=[Round.FIRST, Round.REPEAT]))
+    reads = counts(Read.objects.filter(round__in=[Round.FIRST, Round.REPEAT]))
+    rank = {Study.Status.OPEN: 0, Study.Status.DRAFT: 1, Study.Status.CLOSED: 2}
+    return [
+        {"study": study, "cases": reading.get(study.pk, 0), "training_cases": training.get(study.pk, 0),
+         "readers": readers.get(study.pk, 0), "reads_done": reads.get(study.pk, 0),
+         "reads_total": slots.get(study.pk, 0)}
+        for study in sorted(Study.objects.all(), key=lambda s: (rank[s.status], s.title.lower()))
+    ]
 
 
 def studies_for_reader(*, reader):
@@ -170,3 +192,33 @@ def repeat_schedule(*, study: Study, now: datetime | None = None) -> list[dict[s
             "state": state,
         })
     return rows
+
+
+SCHEDULE_CSV_COLUMNS = ("reader", "case", "patient", "first_read_at", "available_from", "repeat_read_at",
+                        "interval_days", "state")
+SCHEDULE_STATES = ("done", "due", "in washout", "waiting for first read")
+
+
+def repeat_schedule_csv(*, study: Study, out: IO[str], now: datetime | None = None) -> None:
+    """Write :func:`repeat_schedule` as CSV (the command's ``--csv`` and the page's download)."""
+    writer = csv.DictWriter(out, fieldnames=SCHEDULE_CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(repeat_schedule(study=study, now=now))
+
+
+def repeat_schedule_by_reader(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per reader, from :func:`repeat_schedule`'s rows: how many repeat reads are in each state,
+    and when the next one still in washout becomes due."""
+    readers: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        summary = readers.setdefault(row["reader"], {"reader": row["reader"], "total": 0, "counts": Counter(),
+                                                     "next_due": None})
+        summary["total"] += 1
+        summary["counts"][row["state"]] += 1
+        if row["state"] == "in washout" and (summary["next_due"] is None or row["available_from"] < summary["next_due"]):
+            summary["next_due"] = row["available_from"]
+    return [
+        {"reader": s["reader"], "total": s["total"], "next_due": s["next_due"],
+         **{state.replace(" ", "_"): s["counts"][state] for state in SCHEDULE_STATES}}
+        for s in readers.values()
+    ]

@@ -69,6 +69,38 @@ def slots_build(*, study: Study, reader) -> int:
     return len(slots)
 
 
+# What a coordinator sets on a study (the page, the API and the admin): status changes only
+# through study_open and study_close.
+STUDY_SETTINGS = (
+    "title", "slug", "description", "modality", "ask_confidence", "ask_three_tier", "ask_features",
+    "measurements", "washout_days", "repeat_sample_size", "repeat_same_patients", "seed", "ai_feedback",
+)
+
+
+@transaction.atomic
+def study_save(*, study: Study, by=None) -> Study:
+    """Create or change a study's settings: what the coordinator's page, the API and the admin call.
+
+    ``study`` is a new or changed instance. Validates it with the model's rules (``Study.clean``
+    through ``full_clean``: field limits, known measurements, the fields frozen once reads exist,
+    the slug fixed once opened, the modality fixed once cases exist, the status changed only by
+    :func:`study_open` / :func:`study_close`), saves it and audits what changed.
+    """
+    stored = Study.objects.select_for_update().filter(pk=study.pk).first() if study.pk else None
+    study.full_clean()
+    if stored is None:
+        if study.created_by_id is None and by is not None and by.is_authenticated:
+            study.created_by = by
+        study.save()
+        audit(actor=by, verb=AuditEvent.Verb.CREATED, obj=study, study_slug=study.slug)
+        return study
+    changed = sorted(f for f in STUDY_SETTINGS if getattr(stored, f) != getattr(study, f))
+    if changed:
+        study.save()
+        audit(actor=by, verb=AuditEvent.Verb.CHANGED, obj=study, study_slug=study.slug, fields=changed)
+    return study
+
+
 @transaction.atomic
 def study_open(*, study: Study, by=None) -> Study:
     """Open a draft study for reading: every assigned reader's orders are recorded now."""
@@ -89,19 +121,30 @@ def study_open(*, study: Study, by=None) -> Study:
 
 @transaction.atomic
 def study_close(*, study: Study, by=None) -> Study:
+    """Close an open study: no more reads; its reads stay for the analysis. Closing is final."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status == Study.Status.CLOSED:
+        return study
+    if study.status == Study.Status.DRAFT:
+        raise ValidationError("A draft study has not been opened, so there is nothing to close.")
     study.status = Study.Status.CLOSED
     study.save(update_fields=["status"])
     audit(actor=by, verb=AuditEvent.Verb.CHANGED, obj=study, study_slug=study.slug, status="closed")
     return study
 
 
-@transaction.atomic
-def assignment_create(*, study: Study, reader, by=None) -> Assignment:
-    """Assign a reader (a user with a reader profile); in an open study their orders are drawn now."""
+def assignment_check(*, study: Study, reader) -> None:
+    """Whether ``reader`` may be assigned to ``study``; raises ``ValidationError`` saying why not."""
     if not hasattr(reader, "reader_profile"):
         raise ValidationError(f"{reader.username} has no reader profile (role, experience).")
     if study.status == Study.Status.CLOSED:
         raise ValidationError("Readers cannot be assigned to a closed study.")
+
+
+@transaction.atomic
+def assignment_create(*, study: Study, reader, by=None) -> Assignment:
+    """Assign a reader (a user with a reader profile); in an open study their orders are drawn now."""
+    assignment_check(study=study, reader=reader)
     assignment, created = Assignment.objects.get_or_create(study=study, reader=reader)
     if created:
         audit(actor=by, verb=AuditEvent.Verb.ASSIGNED, obj=assignment, study_slug=study.slug,
@@ -109,6 +152,30 @@ def assignment_create(*, study: Study, reader, by=None) -> Assignment:
     if study.status == Study.Status.OPEN:
         slots_build(study=study, reader=reader)
     return assignment
+
+
+@transaction.atomic
+def assignment_remove(*, study: Study, reader, by=None) -> None:
+    """Take a reader off a study, with their reading orders and case openings.
+
+    Refused once the reader has submitted a read in the study: reads are immutable and belong
+    to the analysis, and a reader without an assignment would leave them unexplained. Close
+    the study instead, or leave the reader assigned.
+    """
+    assignment = Assignment.objects.select_for_update().filter(study=study, reader=reader).first()
+    if assignment is None:
+        raise ValidationError(f"{reader.username} is not assigned to this study.")
+    n_reads = Read.objects.filter(study=study, reader=reader).count()
+    if n_reads:
+        raise ValidationError(
+            f"{reader.username} has submitted {n_reads} read{'s' if n_reads != 1 else ''} in this study, "
+            "so the assignment stays: reads are kept for the analysis and cannot be removed."
+        )
+    ReadingSlot.objects.filter(study=study, reader=reader).delete()
+    CaseOpening.objects.filter(reader=reader, case__study=study).delete()
+    assignment.delete()
+    audit(actor=by, verb=AuditEvent.Verb.UNASSIGNED, object_type="studies.assignment",
+          study_slug=study.slug, reader=reader.username)
 
 
 def repeat_available_from(*, study: Study, first_read: Read) -> datetime:

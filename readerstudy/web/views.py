@@ -11,11 +11,10 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from readerstudy.core.permissions import is_coordinator
@@ -23,14 +22,6 @@ from readerstudy.studies import selectors, services
 from readerstudy.studies.exceptions import NotInWorklist, ReadConflict, RepeatNotDue, StudyNotOpen
 from readerstudy.studies.models import Round, Study
 from readerstudy.web.csp import strict_csp
-
-
-def _optional_url(name: str, **kwargs: Any) -> str | None:
-    """The URL of an endpoint another part of the project may not have built yet."""
-    try:
-        return reverse(name, kwargs=kwargs)
-    except NoReverseMatch:
-        return None
 
 
 def _upcoming_by_date(rows: list[dict[str, Any]]) -> list[tuple[Any, int]]:
@@ -104,42 +95,6 @@ def read_case(request: HttpRequest, slug: str, code: str) -> HttpResponse:
         },
     }
     return render(request, "web/reading.html", {"code": code, "round": round_, "config": config})
-
-
-@never_cache
-@strict_csp
-@login_required
-def coordinator(request: HttpRequest, slug: str) -> HttpResponse:
-    if not is_coordinator(request.user):
-        raise PermissionDenied("Only study coordinators may see this page.")
-    study = get_object_or_404(Study, slug=slug)
-    progress = selectors.progress_for(study=study)
-    for row in progress:
-        total = row["first_total"] + row["repeat_total"]
-        row["done"] = row["first_done"] + row["repeat_done"]
-        row["total"] = total
-    schedule = selectors.repeat_schedule(study=study)
-    links = [
-        ("Study (API)", _optional_url("study-detail", slug=slug)),
-        ("Progress (JSON)", _optional_url("study-progress", slug=slug)),
-        ("Repeat-read schedule (JSON)", _optional_url("study-schedule", slug=slug)),
-        ("All reads (JSON)", _optional_url("study-reads", slug=slug)),
-        ("Audit log (JSON)", _optional_url("study-audit", slug=slug)),
-    ]
-    later = [
-        ("Statistics and exports", _optional_url("web-exports", slug=slug)),
-        ("Exports (JSON)", _optional_url("study-exports", slug=slug)),
-        ("Model inference status (JSON)", _optional_url("study-inference", slug=slug)),
-        ("Model predictions (JSON)", _optional_url("study-predictions", slug=slug)),
-    ]
-    return render(request, "web/coordinator.html", {
-        "study": study,
-        "progress": progress,
-        "schedule": schedule,
-        "schedule_states": sorted(Counter(row["state"] for row in schedule).items()),
-        "links": links,
-        "later": later,
-    })
 
 
 login = strict_csp(auth_views.LoginView.as_view(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from readerstudy.accounts.models import ReaderProfile
 from readerstudy.accounts.services import reader_create
@@ -28,16 +30,6 @@ class StudySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["status", "created_at"]
         extra_kwargs = {"seed": {"required": False}}
-
-    def validate(self, attrs):
-        instance = self.instance or Study()
-        for key, value in attrs.items():
-            setattr(instance, key, value)
-        try:
-            instance.clean()
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
-        return attrs
 
 
 class ReferenceSerializer(serializers.ModelSerializer):
@@ -125,16 +117,23 @@ class StudyViewSet(viewsets.ModelViewSet):
     lookup_field = "slug"
 
     def perform_create(self, serializer):
-        study = serializer.save(created_by=self.request.user)
-        audit(actor=self.request.user, verb=AuditEvent.Verb.CREATED, obj=study, study_slug=study.slug)
+        self._save(serializer, Study(**serializer.validated_data))
 
     def perform_update(self, serializer):
+        study = serializer.instance
+        for key, value in serializer.validated_data.items():
+            setattr(study, key, value)
+        self._save(serializer, study)
+
+    def _save(self, serializer, study: Study) -> None:
+        """Through the one rule for study settings (``services.study_save``), as the page and admin."""
         try:
-            study = serializer.save()
+            serializer.instance = services.study_save(study=study, by=self.request.user)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
-        audit(actor=self.request.user, verb=AuditEvent.Verb.CHANGED, obj=study, study_slug=study.slug,
-              fields=sorted(serializer.validated_data))
+            detail = serializers.as_serializer_error(exc)
+            if NON_FIELD_ERRORS in detail:  # Django's key for a rule on the whole study, as DRF names it
+                detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
+            raise serializers.ValidationError(detail) from exc
 
     def destroy(self, request, *args, **kwargs):
         study = self.get_object()
@@ -153,7 +152,10 @@ class StudyViewSet(viewsets.ModelViewSet):
 
     @action(detail=True, methods=["post"])
     def close(self, request, slug=None):
-        study = services.study_close(study=self.get_object(), by=request.user)
+        try:
+            study = services.study_close(study=self.get_object(), by=request.user)
+        except DjangoValidationError as exc:
+            return validation_error_response(exc)
         return Response(StudySerializer(study).data)
 
     @action(detail=True, methods=["get"])
@@ -205,6 +207,9 @@ class CaseViewSet(_StudyChildMixin, viewsets.ModelViewSet):
 class AssignmentViewSet(_StudyChildMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
                         viewsets.GenericViewSet):
     serializer_class = AssignmentSerializer
+    lookup_field = "reader__username"
+    lookup_url_kwarg = "username"
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         return Assignment.objects.filter(study__slug=self.kwargs["study_slug"]).select_related(
@@ -221,6 +226,15 @@ class AssignmentViewSet(_StudyChildMixin, mixins.ListModelMixin, mixins.CreateMo
         except DjangoValidationError as exc:
             return validation_error_response(exc)
         return Response(AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, *args, **kwargs):
+        """Remove a reader who has no reads yet (``services.assignment_remove``; 409 otherwise)."""
+        assignment = self.get_object()
+        try:
+            services.assignment_remove(study=assignment.study, reader=assignment.reader, by=request.user)
+        except DjangoValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ReaderViewSet(viewsets.GenericViewSet):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.core.management.base import BaseCommand, CommandError
 
 from readerstudy.studies.models import Study
-from readerstudy.studies.selectors import repeat_schedule
+from readerstudy.studies.selectors import SCHEDULE_CSV_COLUMNS, repeat_schedule, repeat_schedule_csv
 
 
 def _fmt(value) -> str:
@@ -31,14 +29,11 @@ class Command(BaseCommand):
         study = Study.objects.filter(slug=opts["study"]).first()
         if study is None:
             raise CommandError(f"No study with slug {opts['study']!r}.")
-        rows = repeat_schedule(study=study)
-        columns = ["reader", "case", "patient", "first_read_at", "available_from", "repeat_read_at",
-                   "interval_days", "state"]
         if opts["csv"]:
-            writer = csv.DictWriter(self.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+            repeat_schedule_csv(study=study, out=self.stdout)
             return
+        rows = repeat_schedule(study=study)
+        columns = SCHEDULE_CSV_COLUMNS
         if not rows:
             self.stdout.write("No repeat reads scheduled (is the study open, with readers assigned?).")
             return

@@ -1,0 +1,137 @@
+"""The coordinator pages' forms. They check what a form can (types, choices, sizes); the rules
+themselves run in the services the API and the admin call too (``services.study_save``,
+``assignment_create``, ``import_study_zip``)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+
+from readerstudy.accounts.models import ReaderProfile
+from readerstudy.imaging.importer import DEFAULT_MAX_UPLOAD_BYTES
+from readerstudy.studies.answer_form import MEASUREMENTS
+from readerstudy.studies.models import Study
+from readerstudy.studies.services import STUDY_SETTINGS
+
+
+def import_max_bytes() -> int:
+    """The largest zip an import unpacks (``READERSTUDY_IMPORT_MAX_BYTES``); the importer reads the same."""
+    return getattr(settings, "READERSTUDY_IMPORT_MAX_BYTES", DEFAULT_MAX_UPLOAD_BYTES)
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's ``ValidationError`` shown on the form: on its field when the form has one."""
+    if hasattr(exc, "error_dict"):
+        for field, messages in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, exc.messages)
+
+
+class StudyForm(forms.ModelForm):
+    """A study's settings. Frozen fields are shown disabled once the study has reads; the slug
+    once it has been opened (``services.study_save`` refuses both anyway)."""
+
+    measurements = forms.MultipleChoiceField(
+        choices=[(key, f"{m.label} ({m.unit})") for key, m in MEASUREMENTS.items()],
+        widget=forms.CheckboxSelectMultiple, required=False,
+        help_text="Continuous measurements readers enter on the mid-sagittal slice.",
+    )
+    seed = forms.IntegerField(
+        required=False, min_value=0, max_value=2**63 - 1,
+        help_text="Randomisation seed of the reading orders and the repeat sample. Leave empty for a random one.",
+    )
+
+    class Meta:
+        model = Study
+        fields = list(STUDY_SETTINGS)
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "slug": "Short name in addresses, commands and exports (letters, digits, hyphens). "
+                    "Fixed once the study is opened.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        study = self.instance
+        self.frozen = bool(study.pk and study.has_reads())
+        if self.frozen:
+            for name in Study.FROZEN_FIELDS:
+                self.fields[name].disabled = True
+        if study.pk and study.status != Study.Status.DRAFT:
+            self.fields["slug"].disabled = True
+        if study.pk and study.cases.exists():
+            self.fields["modality"].disabled = True
+            self.fields["modality"].help_text = "Fixed: cases are imported with this modality."
+        if not study.pk:
+            self.initial["seed"] = None  # an empty box: the model draws one (clean_seed)
+        else:
+            self.fields["seed"].required = True
+            self.fields["seed"].help_text = "Randomisation seed of the reading orders and the repeat sample."
+
+    def clean_seed(self):
+        seed = self.cleaned_data.get("seed")
+        if seed is None and not self.instance.pk:
+            return self.instance.seed  # the model's random default
+        return seed
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="Zip file", widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+        help_text="manifest.csv at the top (or in one top folder) and the DICOM folders it names.",
+    )
+    allow_burned_in = forms.BooleanField(
+        required=False, label="Accept images marked as having burned-in annotations",
+        help_text="Files with BurnedInAnnotation = YES are refused by default: de-identification does not "
+                  "touch pixels. Tick this only after checking those images show no identifying text.",
+    )
+    keep_originals = forms.BooleanField(
+        required=False, label="Keep the original files",
+        help_text="Stored apart and never served to anyone; only de-identified copies are read.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = import_max_bytes()
+        if upload.size > limit:
+            raise ValidationError(
+                f"The zip is {filesizeformat(upload.size)}, more than the import limit of {filesizeformat(limit)} "
+                "(READERSTUDY_IMPORT_MAX_BYTES).")
+        return upload
+
+
+class ReaderChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, user) -> str:
+        profile = user.reader_profile
+        specialty = f", {profile.specialty}" if profile.specialty else ""
+        return f"{user.username} ({profile.get_role_display()}, {profile.years_experience} y{specialty})"
+
+
+class AssignForm(forms.Form):
+    readers = ReaderChoiceField(
+        queryset=get_user_model().objects.none(), widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one reader."},
+    )
+
+    def __init__(self, *args, study: Study, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["readers"].queryset = (
+            get_user_model().objects.filter(reader_profile__isnull=False, is_active=True)
+            .exclude(assignments__study=study).select_related("reader_profile").order_by("username")
+        )
+
+
+class ReaderCreateForm(forms.Form):
+    """A reader's login and profile (``accounts.services.reader_create``, as the API and the command)."""
+
+    username = forms.CharField(max_length=150)
+    password = forms.CharField(min_length=8, widget=forms.PasswordInput(render_value=False),
+                               help_text="At least 8 characters; give it to the reader privately.")
+    role = forms.ChoiceField(choices=ReaderProfile.Role.choices)
+    years_experience = forms.IntegerField(min_value=0, max_value=60, label="Years of experience",
+                                          help_text="Years in radiology (residency year for residents).")
+    specialty = forms.CharField(max_length=80, required=False, help_text="e.g. musculoskeletal")
