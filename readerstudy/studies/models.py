@@ -57,6 +57,9 @@ class Study(models.Model):
         "washout_days", "repeat_sample_size", "repeat_same_patients", "seed", "ai_feedback",
     )
 
+    # The reading orders and the repeat sample are drawn from these when the study opens.
+    DRAWN_AT_OPENING = ("seed", "repeat_sample_size", "repeat_same_patients")
+
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True)
@@ -114,7 +117,8 @@ class Study(models.Model):
         unknown = [m for m in self.measurements or [] if m not in MEASUREMENTS]
         if unknown:
             raise ValidationError({"measurements": f"Unknown measurements: {', '.join(unknown)}."})
-        stored = Study.objects.filter(pk=self.pk).values("status", "slug", "modality").first() if self.pk else None
+        stored = (Study.objects.filter(pk=self.pk).values("status", "slug", "modality", *self.DRAWN_AT_OPENING).first()
+                  if self.pk else None)
         if stored is None:
             if self.status != self.Status.DRAFT:
                 raise ValidationError("A new study starts as a draft.")
@@ -126,6 +130,11 @@ class Study(models.Model):
             raise ValidationError({"slug": (
                 f"The study is {stored['status']}: its slug is fixed once it has been opened "
                 "(the audit log and the exports name it).")})
+        drawn = [f for f in self.DRAWN_AT_OPENING if getattr(self, f) != stored[f]]
+        if drawn and stored["status"] != self.Status.DRAFT:
+            raise ValidationError(
+                f"The reading orders and repeat samples were drawn when the study was opened, so these "
+                f"fields are fixed: {', '.join(drawn)}.")
         if self.modality != stored["modality"] and self.cases.exists():
             raise ValidationError({"modality": (
                 f"The study already has cases imported as {stored['modality']}: its modality cannot change.")})

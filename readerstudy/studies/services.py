@@ -83,7 +83,8 @@ def study_save(*, study: Study, by=None) -> Study:
 
     ``study`` is a new or changed instance. Validates it with the model's rules (``Study.clean``
     through ``full_clean``: field limits, known measurements, the fields frozen once reads exist,
-    the slug fixed once opened, the modality fixed once cases exist, the status changed only by
+    the slug and what the reading orders are drawn from fixed once opened, the modality fixed once
+    cases exist, the status changed only by
     :func:`study_open` / :func:`study_close`), saves it and audits what changed.
     """
     stored = Study.objects.select_for_update().filter(pk=study.pk).first() if study.pk else None

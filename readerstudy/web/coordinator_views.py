@@ -95,7 +95,7 @@ def _next_step(study: Study, *, n_cases: int, n_readers: int) -> str:
             return "import"
         if not n_readers:
             return "assign"
-        return "open"
+        return "ready"
     return study.status
 
 

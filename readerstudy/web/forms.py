@@ -31,9 +31,18 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
-class StudyForm(forms.ModelForm):
-    """A study's settings. Frozen fields are shown disabled once the study has reads; the slug
-    once it has been opened (``services.study_save`` refuses both anyway)."""
+class _Labelled:
+    """Labels without Django's trailing colon (they sit above or beside their field)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class StudyForm(_Labelled, forms.ModelForm):
+    """A study's settings. Fields that can no longer change are shown disabled (the slug and what
+    the reading orders are drawn from once the study is opened, the modality once cases exist, the
+    frozen fields once reads exist); ``Study.clean`` refuses them anyway."""
 
     measurements = forms.MultipleChoiceField(
         choices=[(key, f"{m.label} ({m.unit})") for key, m in MEASUREMENTS.items()],
@@ -49,6 +58,16 @@ class StudyForm(forms.ModelForm):
         model = Study
         fields = list(STUDY_SETTINGS)
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        labels = {
+            "slug": "Short name",
+            "ask_confidence": "Probability of malignancy (0-100)",
+            "ask_three_tier": "Three-tier call",
+            "ask_features": "The 15-feature MRI checklist",
+            "ai_feedback": "Teaching study with AI feedback",
+            "washout_days": "Washout (days)",
+            "repeat_sample_size": "Repeat sample (patients)",
+            "repeat_same_patients": "The same repeat patients for every reader",
+        }
         help_texts = {
             "slug": "Short name in addresses, commands and exports (letters, digits, hyphens). "
                     "Fixed once the study is opened.",
@@ -62,7 +81,8 @@ class StudyForm(forms.ModelForm):
             for name in Study.FROZEN_FIELDS:
                 self.fields[name].disabled = True
         if study.pk and study.status != Study.Status.DRAFT:
-            self.fields["slug"].disabled = True
+            for name in ("slug", *Study.DRAWN_AT_OPENING):
+                self.fields[name].disabled = True
         if study.pk and study.cases.exists():
             self.fields["modality"].disabled = True
             self.fields["modality"].help_text = "Fixed: cases are imported with this modality."
@@ -79,7 +99,7 @@ class StudyForm(forms.ModelForm):
         return seed
 
 
-class ImportForm(forms.Form):
+class ImportForm(_Labelled, forms.Form):
     file = forms.FileField(
         label="Zip file", widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
         help_text="manifest.csv at the top (or in one top folder) and the DICOM folders it names.",
@@ -111,7 +131,7 @@ class ReaderChoiceField(forms.ModelMultipleChoiceField):
         return f"{user.username} ({profile.get_role_display()}, {profile.years_experience} y{specialty})"
 
 
-class AssignForm(forms.Form):
+class AssignForm(_Labelled, forms.Form):
     readers = ReaderChoiceField(
         queryset=get_user_model().objects.none(), widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one reader."},
@@ -125,8 +145,9 @@ class AssignForm(forms.Form):
         )
 
 
-class ReaderCreateForm(forms.Form):
+class ReaderCreateForm(_Labelled, forms.Form):
     """A reader's login and profile (``accounts.services.reader_create``, as the API and the command)."""
+
 
     username = forms.CharField(max_length=150)
     password = forms.CharField(min_length=8, widget=forms.PasswordInput(render_value=False),

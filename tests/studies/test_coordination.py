@@ -78,6 +78,18 @@ def test_the_slug_is_fixed_once_the_study_is_opened(make_study, reader):
         services.study_save(study=study)
 
 
+def test_what_the_reading_orders_are_drawn_from_is_fixed_once_the_study_is_opened(open_study):
+    """Before any read, too: the orders and the repeat samples already exist."""
+    for field, value in (("seed", 99), ("repeat_sample_size", 3), ("repeat_same_patients", False)):
+        study = Study.objects.get(pk=open_study.pk)
+        setattr(study, field, value)
+        with pytest.raises(ValidationError, match=f"drawn when the study was opened, so these fields are fixed: {field}"):
+            services.study_save(study=study)
+    study = Study.objects.get(pk=open_study.pk)
+    study.washout_days = 42  # due dates are computed, not drawn: still free until the first read
+    services.study_save(study=study)
+
+
 def test_the_modality_is_fixed_once_cases_exist(make_study):
     empty = make_study("empty", n=0)
     empty.modality = "MR"

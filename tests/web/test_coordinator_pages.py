@@ -282,7 +282,11 @@ def test_the_overview_says_what_to_do_next(client, coordinator, draft, make_stud
     assert 'data-next-step="assign"' in client.get(url("web-coordinator", study)).content.decode()
     services.assignment_create(study=study, reader=reader)
     page = client.get(url("web-coordinator", study)).content.decode()
-    assert 'data-next-step="open"' in page and f'href="{url("web-study-open", study)}"' in page
+    assert 'data-next-step="ready"' in page and f'href="{url("web-study-open", study)}"' in page
+    services.study_open(study=study)
+    page = client.get(url("web-coordinator", study)).content.decode()
+    assert 'data-next-step="open"' in page and f'href="{url("web-study-close", study)}"' in page
+    assert f'href="{url("web-study-open", study)}"' not in page
 
 
 def test_the_overview_links_to_the_model_and_export_pages_and_keeps_json_for_scripts(
