@@ -29,6 +29,7 @@ from readerstudy.analysis.forms import ExportParametersForm
 from readerstudy.analysis.models import AnalysisExport
 from readerstudy.core.permissions import IsCoordinator, is_coordinator
 from readerstudy.studies.models import Study
+from readerstudy.web.coordinator_views import _study_context as study_page_context
 from readerstudy.web.csp import strict_csp
 
 
@@ -218,8 +219,8 @@ def exports_page(request: HttpRequest, slug: str) -> HttpResponse:
     exports = list(study.exports.select_related("requested_by", "study"))
     newest_done = next((e for e in exports if e.status == AnalysisExport.Status.DONE), None)
     items = [_export_context(e, open_files=e is newest_done) for e in exports]
-    return render(request, "analysis/exports.html", {
-        "study": study, "form": form, "items": items, "defaults": services.ExportParameters(),
+    return render(request, "analysis/exports.html", study_page_context(study, "exports") | {
+        "form": form, "items": items,
     }, status=400 if form.errors else 200)
 
 

@@ -27,6 +27,7 @@ from readerstudy.predictions.forms import InferenceStartForm
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
 from readerstudy.studies.api.errors import validation_error_response
 from readerstudy.studies.models import Study
+from readerstudy.web.coordinator_views import _study_context as study_page_context
 from readerstudy.web.csp import strict_csp
 
 
@@ -230,8 +231,8 @@ def _page(request: HttpRequest, study: Study, form: InferenceStartForm, *,
         model_version.lower, model_version.upper = model_version.thresholds
         model_version.decision = model_version.card.get("decision_threshold",
                                                         selectors.DECISION_THRESHOLD)
-    return render(request, "predictions/inference.html", {
-        "study": study, "form": form, "model_versions": models,
+    return render(request, "predictions/inference.html", study_page_context(study, "model") | {
+        "form": form, "model_versions": models,
         "jobs": _with_retry(study, list(selectors.jobs_for(study=study))),
         "reading_cases": selectors.reading_cases(study).count(),
     }, status=status)
