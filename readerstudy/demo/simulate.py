@@ -19,7 +19,7 @@ How a simulated reader reads
   on hard cases. Scores are therefore informative beyond the call, and a reader's ROC curve
   from scores lies above the single point of the calls.
 - **Three-tier call**: definite when the certainty is at least :data:`DEFINITE_CERTAINTY`
-  (confidence <= 25 or >= 75), "uncertain - recommend MRI" otherwise.
+  (confidence <= 30 or >= 70), "uncertain - recommend MRI" otherwise.
 - **Measurements**: the case's true value plus the reader's bias and Gaussian noise, both
   scaled per measurement (:data:`MEASUREMENT_SCALE`), rounded to 0.1 and kept in the form's
   range.
@@ -64,10 +64,10 @@ __all__ = [
 ]
 
 #: How strongly a case's difficulty (0 easy .. 1 hard) raises the chance that it is missed.
-HARDNESS = 3.0
+HARDNESS = 5.0
 #: Certainty (0..1, distance of the confidence from 50 as a share of 50) from which a
 #: three-tier call is definite.
-DEFINITE_CERTAINTY = 0.5
+DEFINITE_CERTAINTY = 0.4
 #: Concentration of the certainty's beta distribution (higher: less spread).
 CERTAINTY_CONCENTRATION = 5.0
 #: A reader's bias and noise are given in mm of height; these scale them per measurement.
@@ -173,34 +173,34 @@ class SimulatedRead:
 # study's three readers). The other parameters are illustrative: more experience, more
 # certainty, steadier repeat reads, tighter measurements, faster reading.
 CT_READERS: tuple[SimulatedReader, ...] = (
-    SimulatedReader("sim-resident-2y", "resident", 2, 33 / 49, 26 / 37, certainty=0.45,
-                    consistency=0.75, measurement_bias=-0.6, measurement_sd=1.4,
+    SimulatedReader("sim-resident-2y", "resident", 2, 33 / 49, 26 / 37, certainty=0.55,
+                    consistency=0.65, measurement_bias=-0.6, measurement_sd=1.4,
                     feature_sensitivity=0.75, feature_false_positive=0.12, median_seconds=150),
-    SimulatedReader("sim-resident-4y", "resident", 4, 34 / 49, 27 / 37, certainty=0.5,
-                    consistency=0.8, measurement_bias=0.4, measurement_sd=1.2,
+    SimulatedReader("sim-resident-4y", "resident", 4, 34 / 49, 27 / 37, certainty=0.6,
+                    consistency=0.7, measurement_bias=0.4, measurement_sd=1.2,
                     feature_sensitivity=0.82, feature_false_positive=0.09, median_seconds=120),
-    SimulatedReader("sim-attending-7y", "attending", 7, 46 / 49, 29 / 37, certainty=0.65,
+    SimulatedReader("sim-attending-7y", "attending", 7, 46 / 49, 29 / 37, certainty=0.75,
                     consistency=0.9, measurement_bias=0.2, measurement_sd=0.8,
                     feature_sensitivity=0.9, feature_false_positive=0.05, median_seconds=90),
 )
 MRI_READERS: tuple[SimulatedReader, ...] = (
     SimulatedReader("sim-attending-msk-12y", "attending", 12, 47 / 50, 139 / 140,
-                    specialty="musculoskeletal", certainty=0.7, consistency=0.92,
+                    specialty="musculoskeletal", certainty=0.8, consistency=0.92,
                     measurement_bias=0.1, measurement_sd=0.7, feature_sensitivity=0.92,
                     feature_false_positive=0.04, median_seconds=80),
-    SimulatedReader("sim-resident-4y", "resident", 4, 47 / 50, 135 / 140, certainty=0.55,
-                    consistency=0.85, measurement_bias=0.4, measurement_sd=1.2,
+    SimulatedReader("sim-resident-4y", "resident", 4, 47 / 50, 135 / 140, certainty=0.65,
+                    consistency=0.8, measurement_bias=0.4, measurement_sd=1.2,
                     feature_sensitivity=0.85, feature_false_positive=0.08, median_seconds=110),
-    SimulatedReader("sim-resident-1y", "resident", 1, 39 / 50, 86 / 140, certainty=0.4,
-                    consistency=0.7, measurement_bias=-0.8, measurement_sd=1.6,
+    SimulatedReader("sim-resident-1y", "resident", 1, 39 / 50, 86 / 140, certainty=0.5,
+                    consistency=0.6, measurement_bias=-0.8, measurement_sd=1.6,
                     feature_sensitivity=0.7, feature_false_positive=0.15, median_seconds=180),
 )
 # Teaching study: illustrative first- and second-year trainees (no published figures).
 TRAINEES: tuple[SimulatedReader, ...] = (
-    SimulatedReader("sim-trainee-1y", "trainee", 1, 0.65, 0.6, certainty=0.35,
-                    consistency=0.65, measurement_sd=2.0, median_seconds=200),
-    SimulatedReader("sim-trainee-2y", "trainee", 2, 0.75, 0.7, certainty=0.45,
-                    consistency=0.75, measurement_sd=1.6, median_seconds=160),
+    SimulatedReader("sim-trainee-1y", "trainee", 1, 0.65, 0.6, certainty=0.45,
+                    consistency=0.55, measurement_sd=2.0, median_seconds=200),
+    SimulatedReader("sim-trainee-2y", "trainee", 2, 0.75, 0.7, certainty=0.5,
+                    consistency=0.65, measurement_sd=1.6, median_seconds=160),
 )
 
 #: Prevalence (benign, malignant) of each MRI feature for cases without phantom ground truth.

@@ -98,9 +98,9 @@ def test_the_three_tier_call_is_definite_only_with_a_confident_score():
     for read in reads:
         tier, confidence = read.answers["three_tier"], read.answers["confidence"]
         if tier == "uncertain":
-            assert 25 < confidence < 75
+            assert 30 < confidence < 70
         else:
-            assert tier == read.answers["call"] and (confidence >= 75 or confidence <= 25)
+            assert tier == read.answers["call"] and (confidence >= 70 or confidence <= 30)
 
 
 def test_measurements_are_the_true_values_plus_the_readers_bias_and_noise():

@@ -128,7 +128,7 @@ class Command(BaseCommand):
         from fixtures.phantoms import build_demo_dataset
 
         self.say(f"Generating the synthetic phantom dataset in {data_dir} (a few minutes)")
-        return Path(build_demo_dataset(data_dir, seed=2026))
+        return Path(build_demo_dataset(data_dir, seed=DATASET_SEED))
 
     def _study(self, slug, title, modality, form, manifest, data_dir, users, readers, *,
                with_training: bool) -> Study:
