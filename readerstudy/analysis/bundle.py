@@ -6,14 +6,16 @@ Layout::
     reads.csv                     every analysable read: the statistics' input
     <test set>/                   all, internal, external (those with reads)
         results.csv .xlsx .json   every statistic (readerstudy.stats.analysis.analyse)
-        table1_performance.csv ... tables.xlsx tables.md tables.html
+        table1_performance.csv ... table6_features.csv
+        tables.xlsx tables.md tables.html
         figures/                  ROC curves, Bland-Altman plots (PNG and SVG)
         mrmc/                     iMRMC and RJafroc input files
         subgroups/<field>-<value>/ results and tables of each subgroup
 
 Subgroups (institution, scanner vendor, field strength) are analysed where a test set holds
-at least two recorded values of the field. An analysis the data do not allow (one class
-only in a small subgroup, say) is named in the notes instead of failing the export.
+at least two recorded values of the field. An estimate the data do not allow (an AUC in a
+subgroup with one benign case, say) is in the tables and results as "not estimable: <reason>"
+instead of failing the export (:mod:`readerstudy.stats.estimable`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,27 @@ SUBGROUP_LABELS = {
 }
 
 Progress = Callable[[int, str], None]
+
+TABLES_README = [
+    "- `table1_performance.csv`: per reader and the model, TP/P, TN/N, sensitivity,",
+    "  specificity and accuracy (n/N, Wilson 95% CI), AUC from calls and from scores",
+    "  (DeLong 95% CI), p-values against the model (exact McNemar, DeLong); the model's",
+    "  definite three-tier cases on their own row.",
+    "- `table2_counts.csv`: the 2 x 2 counts per reader.",
+    "- `table3_agreement.csv`: Cohen's kappa between readers, reader vs model and first vs",
+    "  repeat read (with the intervals in days), Fleiss' kappa of all readers.",
+    "- `table3b_measurements.csv`: ICC(2,1) and Bland-Altman bias and limits of agreement",
+    "  of each measurement between readers and first vs repeat read.",
+    "- `table4_three_tier.csv`: three-tier calls: metrics on the definite cases and the",
+    "  share sent to MRI.",
+    "- `table5_mrmc.csv`: the multi-reader multi-case analysis (Obuchowski-Rockette-Hillis)",
+    "  of the human readers' AUC: per condition the reader-averaged AUC, between conditions",
+    "  the difference, under RRRC (random readers and cases), FRRC and RRFC.",
+    "- `table6_features.csv`: each MRI feature in malignant vs benign cases (Fisher's exact",
+    "  test, odds ratio, Holm-adjusted p) and the features combined by logistic regression",
+    "  (Firth's method when the data are separated).",
+    "- A table that does not apply to the data is a CSV with one `note` column saying so.",
+]
 
 
 @dataclass(frozen=True)
@@ -121,15 +144,17 @@ def write_unit(reads: pd.DataFrame, unit: Unit, root: Path, *, parameters,
     directory.mkdir(parents=True, exist_ok=True)
     title = f"{study_title}: {unit.title}"
     notes: list[str] = []
+    results = None
     try:
-        stats_io.write_results(_results(reads, parameters), directory)
+        results = _results(reads, parameters)
+        stats_io.write_results(results, directory)
     except ValueError as exc:
         notes.append(f"No results table: {exc}")
     try:
-        tables = publication_tables(reads, alpha=parameters.alpha)
+        tables = publication_tables(reads, alpha=parameters.alpha, results=results)
     except ValueError as exc:
         notes.append(f"No publication tables: {exc}")
-        tables = PublicationTables(*(pd.DataFrame() for _ in range(5)), notes=[])
+        tables = PublicationTables.empty()
     if unit.full:
         _paths, mrmc_notes = mrmc_files.write_mrmc_files(reads, directory / "mrmc", title=title)
         notes += mrmc_notes
@@ -170,7 +195,19 @@ def _readme(*, title: str, slug: str, fingerprint: str, data_state: dict[str, An
         "  reader and model both gave scores, else of the AUCs from calls).",
         "- Proportions carry Wilson 95% intervals. Tables are rounded for print in",
         "  `tables.md`, `tables.html` and `tables.xlsx`; the CSV files keep full precision.",
-        "- `results.csv` columns and metric names: docs/stats-interface.md of the project.",
+        "- Not estimable: an estimate the data do not allow (too few cases of a class, a",
+        "  reader who used one category only, no definite three-tier call, a single reader)",
+        "  is printed as `not estimable: <reason>` where its number would be. In the CSV",
+        "  files its value is empty and the reason is in the `note` column (`results.csv`,",
+        "  `table3_agreement.csv`, `table5_mrmc.csv`) or in `<estimate>_note` next to it.",
+        "  An empty cell without a note does not apply (the AUC from scores of a reader",
+        "  who gave none; a p-value of the model against itself).",
+        "- `results.csv` columns and metric names: docs/stats-interface.md of the project;",
+        "  the tables: docs/exports.md.",
+        "",
+        "## Tables (in each test set and subgroup folder)",
+        "",
+        *TABLES_README,
         "",
         "## Contents",
         "",

@@ -4,17 +4,24 @@ Rounding happens here and only here (STYLE.md 8): percentages to whole numbers w
 e.g. "67% (33/49)"; AUC, kappa and ICC to two decimals with the interval, e.g.
 "0.69 (0.59, 0.78)"; p-values to three decimals, "<0.001" below that. Halves round up, as
 published tables do (0.685 -> "0.69"), not to even.
+
+An estimate the data do not allow is printed as its note, "not estimable: <reason>", in the
+cell where the number would be (:mod:`readerstudy.analysis.table_parts`).
 """
 
 from __future__ import annotations
 
 import html
+import math
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
 
+from readerstudy.analysis.table_parts import NOTE
 from readerstudy.analysis.tables import PublicationTables
+from readerstudy.stats.estimable import note
+from readerstudy.studies.answer_form import FEATURES
 
 TITLES = {
     "performance": "Table 1. Diagnostic performance of the readers and the model",
@@ -22,6 +29,10 @@ TITLES = {
     "agreement": "Table 3. Agreement of benign/malignant calls",
     "measurements": "Table 3b. Agreement of measurements",
     "three_tier": "Table 4. Three-tier calls: definite cases and cases sent to MRI",
+    "mrmc": "Table 5. Multi-reader multi-case analysis (Obuchowski-Rockette-Hillis) of the "
+            "human readers' AUC",
+    "features": "Table 6. MRI features in malignant and benign fractures: Fisher's exact test "
+                "and logistic regression",
 }
 FILE_NAMES = {
     "performance": "table1_performance.csv",
@@ -29,6 +40,8 @@ FILE_NAMES = {
     "agreement": "table3_agreement.csv",
     "measurements": "table3b_measurements.csv",
     "three_tier": "table4_three_tier.csv",
+    "mrmc": "table5_mrmc.csv",
+    "features": "table6_features.csv",
 }
 SHEET_NAMES = {
     "performance": "1 Performance",
@@ -36,6 +49,8 @@ SHEET_NAMES = {
     "agreement": "3 Agreement",
     "measurements": "3b Measurements",
     "three_tier": "4 Three-tier",
+    "mrmc": "5 MRMC",
+    "features": "6 Features",
 }
 
 
@@ -55,8 +70,12 @@ def round_half_up(value: float, digits: int = 0) -> Decimal:
 
 
 def fmt_number(value: object, digits: int = 2) -> str:
+    """``value`` rounded half up; ``""`` when missing, ``"∞"`` / ``"-∞"`` when infinite (an
+    odds ratio of a feature seen in one group only)."""
     if _missing(value):
         return ""
+    if math.isinf(float(value)):
+        return "∞" if float(value) > 0 else "-∞"
     return str(round_half_up(float(value), digits))
 
 
@@ -118,6 +137,12 @@ def fmt_reader_role(role: object, years: object) -> str:
     return f"{label}, {years} {unit}" if label else f"{years} {unit}"
 
 
+def noted(row, prefix: str, text: str) -> str:
+    """The cell of estimate ``prefix``: ``text``, or the estimate's note ("not estimable:
+    <reason>") when it has one."""
+    return _text(getattr(row, f"{prefix}{NOTE}", "")) or text
+
+
 def _with_condition(frame: pd.DataFrame, out: dict[str, object], row) -> dict[str, object]:
     if frame["condition"].nunique() > 1:  # noqa: PD101 - a column, not a hot loop
         return {"Condition": row.condition} | out
@@ -137,22 +162,26 @@ def performance_display(table: pd.DataFrame) -> pd.DataFrame:
             "Role, experience": fmt_reader_role(row.role, row.years),
             "TP/P": fmt_ratio(row.tp, row.p),
             "TN/N": fmt_ratio(row.tn, row.n_benign),
-            "Sensitivity, % (n/N)": fmt_proportion(row.tp, row.p),
+            "Sensitivity, % (n/N)": noted(row, "sensitivity", fmt_proportion(row.tp, row.p)),
             "Sensitivity 95% CI": fmt_percent_ci(row.sensitivity_ci_low, row.sensitivity_ci_high),
-            "Specificity, % (n/N)": fmt_proportion(row.tn, row.n_benign),
+            "Specificity, % (n/N)": noted(row, "specificity",
+                                          fmt_proportion(row.tn, row.n_benign)),
             "Specificity 95% CI": fmt_percent_ci(row.specificity_ci_low, row.specificity_ci_high),
-            "Accuracy, % (n/N)": fmt_proportion(row.accuracy_correct, row.n),
-            "AUC from calls (95% CI)": fmt_estimate_ci(row.auc_calls, row.auc_calls_ci_low,
-                                                       row.auc_calls_ci_high),
+            "Accuracy, % (n/N)": noted(row, "accuracy",
+                                       fmt_proportion(row.accuracy_correct, row.n)),
+            "AUC from calls (95% CI)": noted(row, "auc_calls", fmt_estimate_ci(
+                row.auc_calls, row.auc_calls_ci_low, row.auc_calls_ci_high)),
         }
         if "auc_scores" in table:
-            out["AUC from scores (95% CI)"] = fmt_estimate_ci(
-                row.auc_scores, row.auc_scores_ci_low, row.auc_scores_ci_high)
+            out["AUC from scores (95% CI)"] = noted(row, "auc_scores", fmt_estimate_ci(
+                row.auc_scores, row.auc_scores_ci_low, row.auc_scores_ci_high))
         if "p_sensitivity" in table:
             out |= {
-                "p sensitivity vs model (McNemar)": fmt_p(row.p_sensitivity),
-                "p specificity vs model (McNemar)": fmt_p(row.p_specificity),
-                "p AUC vs model (DeLong)": fmt_p(row.p_auc),
+                "p sensitivity vs model (McNemar)": noted(row, "p_sensitivity",
+                                                          fmt_p(row.p_sensitivity)),
+                "p specificity vs model (McNemar)": noted(row, "p_specificity",
+                                                          fmt_p(row.p_specificity)),
+                "p AUC vs model (DeLong)": noted(row, "p_auc", fmt_p(row.p_auc)),
             }
         rows.append(_with_condition(table, out, row))
     return pd.DataFrame(rows)
@@ -177,6 +206,14 @@ def _interval_text(row) -> str:
     return f"{fmt_number(median, 0)} ({fmt_number(low, 0)}-{fmt_number(high, 0)})"
 
 
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _row_note(row) -> str:
+    return _text(getattr(row, "note", ""))
+
+
 def agreement_display(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return pd.DataFrame()
@@ -185,7 +222,8 @@ def agreement_display(table: pd.DataFrame) -> pd.DataFrame:
         out = {
             "Comparison": row.analysis, "Reader": row.reader, "Other": row.other,
             "Statistic": row.measure,
-            "Estimate (95% CI)": fmt_estimate_ci(row.estimate, row.ci_low, row.ci_high),
+            "Estimate (95% CI)": (_row_note(row)
+                                  or fmt_estimate_ci(row.estimate, row.ci_low, row.ci_high)),
             "Agreement (Landis & Koch)": row.band, "Cases": row.n,
             "Interval, days: median (range)": _interval_text(row),
         }
@@ -201,9 +239,11 @@ def measurements_display(table: pd.DataFrame) -> pd.DataFrame:
         out = {
             "Measurement": row.measurement, "Comparison": row.analysis, "Reader": row.reader,
             "Other": row.other,
-            "ICC(2,1) (95% CI)": fmt_estimate_ci(row.icc, row.icc_ci_low, row.icc_ci_high, 3),
+            "ICC(2,1) (95% CI)": noted(row, "icc", fmt_estimate_ci(
+                row.icc, row.icc_ci_low, row.icc_ci_high, 3)),
             "Reliability (Koo & Li)": row.icc_band,
-            "Bias (95% CI)": fmt_estimate_ci(row.bias, row.bias_ci_low, row.bias_ci_high),
+            "Bias (95% CI)": noted(row, "bias", fmt_estimate_ci(
+                row.bias, row.bias_ci_low, row.bias_ci_high)),
             "Limits of agreement": (f"{fmt_number(row.loa_low)}, {fmt_number(row.loa_high)}"
                                     if not _missing(row.loa_low) else ""),
             "Cases": row.n,
@@ -221,12 +261,94 @@ def three_tier_display(table: pd.DataFrame) -> pd.DataFrame:
             "Reader": row.reader,
             "TP/P (definite)": fmt_ratio(row.tp, row.p),
             "TN/N (definite)": fmt_ratio(row.tn, row.n_benign),
-            "Sensitivity, % (n/N)": fmt_proportion(row.tp, row.p),
-            "Specificity, % (n/N)": fmt_proportion(row.tn, row.n_benign),
-            "Accuracy, % (n/N)": fmt_proportion(row.accuracy_correct, row.n_definite),
-            "AUC from calls (95% CI)": fmt_estimate_ci(row.auc_calls, row.auc_calls_ci_low,
-                                                       row.auc_calls_ci_high),
-            "Sent to MRI, % (n/N)": fmt_proportion(row.uncertain, row.n),
+            "Sensitivity, % (n/N)": noted(row, "sensitivity", fmt_proportion(row.tp, row.p)),
+            "Specificity, % (n/N)": noted(row, "specificity",
+                                          fmt_proportion(row.tn, row.n_benign)),
+            "Accuracy, % (n/N)": noted(row, "accuracy",
+                                       fmt_proportion(row.accuracy_correct, row.n_definite)),
+            "AUC from calls (95% CI)": noted(row, "auc_calls", fmt_estimate_ci(
+                row.auc_calls, row.auc_calls_ci_low, row.auc_calls_ci_high)),
+            "Sent to MRI, % (n/N)": noted(row, "uncertain_share",
+                                          fmt_proportion(row.uncertain, row.n)),
+        }
+        rows.append(_with_condition(table, out, row))
+    return pd.DataFrame(rows)
+
+
+MRMC_ANALYSES = {
+    "RRRC": "random readers and cases",
+    "FRRC": "fixed readers, random cases",
+    "RRFC": "random readers, fixed cases",
+}
+
+
+def _mrmc_comparison(row) -> str:
+    if row.comparison == "difference":
+        return f"{row.condition} - {row.other}"
+    if row.comparison == "equality":
+        return "all conditions equal"
+    return f"AUC, {row.condition}" if row.condition else "AUC"
+
+
+def _mrmc_test(row) -> str:
+    if _missing(row.statistic) or row.comparison == "reader-averaged AUC":
+        return ""
+    if row.comparison == "equality":
+        name = "chi2" if row.analysis == "FRRC" else "F"
+    else:
+        name = "z" if row.analysis == "FRRC" else "t"
+    df = f", df {fmt_number(row.df, 1)}" if not _missing(row.df) else ""
+    return f"{name} = {fmt_number(row.statistic)}{df}"
+
+
+def mrmc_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 5: reader-averaged AUCs, their differences and the equality test per analysis."""
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        estimate = "" if row.comparison == "equality" else fmt_estimate_ci(
+            row.estimate, row.ci_low, row.ci_high)
+        rows.append({
+            "Rating": row.rating,
+            "Analysis": f"{row.analysis} ({MRMC_ANALYSES[row.analysis]})",
+            "Comparison": _mrmc_comparison(row),
+            "Estimate (95% CI)": _row_note(row) or estimate,
+            "Test": _mrmc_test(row),
+            "p": fmt_p(row.p_value),
+            "Readers": row.readers,
+            "Cases": row.n,
+        })
+    return pd.DataFrame(rows)
+
+
+def _presence(present: object, total: object, of: str) -> str:
+    if not _missing(total) and int(total) == 0:
+        return note(f"no {of}")
+    return fmt_proportion(present, total)
+
+
+def features_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 6: per feature, its presence by group, Fisher's test and the logistic model."""
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        out = {
+            "Reader": row.reader,
+            "Feature": FEATURES.get(row.feature, row.feature),
+            "Present, malignant % (n/N)": _presence(row.present_malignant, row.n_malignant,
+                                                    "malignant cases"),
+            "Present, benign % (n/N)": _presence(row.present_benign, row.n_benign,
+                                                 "benign cases"),
+            "Odds ratio (95% CI), Fisher": noted(row, "fisher_or", fmt_estimate_ci(
+                row.fisher_or, row.fisher_or_ci_low, row.fisher_or_ci_high)),
+            "p (Fisher)": noted(row, "fisher_p", fmt_p(row.fisher_p)),
+            "p (Holm)": fmt_p(getattr(row, "fisher_p_holm", float("nan"))),
+            "Odds ratio (95% CI), logistic regression": noted(row, "logistic_or", fmt_estimate_ci(
+                row.logistic_or, row.logistic_or_ci_low, row.logistic_or_ci_high)),
+            "p (logistic regression)": noted(row, "logistic_p", fmt_p(row.logistic_p)),
+            "Regression": _text(getattr(row, "logistic_method", "")),
         }
         rows.append(_with_condition(table, out, row))
     return pd.DataFrame(rows)
@@ -238,6 +360,8 @@ DISPLAY = {
     "agreement": agreement_display,
     "measurements": measurements_display,
     "three_tier": three_tier_display,
+    "mrmc": mrmc_display,
+    "features": features_display,
 }
 
 
@@ -261,16 +385,20 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body]) + "\n"
 
 
-def tables_markdown(tables: PublicationTables, *, title: str) -> str:
+def tables_markdown(tables: PublicationTables, *, title: str,
+                    shown: dict[str, pd.DataFrame] | None = None) -> str:
+    """The tables as Markdown (``shown``: :func:`display_tables` of them, if at hand)."""
     parts = [f"# {title}\n"]
-    for name, frame in display_tables(tables).items():
+    for name, frame in (shown or display_tables(tables)).items():
         parts.append(f"## {TITLES[name]}\n\n{markdown_table(frame)}")
     if tables.notes:
         parts.append("## Notes\n\n" + "\n".join(f"- {note}" for note in tables.notes) + "\n")
     return "\n".join(parts)
 
 
-def tables_html(tables: PublicationTables, *, title: str) -> str:
+def tables_html(tables: PublicationTables, *, title: str,
+                shown: dict[str, pd.DataFrame] | None = None) -> str:
+    """The tables as one HTML page (``shown``: :func:`display_tables` of them, if at hand)."""
     parts = [
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
         f"<title>{html.escape(title)}</title>",
@@ -280,7 +408,7 @@ def tables_html(tables: PublicationTables, *, title: str) -> str:
         "th{background:#f0f0f0}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
     ]
-    for name, frame in display_tables(tables).items():
+    for name, frame in (shown or display_tables(tables)).items():
         parts.append(f"<h2>{html.escape(TITLES[name])}</h2>")
         if frame.empty:
             parts.append("<p><em>Not applicable to these data.</em></p>")
@@ -293,29 +421,36 @@ def tables_html(tables: PublicationTables, *, title: str) -> str:
     return "\n".join(parts)
 
 
+NOT_APPLICABLE = "not applicable to these data"
+
+
 def _finite_or_none(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
 def write_tables(tables: PublicationTables, directory: Path, *, title: str) -> list[Path]:
-    """Write the tables: numeric CSVs (full precision), ``tables.xlsx`` (one formatted sheet
-    per table), ``tables.md`` and ``tables.html``. Returns the paths written."""
+    """Write the tables: numeric CSVs (full precision; a table that does not apply is one
+    ``note`` column saying so), ``tables.xlsx`` (one formatted sheet per table),
+    ``tables.md`` and ``tables.html``. Returns the paths written."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in tables.as_dict().items():
         path = directory / FILE_NAMES[name]
+        if frame.columns.empty:  # a table that does not apply still parses as a CSV
+            frame = pd.DataFrame({"note": [NOT_APPLICABLE]})
         frame.to_csv(path, index=False)
         written.append(path)
     workbook = directory / "tables.xlsx"
+    shown = display_tables(tables)
     with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
-        for name, frame in display_tables(tables).items():
+        for name, frame in shown.items():
             sheet = frame if not frame.empty else pd.DataFrame({"": ["Not applicable."]})
             _finite_or_none(sheet).to_excel(writer, sheet_name=SHEET_NAMES[name], index=False)
         pd.DataFrame({"Notes": tables.notes or [""]}).to_excel(
             writer, sheet_name="Notes", index=False)
     written.append(workbook)
-    for file_name, text in (("tables.md", tables_markdown(tables, title=title)),
-                            ("tables.html", tables_html(tables, title=title))):
+    for file_name, text in (("tables.md", tables_markdown(tables, title=title, shown=shown)),
+                            ("tables.html", tables_html(tables, title=title, shown=shown))):
         path = directory / file_name
         path.write_text(text, encoding="utf-8")
         written.append(path)

@@ -12,26 +12,41 @@ the statistics package's functions, so the figures are the ones ``results.csv`` 
 3. agreement: inter-reader, reader vs model and intra-reader (first vs repeat read, with
    the actual intervals) Cohen's kappa, Fleiss' kappa of all readers; ICC and Bland-Altman
    for continuous measurements;
-4. three-tier: metrics on the definite cases and the share sent to MRI.
+4. three-tier: metrics on the definite cases and the share sent to MRI;
+5. the MRMC analysis (:mod:`readerstudy.analysis.mrmc_table`);
+6. the MRI features (:mod:`readerstudy.analysis.feature_table`).
 
-Rounding and layout for print live in :mod:`readerstudy.analysis.display`.
+An estimate the data do not allow is NaN with ``"not estimable: <reason>"`` in its
+``<estimate>_note`` column (``note`` in the one-estimate-per-row tables), never a missing
+row or an error (:mod:`readerstudy.analysis.table_parts`). A cell that does not apply (the
+AUC from scores of a reader who gave none, a p-value of the model against itself) is empty
+without a note. Rounding and layout for print live in :mod:`readerstudy.analysis.display`.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
+from readerstudy.analysis.feature_table import feature_table
 from readerstudy.analysis.frames import HUMAN, MODEL, measurement_column
+from readerstudy.analysis.mrmc_table import mrmc_table
+from readerstudy.analysis.table_parts import (
+    FIRST,
+    REPEAT,
+    conditions,
+    estimate_columns,
+    first_reads,
+    reader_order,
+    value_columns,
+)
 from readerstudy.stats import agreement, bland_altman, icc, mcnemar, proportions, roc, three_tier
+from readerstudy.stats.estimable import attempt, note
 
-ROLE_ORDER = {"trainee": 0, "resident": 1, "attending": 2, MODEL: 3}
-FIRST = "first"
-REPEAT = "repeat"
+TIERS = ("benign", "uncertain", "malignant")
 
 
 @dataclass(frozen=True)
@@ -43,7 +58,13 @@ class PublicationTables:
     agreement: pd.DataFrame
     measurements: pd.DataFrame
     three_tier: pd.DataFrame
+    mrmc: pd.DataFrame = field(default_factory=pd.DataFrame)
+    features: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, notes: list[str] | None = None) -> PublicationTables:
+        return cls(*(pd.DataFrame() for _ in range(7)), notes=list(notes or []))
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {
@@ -52,18 +73,9 @@ class PublicationTables:
             "agreement": self.agreement,
             "measurements": self.measurements,
             "three_tier": self.three_tier,
+            "mrmc": self.mrmc,
+            "features": self.features,
         }
-
-
-def _reader_order(reads: pd.DataFrame) -> list[str]:
-    """Readers as the published tables list them: trainees, residents, attendings by
-    experience, then the model versions."""
-    readers = reads.drop_duplicates("reader").copy()
-    readers["_role"] = readers["role"].map(ROLE_ORDER).fillna(len(ROLE_ORDER))
-    readers["_years"] = pd.to_numeric(readers["years"], errors="coerce").fillna(np.inf)
-    readers["_model"] = (readers["reader_kind"] == MODEL).astype(int)
-    ordered = readers.sort_values(["_model", "_role", "_years", "reader"], kind="stable")
-    return ordered["reader"].tolist()
 
 
 def default_reference_model(reads: pd.DataFrame) -> str | None:
@@ -74,10 +86,6 @@ def default_reference_model(reads: pd.DataFrame) -> str | None:
         return None
     counts = models.groupby("reader")["case"].nunique().sort_index()
     return str(counts[counts == counts.max()].index[-1])
-
-
-def _first_reads(reads: pd.DataFrame, condition: str) -> pd.DataFrame:
-    return reads.loc[(reads["condition"] == condition) & (reads["round"] == FIRST)]
 
 
 def _binary_call(calls: pd.Series) -> np.ndarray:
@@ -104,59 +112,64 @@ def _comparison_scores(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str
 
 def _versus_model(reader: pd.DataFrame, model: pd.DataFrame, alpha: float) -> dict[str, object]:
     pairs = _paired(reader, model, ["call", "score"])
+    out: dict[str, object] = {"paired_cases": len(pairs)}
+    if pairs.empty:
+        why = note("no case read by both the reader and the model")
+        for metric in ("p_sensitivity", "p_specificity", "p_auc"):
+            out |= value_columns(metric, np.nan, why)
+        return out | {"p_auc_method": ""}
     truth = pairs["truth"].to_numpy()
     calls_a, calls_b = _binary_call(pairs["call_a"]), _binary_call(pairs["call_b"])
-    out: dict[str, object] = {"paired_cases": len(pairs)}
     for metric, test in (("sensitivity", mcnemar.mcnemar_sensitivity),
                          ("specificity", mcnemar.mcnemar_specificity)):
-        try:
-            result = test(truth, calls_a, calls_b, method="exact", alpha=alpha)
-            out[f"p_{metric}"] = result.p_value
-        except ValueError:
-            out[f"p_{metric}"] = np.nan
+        result, why = attempt(test, truth, calls_a, calls_b, method="exact", alpha=alpha)
+        out |= value_columns(f"p_{metric}", result.p_value if result else np.nan, why)
     score_a, score_b, kind = _comparison_scores(pairs)
-    try:
-        out["p_auc"] = roc.delong_paired(truth, score_a, score_b, alpha=alpha).p_value
-        out["p_auc_method"] = f"DeLong, AUC from {kind}"
-    except ValueError:
-        out["p_auc"], out["p_auc_method"] = np.nan, ""
+    result, why = attempt(roc.delong_paired, truth, score_a, score_b, alpha=alpha)
+    out |= value_columns("p_auc", result.p_value if result else np.nan, why)
+    out["p_auc_method"] = f"DeLong, AUC from {kind}" if result else ""
     return out
 
 
-def _metric_columns(prefix: str, result) -> dict[str, object]:
-    return {prefix: result.estimate, f"{prefix}_ci_low": result.ci_low,
-            f"{prefix}_ci_high": result.ci_high}
-
-
-def _performance_row(rows: pd.DataFrame, *, alpha: float) -> dict[str, object]:
+def _performance_row(rows: pd.DataFrame, *, alpha: float, nothing: str = "no cases"
+                     ) -> dict[str, object]:
+    """Counts, proportions and AUCs of one reader's rows (``nothing``: why an empty subset
+    has no AUC)."""
     truth = rows["truth"].to_numpy()
-    metrics = proportions.diagnostic_metrics(truth, rows["call"], alpha=alpha)
+    counts = (proportions.confusion_counts(truth, rows["call"]) if len(rows) else (0, 0, 0, 0))
+    tp, fn, tn, fp = counts
+    metrics = proportions.diagnostic_metrics_from_counts(tp=tp, fn=fn, tn=tn, fp=fp, alpha=alpha)
     row: dict[str, object] = {
         "n": metrics.n, "tp": metrics.tp, "p": metrics.tp + metrics.fn,
         "tn": metrics.tn, "n_benign": metrics.tn + metrics.fp, "fp": metrics.fp, "fn": metrics.fn,
-        **_metric_columns("sensitivity", metrics.sensitivity),
-        **_metric_columns("specificity", metrics.specificity),
-        **_metric_columns("accuracy", metrics.accuracy),
+        **estimate_columns("sensitivity", metrics.sensitivity),
+        **estimate_columns("specificity", metrics.specificity),
+        **estimate_columns("accuracy", metrics.accuracy),
         "accuracy_correct": metrics.accuracy.successes,
     }
-    try:
-        row |= _metric_columns("auc_calls", roc.auc_from_calls(truth, _binary_call(rows["call"]),
-                                                               alpha=alpha))
-    except ValueError:
-        row |= {"auc_calls": np.nan, "auc_calls_ci_low": np.nan, "auc_calls_ci_high": np.nan}
+    if len(rows):
+        result, why = attempt(roc.auc_from_calls, truth, _binary_call(rows["call"]), alpha=alpha)
+    else:
+        result, why = None, note(nothing)
+    row |= estimate_columns("auc_calls", result, why)
     score = pd.to_numeric(rows["score"], errors="coerce")
-    if score.notna().all() and len(score):
-        with contextlib.suppress(ValueError):  # one class only: no AUC
-            row |= _metric_columns("auc_scores", roc.auc_delong(truth, score.to_numpy(),
-                                                                alpha=alpha))
+    if score.notna().any():  # the reader gave scores: the AUC from scores, of the scored cases
+        scored = score.notna().to_numpy()
+        result, why = attempt(roc.auc_delong, truth[scored], score.to_numpy()[scored],
+                              alpha=alpha)
+        row |= estimate_columns("auc_scores", result, why) | {"auc_scores_n": int(scored.sum())}
     return row
 
 
-def _three_tier_subset(rows: pd.DataFrame) -> pd.DataFrame | None:
-    tiers = rows["three_tier"]
-    if tiers.isna().any() or not tiers.isin(["benign", "uncertain", "malignant"]).all():
-        return None
-    definite = rows.loc[tiers != "uncertain"].copy()
+def _three_tier_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows with a three-tier call (none when the reader gave none)."""
+    return rows.loc[rows["three_tier"].isin(TIERS)]
+
+
+def _definite(rows: pd.DataFrame) -> pd.DataFrame:
+    """The three-tier calls' definite cases, with the definite call as the call."""
+    tiered = _three_tier_rows(rows)
+    definite = tiered.loc[tiered["three_tier"] != "uncertain"].copy()
     definite["call"] = definite["three_tier"]
     definite["score"] = np.nan
     return definite
@@ -184,40 +197,40 @@ def performance_table(reads: pd.DataFrame, *, alpha: float = 0.05,
         (sensitivity + specificity) / 2 with DeLong's interval (DeLong et al. 1988,
         doi:10.2307/2531595); p-values: exact McNemar (McNemar 1947,
         doi:10.1007/BF02295996) and DeLong's paired test, reader against the model, of the
-        AUCs from scores when both gave scores, else of the AUCs from calls.
+        AUCs from scores when both gave scores, else of the AUCs from calls. Each estimate
+        has a ``<estimate>_note`` column: ``"not estimable: <reason>"`` where it is NaN
+        because the data do not allow it.
     """
     reference_model = reference_model or default_reference_model(reads)
     records = []
-    for condition in sorted(reads["condition"].dropna().unique()):
-        first = _first_reads(reads, condition)
+    for condition in conditions(reads):
+        first = first_reads(reads, condition)
         model_rows = first.loc[first["reader"] == reference_model]
-        for reader in _reader_order(first):
+        for reader in reader_order(first):
             rows = first.loc[first["reader"] == reader]
             head = rows.iloc[0]
             base = {
                 "condition": condition, "reader": reader, "reader_kind": head["reader_kind"],
                 "role": head["role"], "years": head["years"],
             }
-            subsets = [("all cases", rows)]
-            definite = _three_tier_subset(rows)
-            if definite is not None and head["reader_kind"] == MODEL and len(definite) < len(rows):
-                subsets.append(("definite cases", definite))
-            for subset, data in subsets:
-                record = base | {"subset": subset} | _performance_row(data, alpha=alpha)
-                compare = (subset == "all cases" and head["reader_kind"] == HUMAN
-                           and not model_rows.empty)
-                if compare:
-                    record |= {"versus": reference_model} | _versus_model(rows, model_rows, alpha)
-                records.append(record)
+            record = base | {"subset": "all cases"} | _performance_row(rows, alpha=alpha)
+            if head["reader_kind"] == HUMAN and not model_rows.empty:
+                record |= {"versus": reference_model} | _versus_model(rows, model_rows, alpha)
+            records.append(record)
+            tiered = _three_tier_rows(rows)
+            if head["reader_kind"] == MODEL and (tiered["three_tier"] == "uncertain").any():
+                records.append(base | {"subset": "definite cases"} | _performance_row(
+                    _definite(rows), alpha=alpha,
+                    nothing="no case has a definite call (all are 'uncertain')"))
     return pd.DataFrame.from_records(records)
 
 
 def counts_table(reads: pd.DataFrame) -> pd.DataFrame:
     """Table 2: the 2 x 2 counts (TP, FN, TN, FP) per condition and reader, first reads."""
     records = []
-    for condition in sorted(reads["condition"].dropna().unique()):
-        first = _first_reads(reads, condition)
-        for reader in _reader_order(first):
+    for condition in conditions(reads):
+        first = first_reads(reads, condition)
+        for reader in reader_order(first):
             rows = first.loc[first["reader"] == reader]
             tp, fn, tn, fp = proportions.confusion_counts(rows["truth"].to_numpy(), rows["call"])
             records.append({
@@ -228,13 +241,24 @@ def counts_table(reads: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-def _kappa_record(a: pd.Series, b: pd.Series, alpha: float) -> dict[str, object]:
+def _kappa_record(a: pd.Series, b: pd.Series, alpha: float, *,
+                  nothing: str) -> dict[str, object]:
+    """Cohen's kappa of two series of calls; ``nothing`` is the reason when they are empty."""
+    if len(a) == 0:
+        return {"n": 0, "band": ""} | _row_estimate(None, note(nothing))
     result = agreement.cohen_kappa(a.to_numpy(), b.to_numpy(), alpha=alpha)
     return {
-        "estimate": result.estimate, "ci_low": result.ci_low, "ci_high": result.ci_high,
-        "p_value": result.p_value, "n": result.n, "observed_agreement": result.observed_agreement,
+        **_row_estimate(result), "p_value": result.p_value, "n": result.n,
+        "observed_agreement": result.observed_agreement,
         "band": agreement.landis_koch(result.estimate),
     }
+
+
+def _row_estimate(result, why: str = "") -> dict[str, object]:
+    """``estimate, ci_low, ci_high, note`` of a table with one estimate per row."""
+    columns = estimate_columns("estimate", result, why)
+    return {"estimate": columns["estimate"], "ci_low": columns["estimate_ci_low"],
+            "ci_high": columns["estimate_ci_high"], "note": columns["estimate_note"]}
 
 
 def _repeat_pairs(reads: pd.DataFrame, condition: str, reader: str) -> pd.DataFrame:
@@ -249,6 +273,17 @@ def _measure_columns(reads: pd.DataFrame) -> list[str]:
     return [c for c in reads.columns if c.startswith(measurement_column(""))]
 
 
+def _fleiss_record(first: pd.DataFrame, humans: list[str], alpha: float) -> dict[str, object]:
+    wide = first.loc[first["reader"].isin(humans)].pivot_table(
+        index="case", columns="reader", values="call", aggfunc="first").dropna()
+    if len(wide) < 2:
+        why = note(f"needs at least 2 cases that every human reader called, got {len(wide)}")
+        return {"n": len(wide), "band": ""} | _row_estimate(None, why)
+    result = agreement.fleiss_kappa(wide.to_numpy(), alpha=alpha)
+    return {**_row_estimate(result), "p_value": result.p_value, "n": result.n,
+            "band": agreement.landis_koch(result.estimate)}
+
+
 def agreement_table(reads: pd.DataFrame, *, alpha: float = 0.05,
                     reference_model: str | None = None) -> pd.DataFrame:
     """Table 3: agreement of benign/malignant calls.
@@ -257,47 +292,41 @@ def agreement_table(reads: pd.DataFrame, *, alpha: float = 0.05,
     doi:10.1037/h0028106) for every pair of human readers, each reader against the model,
     and each reader's first against repeat read of the same cases (with the actual
     intervals: median, minimum, maximum days); Fleiss' kappa (Fleiss 1971,
-    doi:10.1037/h0031619) of all human readers on the cases all of them read. Bands after
-    Landis & Koch (1977, doi:10.2307/2529310).
+    doi:10.1037/h0031619) of all human readers (three or more) on the cases all of them
+    read. Bands after Landis & Koch (1977, doi:10.2307/2529310). A kappa the calls do not
+    allow (no case read by both; one category used by both readers) is NaN with the reason
+    in ``note``.
     """
     reference_model = reference_model or default_reference_model(reads)
     records = []
-    for condition in sorted(reads["condition"].dropna().unique()):
-        first = _first_reads(reads, condition)
-        humans = [r for r in _reader_order(first)
+    for condition in conditions(reads):
+        first = first_reads(reads, condition)
+        humans = [r for r in reader_order(first)
                   if (first.loc[first["reader"] == r, "reader_kind"] == HUMAN).all()]
-        by_reader = {r: first.loc[first["reader"] == r] for r in _reader_order(first)}
+        by_reader = {r: first.loc[first["reader"] == r] for r in reader_order(first)}
         pairs = [("inter-reader", a, b) for a, b in combinations(humans, 2)]
         if reference_model in by_reader:
             pairs += [("reader vs model", r, reference_model) for r in humans]
         for analysis, a, b in pairs:
             paired = _paired(by_reader[a], by_reader[b], ["call"])
-            if len(paired) < 2:
-                continue
             records.append({"analysis": analysis, "condition": condition, "reader": a, "other": b,
                             "measure": "Cohen's kappa"}
-                           | _kappa_record(paired["call_a"], paired["call_b"], alpha))
+                           | _kappa_record(paired["call_a"], paired["call_b"], alpha,
+                                           nothing="no case read by both"))
         if len(humans) >= 3:
-            wide = first.loc[first["reader"].isin(humans)].pivot_table(
-                index="case", columns="reader", values="call", aggfunc="first").dropna()
-            if len(wide) >= 2:
-                result = agreement.fleiss_kappa(wide.to_numpy(), alpha=alpha)
-                records.append({
-                    "analysis": "all readers", "condition": condition, "reader": "all readers",
-                    "other": "", "measure": "Fleiss' kappa", "estimate": result.estimate,
-                    "ci_low": result.ci_low, "ci_high": result.ci_high,
-                    "p_value": result.p_value, "n": result.n,
-                    "band": agreement.landis_koch(result.estimate),
-                })
+            records.append({"analysis": "all readers", "condition": condition,
+                            "reader": "all readers", "other": "", "measure": "Fleiss' kappa"}
+                           | _fleiss_record(first, humans, alpha))
         for reader in humans:
             repeats = _repeat_pairs(reads, condition, reader)
-            if len(repeats) < 2:
-                continue
+            if repeats.empty:
+                continue  # no repeat read: nothing to compare
             interval = pd.to_numeric(repeats["interval_days"], errors="coerce")
             records.append({
                 "analysis": "intra-reader", "condition": condition, "reader": reader,
                 "other": "repeat read", "measure": "Cohen's kappa",
-                **_kappa_record(repeats["call_first"], repeats["call_repeat"], alpha),
+                **_kappa_record(repeats["call_first"], repeats["call_repeat"], alpha,
+                                nothing="no case read twice"),
                 "interval_days_median": interval.median(), "interval_days_min": interval.min(),
                 "interval_days_max": interval.max(),
             })
@@ -305,61 +334,66 @@ def agreement_table(reads: pd.DataFrame, *, alpha: float = 0.05,
 
 
 def _measurement_records(a: pd.Series, b: pd.Series, *, alpha: float) -> dict[str, object]:
+    """ICC(2,1) and Bland-Altman of two readers' measurements of the same cases, each NaN
+    with its reason when the measurements do not allow it."""
     complete = pd.DataFrame({"a": pd.to_numeric(a, errors="coerce"),
                              "b": pd.to_numeric(b, errors="coerce")}).dropna()
+    if complete.empty:
+        why = note("no case measured in both")
+        return {**estimate_columns("icc", None, why), "icc_band": "",
+                **estimate_columns("bias", None, why), "loa_low": np.nan, "loa_high": np.nan,
+                "n": 0}
     long = complete.reset_index(names="target").melt(
         id_vars="target", value_vars=["a", "b"], var_name="rater", value_name="rating")
-    forms = {r.form: r for r in icc.icc(long, target="target", rater="rater", rating="rating",
-                                        alpha=alpha)}
-    icc21 = forms["ICC(2,1)"]
-    ba = bland_altman.bland_altman(complete["a"].to_numpy(), complete["b"].to_numpy(), alpha=alpha)
+    with np.errstate(all="ignore"):
+        forms, why = attempt(icc.icc, long, target="target", rater="rater", rating="rating",
+                             alpha=alpha)
+    icc21 = {r.form: r for r in forms}["ICC(2,1)"] if forms else None
+    icc_columns = estimate_columns("icc", icc21, why)
+    ba, why = attempt(bland_altman.bland_altman, complete["a"].to_numpy(),
+                      complete["b"].to_numpy(), alpha=alpha)
     return {
-        "icc": icc21.estimate, "icc_ci_low": icc21.ci_low, "icc_ci_high": icc21.ci_high,
-        "icc_band": icc.koo_li(icc21.estimate), "bias": ba.estimate, "bias_ci_low": ba.ci_low,
-        "bias_ci_high": ba.ci_high, "loa_low": ba.loa_low, "loa_high": ba.loa_high,
-        "n": ba.n,
+        **icc_columns, "icc_band": icc.koo_li(icc_columns["icc"]),
+        **estimate_columns("bias", ba, why),
+        "loa_low": ba.loa_low if ba else np.nan, "loa_high": ba.loa_high if ba else np.nan,
+        "n": len(complete),
     }
 
 
 def measurement_table(reads: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """Table 3b: agreement of continuous measurements.
 
-    Per measurement, for every pair of readers (the model included when it measures) and
-    each reader's first against repeat read: ICC(2,1) - two-way random effects, absolute
-    agreement, single rater (Shrout & Fleiss 1979, doi:10.1037/0033-2909.86.2.420;
-    McGraw & Wong 1996 ICC(A,1)) with Koo & Li (2016) bands - and the Bland-Altman bias
-    with its t interval and the 95% limits of agreement (Bland & Altman 1986,
-    doi:10.1016/S0140-6736(86)90837-8) of ``reader - other``.
+    Per measurement, for every pair of readers who measured (the model included when it
+    measures) and each reader's first against repeat read: ICC(2,1) - two-way random
+    effects, absolute agreement, single rater (Shrout & Fleiss 1979,
+    doi:10.1037/0033-2909.86.2.420; McGraw & Wong 1996 ICC(A,1)) with Koo & Li (2016)
+    bands - and the Bland-Altman bias with its t interval and the 95% limits of agreement
+    (Bland & Altman 1986, doi:10.1016/S0140-6736(86)90837-8) of ``reader - other``. Fewer
+    than 2 cases measured by both: NaN with the reason in ``icc_note`` and ``bias_note``.
     """
     records = []
     for column in _measure_columns(reads):
         key = column.removeprefix(measurement_column(""))
-        for condition in sorted(reads["condition"].dropna().unique()):
-            first = _first_reads(reads, condition)
-            measured = [r for r in _reader_order(first)
-                        if first.loc[first["reader"] == r, column].notna().sum() >= 2]
+        for condition in conditions(reads):
+            first = first_reads(reads, condition)
+            measured = [r for r in reader_order(first)
+                        if first.loc[first["reader"] == r, column].notna().any()]
             by_reader = {r: first.loc[first["reader"] == r] for r in measured}
             for a, b in combinations(measured, 2):
                 paired = _paired(by_reader[a], by_reader[b], [column])
                 kind = ("reader vs model" if MODEL in (by_reader[a]["reader_kind"].iloc[0],
                                                       by_reader[b]["reader_kind"].iloc[0])
                         else "inter-reader")
-                try:
-                    values = _measurement_records(paired[f"{column}_a"], paired[f"{column}_b"],
-                                                  alpha=alpha)
-                except ValueError:
-                    continue
+                values = _measurement_records(paired[f"{column}_a"], paired[f"{column}_b"],
+                                              alpha=alpha)
                 records.append({"analysis": kind, "condition": condition, "measurement": key,
                                 "reader": a, "other": b} | values)
             for reader in measured:
                 repeats = _repeat_pairs(reads, condition, reader)
-                if len(repeats) < 2:
+                if repeats.empty:
                     continue
-                try:
-                    values = _measurement_records(repeats[f"{column}_first"],
-                                                  repeats[f"{column}_repeat"], alpha=alpha)
-                except ValueError:
-                    continue
+                values = _measurement_records(repeats[f"{column}_first"],
+                                              repeats[f"{column}_repeat"], alpha=alpha)
                 records.append({"analysis": "intra-reader", "condition": condition,
                                 "measurement": key, "reader": reader,
                                 "other": "repeat read"} | values)
@@ -370,34 +404,35 @@ def three_tier_table(reads: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFram
     """Table 4: three-tier calls - metrics on the definite cases and the share sent to MRI.
 
     Sensitivity, specificity and accuracy with n/N on the definite cases, the AUC from
-    the definite calls with DeLong's interval, and the share of all cases called
-    "uncertain - recommend MRI" (:func:`readerstudy.stats.three_tier.three_tier_metrics`).
+    the definite calls with DeLong's interval, and the share of the cases with a three-tier
+    call called "uncertain - recommend MRI"
+    (:func:`readerstudy.stats.three_tier.three_tier_metrics`). A reader who called every
+    case uncertain has 100% sent to MRI and the definite-case metrics not estimable; a
+    subgroup with fewer than 2 definite cases of a class has no AUC (``auc_calls_note``).
     """
     records = []
-    for condition in sorted(reads["condition"].dropna().unique()):
-        first = _first_reads(reads, condition)
-        for reader in _reader_order(first):
-            rows = first.loc[first["reader"] == reader]
-            if _three_tier_subset(rows) is None:
-                continue
-            try:
-                result = three_tier.three_tier_metrics(rows["truth"].to_numpy(),
-                                                       rows["three_tier"].to_numpy(), alpha=alpha)
-            except ValueError:
-                continue
+    for condition in conditions(reads):
+        first = first_reads(reads, condition)
+        for reader in reader_order(first):
+            rows = _three_tier_rows(first.loc[first["reader"] == reader])
+            if rows.empty:
+                continue  # no three-tier calls: the table does not apply
+            result = three_tier.three_tier_metrics(rows["truth"].to_numpy(),
+                                                   rows["three_tier"].to_numpy(), alpha=alpha)
             definite = result.definite
+            auc_why = note(result.auc_not_estimable) if result.auc is None else ""
             records.append({
                 "condition": condition, "reader": reader, "role": rows["role"].iloc[0],
                 "n": result.n, "n_definite": result.n_definite,
                 "tp": definite.tp, "p": definite.tp + definite.fn,
                 "tn": definite.tn, "n_benign": definite.tn + definite.fp,
-                **_metric_columns("sensitivity", definite.sensitivity),
-                **_metric_columns("specificity", definite.specificity),
-                **_metric_columns("accuracy", definite.accuracy),
+                **estimate_columns("sensitivity", definite.sensitivity),
+                **estimate_columns("specificity", definite.specificity),
+                **estimate_columns("accuracy", definite.accuracy),
                 "accuracy_correct": definite.accuracy.successes,
-                **_metric_columns("auc_calls", result.auc),
+                **estimate_columns("auc_calls", result.auc, auc_why),
                 "uncertain": result.uncertain.successes,
-                **_metric_columns("uncertain_share", result.uncertain),
+                **estimate_columns("uncertain_share", result.uncertain),
                 "uncertain_malignant": result.uncertain_malignant,
                 "uncertain_benign": result.uncertain_benign,
             })
@@ -405,7 +440,8 @@ def three_tier_table(reads: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFram
 
 
 def publication_tables(reads: pd.DataFrame, *, alpha: float = 0.05,
-                       reference_model: str | None = None) -> PublicationTables:
+                       reference_model: str | None = None,
+                       results: pd.DataFrame | None = None) -> PublicationTables:
     """All publication tables of one analysis (a test set or a subgroup).
 
     Parameters
@@ -415,23 +451,33 @@ def publication_tables(reads: pd.DataFrame, *, alpha: float = 0.05,
     alpha : float, default 0.05
     reference_model : str, optional
         The model the readers are compared with (default: :func:`default_reference_model`).
+    results : pandas.DataFrame, optional
+        ``readerstudy.stats.analysis.analyse`` of the same reads and alpha, when the caller
+        has it: table 5 lays out its ``mrmc`` rows instead of computing them again.
 
     Returns
     -------
     PublicationTables
     """
     if reads.empty:
-        empty = pd.DataFrame()
-        return PublicationTables(empty, empty, empty, empty, empty, ["No reads."])
+        return PublicationTables.empty(["No reads."])
     reference_model = reference_model or default_reference_model(reads)
     notes = []
     if reference_model is None:
         notes.append("No model predictions: no p-values against the model.")
+    features = feature_table(reads, alpha=alpha)
+    if "logistic_remark" in features:
+        remarks = features.drop_duplicates(["condition", "reader"])
+        notes += [f"Table 6, logistic regression of {r.reader} ({r.condition}): {r.logistic_remark}."
+                  for r in remarks.itertuples(index=False)
+                  if isinstance(r.logistic_remark, str) and r.logistic_remark]
     return PublicationTables(
         performance=performance_table(reads, alpha=alpha, reference_model=reference_model),
         counts=counts_table(reads),
         agreement=agreement_table(reads, alpha=alpha, reference_model=reference_model),
         measurements=measurement_table(reads, alpha=alpha),
         three_tier=three_tier_table(reads, alpha=alpha),
+        mrmc=mrmc_table(reads, alpha=alpha, results=results),
+        features=features,
         notes=notes,
     )

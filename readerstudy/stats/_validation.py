@@ -228,7 +228,7 @@ def require_both_classes(truth: np.ndarray, name: str = "truth") -> tuple[int, i
     n_neg = int(np.count_nonzero(truth == 0))
     if n_pos == 0 or n_neg == 0:
         raise NotEstimableError(
-            f"{name} needs both classes (0 = negative, 1 = positive); "
+            f"{name} needs both classes (1 = positive, malignant; 0 = negative, benign); "
             f"got {n_pos} positive and {n_neg} negative cases"
         )
     return n_pos, n_neg

@@ -40,6 +40,7 @@ binary logistic regression models. DPhil thesis, University of Oxford.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -174,6 +175,34 @@ def _prepare(
     return x, y
 
 
+@functools.lru_cache(maxsize=4096)
+def _fisher_2x2(
+    a: int, b: int, c: int, d: int, *, confidence: float
+) -> tuple[float, float, float, float, str]:
+    """Fisher's test of ``[[a, b], [c, d]]``: (p, odds ratio, low, high, note).
+
+    Cached: the exact interval of the conditional odds ratio takes a root search, and an
+    export asks for the same few small tables again and again (readers, test sets,
+    subgroups).
+    """
+    table = np.array([[a, b], [c, d]])
+    p_value = float(stats.fisher_exact(table).pvalue)
+    if (table.sum(axis=1) == 0).any():
+        return (
+            p_value,
+            np.nan,
+            np.nan,
+            np.nan,
+            note("only one class (malignant or benign) among the cases"),
+        )
+    if (table.sum(axis=0) == 0).any():
+        where = "every" if table[:, 1].sum() == 0 else "no"
+        return p_value, np.nan, np.nan, np.nan, note(f"the feature is present in {where} case")
+    result = odds_ratio(table, kind="conditional")
+    ci = result.confidence_interval(confidence_level=confidence)
+    return p_value, float(result.statistic), float(ci.low), float(ci.high), ""
+
+
 def fisher_per_feature(
     data: pd.DataFrame,
     *,
@@ -226,19 +255,9 @@ def fisher_per_feature(
                 [np.sum(present & ~malignant), np.sum(~present & ~malignant)],
             ]
         )
-        p_value = float(stats.fisher_exact(table).pvalue)
-        reason = ""
-        if (table.sum(axis=1) == 0).any():
-            reason = note("only one class (malignant or benign) among the cases")
-        elif (table.sum(axis=0) == 0).any():
-            where = "every" if table[:, 1].sum() == 0 else "no"
-            reason = note(f"the feature is present in {where} case")
-        if reason:
-            estimate = low = high = float("nan")
-        else:
-            result = odds_ratio(table, kind="conditional")
-            ci = result.confidence_interval(confidence_level=1.0 - alpha)
-            estimate, low, high = float(result.statistic), float(ci.low), float(ci.high)
+        p_value, estimate, low, high, reason = _fisher_2x2(
+            *(int(v) for v in table.ravel()), confidence=1.0 - alpha
+        )
         rows.append(
             {
                 "feature": name,

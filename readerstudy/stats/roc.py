@@ -220,8 +220,8 @@ def delong_not_estimable(truth: object) -> str:
     if n_pos >= 2 and n_neg >= 2:
         return ""
     return (
-        "DeLong's variance needs at least 2 positive and 2 negative cases; "
-        f"got {n_pos} positive and {n_neg} negative"
+        "DeLong's variance needs at least 2 positive (malignant) and 2 negative (benign) "
+        f"cases; got {n_pos} positive and {n_neg} negative"
     )
 
 

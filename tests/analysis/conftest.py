@@ -59,7 +59,7 @@ def calls_for(counts: Counts) -> list[str]:
 
 def add_reads(study: Study, reader, cases: list[Case], calls: list[str], *,
               round: str = Round.FIRST, start: datetime = T0, confidences=None,
-              measurements=None, features=None,
+              measurements=None, features=None, three_tiers=None,
               first_reads: dict[int, Read] | None = None) -> list[Read]:
     reads = []
     for position, (case, call) in enumerate(zip(cases, calls, strict=True), start=1):
@@ -70,6 +70,7 @@ def add_reads(study: Study, reader, cases: list[Case], calls: list[str], *,
             confidence=None if confidences is None else confidences[position - 1],
             measurements={} if measurements is None else measurements[position - 1],
             features={} if features is None else features[position - 1],
+            three_tier="" if three_tiers is None else three_tiers[position - 1],
             opened_at=submitted - timedelta(minutes=1), submitted_at=submitted,
             first_read=first,
             repeat_interval=(submitted - first.submitted_at) if first is not None else None,

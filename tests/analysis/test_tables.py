@@ -16,6 +16,9 @@ from readerstudy.analysis.display import display_tables, fmt_estimate_ci, fmt_p,
 from readerstudy.analysis.frames import STATS_COLUMNS, reads_frame
 from readerstudy.analysis.tables import publication_tables
 from readerstudy.stats.analysis import analyse
+from readerstudy.stats.features import holm, logistic_regression
+from readerstudy.stats.mrmc import or_hillis
+from readerstudy.studies.answer_form import FEATURES
 from readerstudy.studies.models import Read, Round, Study
 from tests.analysis.conftest import T0, add_reads, make_cases
 
@@ -232,3 +235,93 @@ def test_print_formats_follow_the_published_tables():
     assert fmt_p(0.0004) == "<0.001"
     assert fmt_p(0.0078125) == "0.008"
     assert fmt_p(float("nan")) == ""
+
+
+def test_table_5_is_the_mrmc_analysis_of_the_human_readers_calls(published_ct_study):
+    reads = reads_frame(published_ct_study)
+    table = publication_tables(reads).mrmc.set_index("analysis")
+    assert set(table["comparison"]) == {"reader-averaged AUC"} and set(table["rating"]) == {"calls"}
+    assert (table["readers"] == 3).all() and (table["n"] == 86).all()
+    # or_hillis (checked against RJafroc and MRMCaov in tests/stats/test_mrmc.py) on the
+    # three readers' calls, the model left out.
+    humans = reads.loc[reads["reader_kind"] == "human"].assign(
+        value=lambda f: (f["call"] == "malignant").astype(float))
+    expected = or_hillis(humans, treatment="condition", score="value").treatment_aucs
+    for row in expected.itertuples():
+        assert table.loc[row.analysis, ["estimate", "ci_low", "ci_high"]].tolist() == [
+            row.estimate, row.ci_low, row.ci_high]
+    # The mean of the published AUCs from calls, 0.69, 0.71 and 0.86.
+    assert table.loc["RRRC", "estimate"] == pytest.approx((0.69 + 0.71 + 0.86) / 3, abs=0.005)
+    shown = display_tables(publication_tables(reads))["mrmc"]
+    assert shown["Analysis"].tolist()[0] == "RRRC (random readers and cases)"
+    assert shown["Estimate (95% CI)"].iloc[0].startswith("0.75 (")
+
+
+def _feature_study(make_reader) -> Study:
+    study = Study.objects.create(slug="features", title="Features", modality="MR",
+                                 ask_confidence=False, ask_features=True, seed=3)
+    cases = make_cases(study, malignant=20, benign=20)
+    rng = np.random.default_rng(5)
+    features = []
+    for case in cases:
+        malignant = case.reference.label == "malignant"
+        features.append({key: bool(rng.random() < (0.6 if malignant and i < 3 else 0.3))
+                         for i, key in enumerate(FEATURES)})
+    features[0]["skipped_lesions"] = True  # present in one case only
+    for case_features in features[1:]:
+        case_features["skipped_lesions"] = False
+    add_reads(study, make_reader("msk_expert", "attending", 15), cases,
+              ["malignant"] * 20 + ["benign"] * 20, features=features)
+    return study
+
+
+def test_table_6_is_fishers_test_per_feature_and_the_logistic_regression(make_reader):
+    reads = reads_frame(_feature_study(make_reader))
+    table = publication_tables(reads).features.set_index("feature")
+    assert list(table.index) == list(FEATURES)
+    columns = [f"feature_{key}" for key in FEATURES]
+    per_case = reads[["truth", *columns]].astype(float)
+    for key in ("no_collapse", "anterior_wedge"):
+        present = per_case[f"feature_{key}"] == 1
+        malignant = per_case["truth"] == 1
+        counts = [[(present & malignant).sum(), (~present & malignant).sum()],
+                  [(present & ~malignant).sum(), (~present & ~malignant).sum()]]
+        # scipy's Fisher test and conditional odds ratio, as R's fisher.test.
+        assert table.loc[key, "fisher_p"] == pytest.approx(stats.fisher_exact(counts).pvalue)
+        expected = stats.contingency.odds_ratio(counts, kind="conditional")
+        interval = expected.confidence_interval(0.95)
+        assert table.loc[key, ["fisher_or", "fisher_or_ci_low", "fisher_or_ci_high"]].tolist() \
+            == pytest.approx([expected.statistic, interval.low, interval.high])
+        assert table.loc[key, "present_malignant"] == counts[0][0]
+    regression = logistic_regression(per_case, features=columns, truth="truth")
+    terms = regression.coefficients.set_index("term")
+    assert table.loc["no_collapse", "logistic_or"] == pytest.approx(
+        terms.loc["feature_no_collapse", "odds_ratio"])
+    assert (table["logistic_method"] == regression.method).all()
+    assert table["fisher_p_holm"].tolist() == pytest.approx(holm(table["fisher_p"].to_numpy()))
+    shown = display_tables(publication_tables(reads))["features"].set_index("Feature")
+    assert shown.loc[FEATURES["no_collapse"], "Odds ratio (95% CI), Fisher"].endswith(")")
+
+
+def test_table_6_says_why_an_odds_ratio_or_the_regression_is_not_estimable(make_reader):
+    reads = reads_frame(_feature_study(make_reader))
+    with_lesions = reads.loc[reads["feature_skipped_lesions"] == True, "case"]  # noqa: E712
+    assert len(with_lesions) == 1
+    without = reads.loc[~reads["case"].isin(with_lesions)]
+    table = publication_tables(without).features.set_index("feature")
+    assert table.loc["skipped_lesions", "fisher_or_note"] == (
+        "not estimable: the feature is present in no case")
+    assert table.loc["skipped_lesions", "fisher_p"] == 1.0
+    assert table.loc["skipped_lesions", "logistic_or_note"] == (
+        "not estimable: left out of the regression: the feature is present in every case "
+        "or in none")
+    assert (table.drop(index="skipped_lesions")["logistic_or_note"] == "").all()
+
+    benign_only = reads.loc[reads["truth"] == 0]
+    table = publication_tables(benign_only).features
+    assert (table["fisher_or_note"] == "not estimable: only one class (malignant or benign) "
+            "among the cases").all()
+    assert table["logistic_or_note"].str.startswith(
+        "not estimable: 'truth' needs both benign and malignant cases").all()
+    shown = display_tables(publication_tables(benign_only))["features"]
+    assert (shown["Present, malignant % (n/N)"] == "not estimable: no malignant cases").all()

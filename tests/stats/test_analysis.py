@@ -324,8 +324,8 @@ def test_a_partly_scored_reader_raises_unless_missing_is_drop():
     r1 = out.query("analysis == 'auc' and reader == 'r1'")
     assert set(r1["metric"]) == {"auc_delong", "auc_bootstrap"}
     assert r1["estimate"].isna().all()
-    assert (r1["note"] == "not estimable: DeLong's variance needs at least 2 positive and "
-            "2 negative cases; got 2 positive and 1 negative").all()
+    assert (r1["note"] == "not estimable: DeLong's variance needs at least 2 positive "
+            "(malignant) and 2 negative (benign) cases; got 2 positive and 1 negative").all()
 
 
 def test_required_columns_and_known_values_are_checked():

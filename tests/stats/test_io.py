@@ -17,7 +17,7 @@ from readerstudy.stats.io import (
     write_results,
 )
 
-NOT_ESTIMABLE = "not estimable: DeLong's variance needs at least 2 positive and 2 negative cases"
+NOT_ESTIMABLE = "not estimable: DeLong's variance needs at least 2 positive (malignant) and 2 ..."
 
 
 def small_results() -> pd.DataFrame:

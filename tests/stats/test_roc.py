@@ -11,6 +11,7 @@ from scipy import stats
 from sklearn import metrics
 
 from readerstudy.stats import roc
+from readerstudy.stats.estimable import NotEstimableError
 from tests.stats.refdata import refdata
 
 
@@ -256,14 +257,17 @@ def test_truth_coded_as_labels_is_refused_with_the_coding_rule(asah):
         roc.auc_delong(asah["outcome"], asah["s100b"])
 
 
-def test_a_single_class_is_refused():
-    with pytest.raises(ValueError, match="needs both classes"):
+def test_a_single_class_is_not_estimable():
+    with pytest.raises(NotEstimableError, match="needs both classes"):
         roc.auc_delong([1, 1, 1], [0.2, 0.5, 0.9])
 
 
 def test_one_case_in_a_class_is_too_few_for_delongs_variance():
-    with pytest.raises(ValueError, match="at least 2 positive and 2 negative"):
+    reason = r"at least 2 positive \(malignant\) and 2 negative \(benign\)"
+    with pytest.raises(NotEstimableError, match=reason):
         roc.auc_delong([0, 0, 1], [0.2, 0.5, 0.9])
+    assert roc.delong_not_estimable([0, 0, 1]).startswith("DeLong's variance needs")
+    assert roc.delong_not_estimable([0, 0, 1, 1]) == ""
 
 
 def test_inputs_of_different_lengths_are_refused_naming_both():

@@ -101,7 +101,7 @@ def test_auc_is_left_out_when_one_class_has_fewer_than_two_definite_calls():
     result = three_tier_metrics(truth, calls)
     assert result.auc is None
     assert result.auc_not_estimable == (
-        "DeLong's variance needs at least 2 positive and 2 negative cases; "
-        "got 3 positive and 1 negative (definite cases)"
+        "DeLong's variance needs at least 2 positive (malignant) and 2 negative (benign) "
+        "cases; got 3 positive and 1 negative (definite cases)"
     )
     assert (result.definite.specificity.successes, result.definite.specificity.total) == (1, 1)

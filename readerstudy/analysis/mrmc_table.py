@@ -1,0 +1,98 @@
+"""Table 5: the multi-reader multi-case (MRMC) analysis, as numbers.
+
+The Obuchowski-Rockette analysis with Hillis' improvements of the human readers' empirical
+AUCs (:func:`readerstudy.stats.mrmc.or_hillis`, jackknife covariance), exactly as
+``results.csv`` reports it under ``mrmc`` (:func:`readerstudy.stats.analysis.analyse_mrmc`):
+per condition the reader-averaged AUC with its interval, and with two or more conditions
+the differences between them and, with three or more, the test that all are equal. Each
+under three analyses: RRRC (random readers and cases: the result that generalises to other
+readers and cases), FRRC (these readers, random cases) and RRFC (random readers, these
+cases). The ratings are the readers' 0-100 scores (``scores``) and, when every reader
+gave benign/malignant calls, the calls (``calls``).
+
+References
+----------
+Obuchowski NA, Rockette HE (1995). Commun Stat Simul Comput 24:285-308.
+doi:10.1080/03610919508813243
+
+Hillis SL (2007). A comparison of denominator degrees of freedom methods for multiple
+observer ROC analysis. Stat Med 26:596-619. doi:10.1002/sim.2532
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from readerstudy.analysis.frames import HUMAN, STATS_COLUMNS
+from readerstudy.analysis.table_parts import conditions, first_reads
+from readerstudy.stats.analysis import analyse_mrmc
+
+RATINGS = {"auc": "scores", "auc_calls": "calls"}
+ANALYSES = {"rrrc": "RRRC", "frrc": "FRRC", "rrfc": "RRFC"}
+KINDS = {"": "reader-averaged AUC", "difference": "difference", "equality": "equality"}
+COLUMNS = [
+    "rating", "analysis", "comparison", "condition", "other", "readers", "estimate", "ci_low",
+    "ci_high", "statistic", "df", "p_value", "n", "note",
+]
+
+
+def _parse(metric: str) -> tuple[str, str, str]:
+    """``"auc_calls_difference_rrrc"`` -> ``("calls", "difference", "RRRC")``."""
+    head, analysis = metric.rsplit("_", 1)
+    kind = ""
+    for word in ("difference", "equality"):
+        if head.endswith(f"_{word}"):
+            head, kind = head.removesuffix(f"_{word}"), word
+    return RATINGS[head], KINDS[kind], ANALYSES[analysis]
+
+
+def _crossed_readers(reads: pd.DataFrame) -> int:
+    """Human readers with first reads in every condition (the MRMC analysis's readers)."""
+    sets = [set(first_reads(reads, c).loc[lambda f: f["reader_kind"] == HUMAN, "reader"])
+            for c in conditions(reads)]
+    return len(set.intersection(*sets)) if sets else 0
+
+
+def mrmc_table(reads: pd.DataFrame, *, alpha: float = 0.05,
+               results: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table 5: the MRMC analysis of the human readers' first reads.
+
+    Parameters
+    ----------
+    reads : pandas.DataFrame
+        The long reads frame of one test set or subgroup.
+    alpha : float, default 0.05
+    results : pandas.DataFrame, optional
+        ``analyse()`` of the same reads, whose ``mrmc`` rows the table lays out (computed
+        here when not given).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`: ``rating`` (scores / calls), ``analysis`` (RRRC, FRRC,
+        RRFC), ``comparison`` ("reader-averaged AUC" of ``condition``; "difference"
+        ``condition`` minus ``other``; "equality" of all conditions), ``readers``,
+        ``estimate``, ``ci_low``, ``ci_high``, ``statistic`` (t, z for FRRC; F or
+        chi-square for equality), ``df``, ``p_value``, ``n`` (cases read by every reader in
+        every condition) and ``note`` (``"not estimable: <reason>"`` where the analysis is
+        not estimable: one reader, fewer than 2 cases of a class). Empty when no human
+        reader has read or the cases have no reference standard.
+    """
+    if results is None:
+        columns = [c for c in STATS_COLUMNS if c in reads.columns]
+        results = analyse_mrmc(reads[columns], alpha=alpha, missing="drop")
+    results = results.loc[results["analysis"] == "mrmc"]
+    if results.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    readers = _crossed_readers(reads)
+    records = []
+    for row in results.itertuples(index=False):
+        rating, comparison, analysis = _parse(row.metric)
+        records.append({
+            "rating": rating, "analysis": analysis, "comparison": comparison,
+            "condition": row.condition, "other": row.other, "readers": readers,
+            "estimate": row.estimate, "ci_low": row.ci_low, "ci_high": row.ci_high,
+            "statistic": row.statistic, "df": row.df, "p_value": row.p_value, "n": row.n,
+            "note": row.note,
+        })
+    return pd.DataFrame.from_records(records, columns=COLUMNS)
