@@ -322,6 +322,9 @@ def mrmc_display(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+METHODS = {"firth": "Firth", "maximum likelihood": "maximum likelihood"}
+
+
 def _presence(present: object, total: object, of: str) -> str:
     if not _missing(total) and int(total) == 0:
         return note(f"no {of}")
@@ -348,7 +351,7 @@ def features_display(table: pd.DataFrame) -> pd.DataFrame:
             "Odds ratio (95% CI), logistic regression": noted(row, "logistic_or", fmt_estimate_ci(
                 row.logistic_or, row.logistic_or_ci_low, row.logistic_or_ci_high)),
             "p (logistic regression)": noted(row, "logistic_p", fmt_p(row.logistic_p)),
-            "Regression": _text(getattr(row, "logistic_method", "")),
+            "Regression": METHODS.get(_text(getattr(row, "logistic_method", "")), ""),
         }
         rows.append(_with_condition(table, out, row))
     return pd.DataFrame(rows)
