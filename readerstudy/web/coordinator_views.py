@@ -76,8 +76,9 @@ def _to_study(study: Study, name: str = "web-coordinator") -> HttpResponse:
     return redirect(name, slug=study.slug)
 
 
-def _study_context(study: Study, section: str) -> dict[str, Any]:
-    """What every study page shows around its content: the study and its navigation."""
+def study_page_context(study: Study, section: str) -> dict[str, Any]:
+    """What every study page shows around its content (``web/coordinator/base.html``): the study
+    and its tabs, ``section`` naming the current one. The model and export pages use it too."""
     nav = [
         ("overview", "Overview", reverse("web-coordinator", kwargs={"slug": study.slug})),
         ("settings", "Settings", reverse("web-study-settings", kwargs={"slug": study.slug})),
@@ -87,6 +88,9 @@ def _study_context(study: Study, section: str) -> dict[str, Any]:
         ("exports", "Statistics and exports", _optional_url("web-exports", slug=study.slug)),
     ]
     return {"study": study, "section": section, "study_nav": [item for item in nav if item[2]]}
+
+
+_study_context = study_page_context  # the name the model and export pages first imported
 
 
 def _next_step(study: Study, *, n_cases: int, n_readers: int) -> str:
@@ -143,7 +147,7 @@ def coordinator(request: HttpRequest, slug: str) -> HttpResponse:
         ("Model inference status", _optional_url("study-inference", slug=slug)),
         ("Model predictions", _optional_url("study-predictions", slug=slug)),
     ]
-    return render(request, "web/coordinator/study.html", _study_context(study, "overview") | {
+    return render(request, "web/coordinator/study.html", study_page_context(study, "overview") | {
         "progress": progress,
         "schedule": schedule,
         "schedule_by_reader": selectors.repeat_schedule_by_reader(schedule),
@@ -175,7 +179,7 @@ def study_settings(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, f"Saved: {', '.join(form.changed_data)}.")
             return _to_study(study)
     return render(request, "web/coordinator/study_form.html",
-                  _study_context(_study(slug), "settings") | {"form": form, "creating": False})
+                  study_page_context(_study(slug), "settings") | {"form": form, "creating": False})
 
 
 @coordinator_page
@@ -190,7 +194,7 @@ def study_open(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, "The study is open: its readers now see it on their worklist.")
         return _to_study(study)
-    return render(request, "web/coordinator/confirm.html", _study_context(study, "overview") | {
+    return render(request, "web/coordinator/confirm.html", study_page_context(study, "overview") | {
         "action": "open",
         "n_cases": services.reading_cases(study).count(),
         "n_readers": study.assignments.count(),
@@ -209,7 +213,7 @@ def study_close(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, "The study is closed: no more reads are taken.")
         return _to_study(study)
-    return render(request, "web/coordinator/confirm.html", _study_context(study, "overview") | {"action": "close"})
+    return render(request, "web/coordinator/confirm.html", study_page_context(study, "overview") | {"action": "close"})
 
 
 @coordinator_page
@@ -247,7 +251,7 @@ def study_cases(request: HttpRequest, slug: str) -> HttpResponse:
             return _to_study(study, "web-study-cases")
     cases = (study.cases.select_related("reference").annotate(n_series=Count("series"))
              .order_by("test_set", "source_case_id"))
-    return render(request, "web/coordinator/cases.html", _study_context(study, "cases") | {
+    return render(request, "web/coordinator/cases.html", study_page_context(study, "cases") | {
         "form": form,
         "refused": refused,
         "cases": cases,
@@ -270,7 +274,7 @@ def manifest_example(request: HttpRequest) -> HttpResponse:
 
 def _readers_page(request: HttpRequest, study: Study, *, assign_form: AssignForm | None = None,
                   create_form: ReaderCreateForm | None = None, status: int = 200) -> HttpResponse:
-    return render(request, "web/coordinator/readers.html", _study_context(study, "readers") | {
+    return render(request, "web/coordinator/readers.html", study_page_context(study, "readers") | {
         "progress": selectors.progress_for(study=study),
         "assign_form": assign_form or AssignForm(study=study),
         "create_form": create_form or ReaderCreateForm(),
@@ -337,6 +341,6 @@ def reader_remove(request: HttpRequest, slug: str, username: str) -> HttpRespons
         else:
             messages.success(request, f"Removed {reader.username} from this study.")
         return _to_study(study, "web-study-readers")
-    return render(request, "web/coordinator/confirm.html", _study_context(study, "readers") | {
+    return render(request, "web/coordinator/confirm.html", study_page_context(study, "readers") | {
         "action": "remove", "reader": reader, "n_reads": study.reads.filter(reader=reader).count(),
     })
