@@ -19,23 +19,33 @@ from readerstudy.studies.services import repeat_available_from
 
 
 def studies_overview() -> list[dict[str, Any]]:
-    """Every study for the coordinator's home: cases (read and training), readers, reads done of
-    the reads in the recorded orders."""
+    """Every study for the coordinator's home: cases (read and training), readers (people, and
+    the demo's simulated readers apart), reads done of the reads in the recorded orders."""
     def counts(queryset) -> dict[int, int]:
         return dict(queryset.values_list("study").annotate(n=Count("id")).values_list("study", "n"))
 
     reading = counts(Case.objects.exclude(test_set=Case.TestSet.TRAINING))
     training = counts(Case.objects.filter(test_set=Case.TestSet.TRAINING))
-    readers = counts(Assignment.objects.all())
+    simulated = Q(reader__reader_profile__simulated=True)
+    readers = counts(Assignment.objects.exclude(simulated))
+    simulated_readers = counts(Assignment.objects.filter(simulated))
     slots = counts(ReadingSlot.objects.filter(round__in=[Round.FIRST, Round.REPEAT]))
     reads = counts(Read.objects.filter(round__in=[Round.FIRST, Round.REPEAT]))
     rank = {Study.Status.OPEN: 0, Study.Status.DRAFT: 1, Study.Status.CLOSED: 2}
     return [
         {"study": study, "cases": reading.get(study.pk, 0), "training_cases": training.get(study.pk, 0),
-         "readers": readers.get(study.pk, 0), "reads_done": reads.get(study.pk, 0),
+         "readers": readers.get(study.pk, 0), "simulated_readers": simulated_readers.get(study.pk, 0),
+         "reads_done": reads.get(study.pk, 0),
          "reads_total": slots.get(study.pk, 0)}
         for study in sorted(Study.objects.all(), key=lambda s: (rank[s.status], s.title.lower()))
     ]
+
+
+def is_simulated(user) -> bool:
+    """Whether ``user`` is one of the demo's simulated readers (``ReaderProfile.simulated``):
+    its reads were generated, not made by a person."""
+    profile = getattr(user, "reader_profile", None)
+    return bool(profile and profile.simulated)
 
 
 def studies_for_reader(*, reader):
@@ -130,7 +140,8 @@ def viewer_series(*, case) -> list[dict[str, Any]]:
 
 
 def progress_for(*, study: Study) -> list[dict[str, Any]]:
-    """Per assigned reader: first and repeat rounds done / total, and the last submission."""
+    """Per assigned reader: first and repeat rounds done / total, the last submission, and
+    whether the reader is one of the demo's simulated readers (``simulated``)."""
     rows = []
     slot_counts = {
         (r["reader"], r["round"]): r["n"]
@@ -148,6 +159,7 @@ def progress_for(*, study: Study) -> list[dict[str, Any]]:
             "reader": reader.username,
             "role": profile.role if profile else "",
             "years_experience": profile.years_experience if profile else None,
+            "simulated": is_simulated(reader),
             "first_done": read_counts.get((reader.pk, Round.FIRST), 0),
             "first_total": slot_counts.get((reader.pk, Round.FIRST), 0),
             "repeat_done": read_counts.get((reader.pk, Round.REPEAT), 0),
@@ -167,7 +179,7 @@ def repeat_schedule(*, study: Study, now: datetime | None = None) -> list[dict[s
     rows = []
     for slot in (
         ReadingSlot.objects.filter(study=study, round=Round.REPEAT)
-        .select_related("reader", "case").order_by("reader__username", "position")
+        .select_related("reader__reader_profile", "case").order_by("reader__username", "position")
     ):
         first = reads.get((slot.reader_id, slot.case_id, Round.FIRST))
         repeat = reads.get((slot.reader_id, slot.case_id, Round.REPEAT))
@@ -182,6 +194,7 @@ def repeat_schedule(*, study: Study, now: datetime | None = None) -> list[dict[s
             state = "in washout"
         rows.append({
             "reader": slot.reader.username,
+            "simulated": is_simulated(slot.reader),
             "case": slot.case.code,
             "patient": slot.case.patient_pseudonym,
             "position": slot.position,
@@ -211,14 +224,14 @@ def repeat_schedule_by_reader(rows: list[dict[str, Any]]) -> list[dict[str, Any]
     and when the next one still in washout becomes due."""
     readers: dict[str, dict[str, Any]] = {}
     for row in rows:
-        summary = readers.setdefault(row["reader"], {"reader": row["reader"], "total": 0, "counts": Counter(),
-                                                     "next_due": None})
+        summary = readers.setdefault(row["reader"], {"reader": row["reader"], "simulated": row["simulated"],
+                                                     "total": 0, "counts": Counter(), "next_due": None})
         summary["total"] += 1
         summary["counts"][row["state"]] += 1
         if row["state"] == "in washout" and (summary["next_due"] is None or row["available_from"] < summary["next_due"]):
             summary["next_due"] = row["available_from"]
     return [
-        {"reader": s["reader"], "total": s["total"], "next_due": s["next_due"],
+        {"reader": s["reader"], "simulated": s["simulated"], "total": s["total"], "next_due": s["next_due"],
          **{state.replace(" ", "_"): s["counts"][state] for state in SCHEDULE_STATES}}
         for s in readers.values()
     ]

@@ -93,6 +93,13 @@ def study_page_context(study: Study, section: str) -> dict[str, Any]:
 _study_context = study_page_context  # the name the model and export pages first imported
 
 
+def _reader_counts(progress: list[dict[str, Any]]) -> dict[str, int]:
+    """The assigned readers who are people, and the demo's simulated readers apart (their
+    reads were generated): a page never counts a simulated reader as a person."""
+    n_simulated = sum(1 for row in progress if row["simulated"])
+    return {"n_people": len(progress) - n_simulated, "n_simulated": n_simulated}
+
+
 def _next_step(study: Study, *, n_cases: int, n_readers: int) -> str:
     if study.status == Study.Status.DRAFT:
         if not n_cases:
@@ -156,6 +163,7 @@ def coordinator(request: HttpRequest, slug: str) -> HttpResponse:
         "n_cases": n_cases,
         "n_training": n_training,
         "n_readers": len(progress),
+        **_reader_counts(progress),
         "measurement_labels": [MEASUREMENTS[m].label for m in study.measurements if m in MEASUREMENTS],
         "next_step": _next_step(study, n_cases=n_cases, n_readers=len(progress)),
         "api_links": [(label, url) for label, url in api if url],
@@ -274,8 +282,10 @@ def manifest_example(request: HttpRequest) -> HttpResponse:
 
 def _readers_page(request: HttpRequest, study: Study, *, assign_form: AssignForm | None = None,
                   create_form: ReaderCreateForm | None = None, status: int = 200) -> HttpResponse:
+    progress = selectors.progress_for(study=study)
     return render(request, "web/coordinator/readers.html", study_page_context(study, "readers") | {
-        "progress": selectors.progress_for(study=study),
+        "progress": progress,
+        **_reader_counts(progress),
         "assign_form": assign_form or AssignForm(study=study),
         "create_form": create_form or ReaderCreateForm(),
         "closed": study.status == Study.Status.CLOSED,

@@ -132,6 +132,9 @@ class ReaderChoiceField(forms.ModelMultipleChoiceField):
 
 
 class AssignForm(_Labelled, forms.Form):
+    """The reader accounts that can be assigned: active people not yet on the study (never the
+    demo's simulated readers, whose reads are generated)."""
+
     readers = ReaderChoiceField(
         queryset=get_user_model().objects.none(), widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one reader."},
@@ -141,6 +144,7 @@ class AssignForm(_Labelled, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["readers"].queryset = (
             get_user_model().objects.filter(reader_profile__isnull=False, is_active=True)
+            .exclude(reader_profile__simulated=True)  # the demo's generated readers read no cases
             .exclude(assignments__study=study).select_related("reader_profile").order_by("username")
         )
 

@@ -100,6 +100,7 @@ class ReaderSerializer(serializers.Serializer):
 
 class ScheduleRowSerializer(serializers.Serializer):
     reader = serializers.CharField()
+    simulated = serializers.BooleanField(help_text="One of the demo's simulated readers (generated reads).")
     case = serializers.CharField()
     patient = serializers.CharField()
     position = serializers.IntegerField()
