@@ -102,7 +102,9 @@ def _screenshot_name(request) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:120]
 
 
-def _open_page(browser, request, viewport) -> Iterator:
+def new_page(browser, viewport=LAPTOP):
+    """A page in a fresh browser context (no cookies), recording its problems in
+    ``page.problems``; close it with ``page.context.close()``."""
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(30_000)
@@ -110,6 +112,12 @@ def _open_page(browser, request, viewport) -> Iterator:
     page.on("console", problems.record_console)
     page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
     page.problems = problems
+    return page
+
+
+def _open_page(browser, request, viewport) -> Iterator:
+    page = new_page(browser, viewport)
+    context = page.context
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +39,15 @@ def ct_volume(n: int, size: int) -> np.ndarray:
 def write_series(folder: Path, *, modality: str = "CT", n: int = 32, size: int = 64,
                  slice_spacing: float = 2.5, orientation=AXIAL, study_uid: str | None = None,
                  frame_of_reference_uid: str | None = None, transfer_syntax: UID = ExplicitVRLittleEndian,
-                 patient_id: str = "MRN-BROWSER-1") -> list[Path]:
+                 patient_id: str = "MRN-BROWSER-1", hu_offset: int = 0) -> list[Path]:
+    """One series of ``n`` slices; ``hu_offset`` shifts every voxel (cases that differ)."""
     folder.mkdir(parents=True, exist_ok=True)
     study_uid = study_uid or generate_uid()
     series_uid, frame_uid = generate_uid(), frame_of_reference_uid or generate_uid()
     row, col = np.array(orientation[:3]), np.array(orientation[3:])
     normal = np.cross(row, col)
     origin = -(size / 2) * row - (size / 2) * col - (n * slice_spacing / 2) * normal
-    hu = ct_volume(n, size)
+    hu = ct_volume(n, size) + hu_offset
     stored = hu + 1024 if modality == "CT" else np.clip(hu + 1000, 0, None) // 2
     paths = []
     for k in range(n):
@@ -97,12 +99,14 @@ def case_row(*, case_id: str, patient_id: str, modality: str, series: str, label
     }
 
 
-def write_ct_cases(root: Path, count: int, **options) -> str:
-    """``count`` CT cases (one patient each) under ``root``; returns their manifest."""
+def write_ct_cases(root: Path, count: int, *, hu_step: int = 0, **options) -> str:
+    """``count`` CT cases (one patient each) under ``root``, benign and malignant in turn (case
+    ``ct-<i>`` is malignant when ``i`` is odd); case ``i``'s voxels are ``i * hu_step`` HU
+    brighter. Returns their manifest."""
     rows = []
     for i in range(count):
         folder = f"P{i:03d}/axial"
-        write_series(root / folder, patient_id=f"MRN-{i:03d}", **options)
+        write_series(root / folder, patient_id=f"MRN-{i:03d}", hu_offset=i * hu_step, **options)
         rows.append(case_row(case_id=f"ct-{i}", patient_id=f"MRN-{i:03d}", modality="CT",
                              series=f"axial={folder}", label="malignant" if i % 2 else "benign"))
     return manifest(rows)
@@ -175,3 +179,13 @@ def write_testdata_mr_cases(root: Path) -> str:
         rows.append(case_row(case_id=f"td-{i}", patient_id=patient, modality="MR",
                              series=f"t1w=TD{i}/t1w;t2w=TD{i}/t2w"))
     return manifest(rows)
+
+
+def zip_of(folder: Path, manifest_text: str, target: Path) -> Path:
+    """``folder`` with ``manifest_text`` as its manifest.csv, zipped as an import expects."""
+    (folder / "manifest.csv").write_text(manifest_text)
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return target

@@ -3,25 +3,14 @@ first), assign two readers and open it. Screenshots of each page land in ``artif
 
 from __future__ import annotations
 
-import zipfile
-from pathlib import Path
-
 import pytest
 
 from readerstudy.studies.models import Case, ReadingSlot, Study
 from tests.browser import dicom_series
 from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.dicom_series import zip_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def zip_of(folder: Path, manifest: str, target: Path) -> Path:
-    (folder / "manifest.csv").write_text(manifest)
-    with zipfile.ZipFile(target, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return target
 
 
 def shot(page, name: str) -> None:
