@@ -17,7 +17,7 @@ Conventions
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ from numpy.typing import ArrayLike
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from scipy import ndimage
+
+from inference.dicom_geometry import GeometryError, frame_attribute, frame_planes, same_orientation
 
 __all__ = [
     "CT_INPUT_SPEC",
@@ -68,7 +70,6 @@ MRI_INPUT_SPEC: dict[str, Any] = {
 
 # Positions are decimal strings rounded by the scanner: allow a fifth of a slice step.
 _POSITION_TOLERANCE = 0.2
-_ORIENTATION_TOLERANCE = 1e-3
 
 
 class SeriesError(ValueError):
@@ -108,6 +109,7 @@ class _Frame:
     position: np.ndarray
     row_cosine: np.ndarray
     column_cosine: np.ndarray
+    orientation: tuple[float, ...]  # the six cosines as stored, to compare frames
     pixel_spacing: tuple[float, float]  # (between rows, between columns) in mm
     shape: tuple[int, int]
     slope: float
@@ -233,77 +235,41 @@ def _read_frames(
 def _frames_of(ds: Dataset, path: Path) -> list[_Frame]:
     if int(ds.get("SamplesPerPixel", 1)) != 1:
         raise SeriesError(f"{path}: colour images (SamplesPerPixel > 1) cannot be read")
-    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    try:
+        planes = frame_planes(ds)
+    except GeometryError as exc:
+        raise SeriesError(f"{path}: {exc}") from exc
+    single = len(planes) == 1
     shape = (int(ds.Rows), int(ds.Columns))
     series_uid = str(ds.SeriesInstanceUID) if "SeriesInstanceUID" in ds else None
-    shared = _first_item(ds, "SharedFunctionalGroupsSequence")
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
-    if per_frame is not None and len(per_frame) != n_frames:
-        raise SeriesError(
-            f"{path}: {len(per_frame)} per-frame functional groups for {n_frames} frames"
-        )
-    if n_frames > 1 and per_frame is None:
-        raise SeriesError(
-            f"{path}: {n_frames} frames but no Per-Frame Functional Groups to place them"
-        )
     frames = []
-    for index in range(n_frames):
-        groups = [g for g in (per_frame[index] if per_frame else None, shared) if g is not None]
-        where = f"{path}" if n_frames == 1 else f"{path} (frame {index + 1})"
-        position = _attribute(groups, ds, "PlanePositionSequence", "ImagePositionPatient")
-        orientation = _attribute(groups, ds, "PlaneOrientationSequence", "ImageOrientationPatient")
-        spacing = _attribute(groups, ds, "PixelMeasuresSequence", "PixelSpacing")
-        for name, value in (
-            ("ImagePositionPatient", position),
-            ("ImageOrientationPatient", orientation),
-            ("PixelSpacing", spacing),
-        ):
-            if value is None:
-                raise SeriesError(f"{where}: {name} is missing, the slice cannot be placed")
-        slope = _attribute(groups, ds, "PixelValueTransformationSequence", "RescaleSlope")
-        intercept = _attribute(groups, ds, "PixelValueTransformationSequence", "RescaleIntercept")
-        thickness = _attribute(groups, ds, "PixelMeasuresSequence", "SpacingBetweenSlices")
+    for plane in planes:
+        rescale = "PixelValueTransformationSequence"
+        slope = frame_attribute(ds, plane.index, rescale, "RescaleSlope")
+        intercept = frame_attribute(ds, plane.index, rescale, "RescaleIntercept")
+        thickness = frame_attribute(ds, plane.index, "PixelMeasuresSequence", "SpacingBetweenSlices")
         if thickness is None:
-            thickness = _attribute(groups, ds, "PixelMeasuresSequence", "SliceThickness")
+            thickness = frame_attribute(ds, plane.index, "PixelMeasuresSequence", "SliceThickness")
+        frame = None if single else plane.index
         try:
-            iop = np.asarray(orientation, dtype=np.float64).reshape(6)
-            frame = _Frame(
+            frames.append(_Frame(
                 path=path,
-                frame=None if n_frames == 1 else index,
-                position=np.asarray(position, dtype=np.float64).reshape(3),
-                row_cosine=iop[:3] / np.linalg.norm(iop[:3]),
-                column_cosine=iop[3:] / np.linalg.norm(iop[3:]),
-                pixel_spacing=(float(spacing[0]), float(spacing[1])),
+                frame=frame,
+                position=plane.position,
+                row_cosine=plane.row_cosine,
+                column_cosine=plane.column_cosine,
+                orientation=plane.orientation,
+                pixel_spacing=plane.pixel_spacing,
                 shape=shape,
                 slope=1.0 if slope is None else float(slope),
                 intercept=0.0 if intercept is None else float(intercept),
                 series_uid=series_uid,
-                thickness=None if thickness in (None, "") else float(thickness),
-            )
-        except (TypeError, ValueError, IndexError) as exc:
-            raise SeriesError(f"{where}: malformed geometry attribute ({exc})") from exc
-        if min(frame.pixel_spacing) <= 0:
-            raise SeriesError(f"{where}: PixelSpacing must be positive, got {spacing}")
-        frames.append(frame)
+                thickness=None if thickness is None else float(thickness),
+            ))
+        except (TypeError, ValueError) as exc:
+            where = path if single else f"{path} (frame {plane.index + 1})"
+            raise SeriesError(f"{where}: malformed rescale or slice thickness ({exc})") from exc
     return frames
-
-
-def _first_item(ds: Dataset | None, keyword: str) -> Dataset | None:
-    if ds is None:
-        return None
-    sequence = ds.get(keyword)
-    return sequence[0] if sequence else None
-
-
-def _attribute(groups: Iterable[Dataset], ds: Dataset, macro: str, keyword: str) -> Any:
-    """Per-frame group first, then shared group, then the top-level dataset."""
-    for group in groups:
-        item = _first_item(group, macro)
-        if item is not None and keyword in item and item[keyword].value not in (None, ""):
-            return item[keyword].value
-    if keyword in ds and ds[keyword].value not in (None, ""):
-        return ds[keyword].value
-    return None
 
 
 def _sorted_frames(frames: list[_Frame]) -> list[_Frame]:
@@ -319,12 +285,7 @@ def _sorted_frames(frames: list[_Frame]) -> list[_Frame]:
                 f"{frame.label}: PixelSpacing {frame.pixel_spacing} differs from "
                 f"{reference.pixel_spacing} of {reference.label}"
             )
-        if not (
-            np.allclose(frame.row_cosine, reference.row_cosine, atol=_ORIENTATION_TOLERANCE)
-            and np.allclose(
-                frame.column_cosine, reference.column_cosine, atol=_ORIENTATION_TOLERANCE
-            )
-        ):
+        if not same_orientation(frame.orientation, reference.orientation):
             raise SeriesError(
                 f"{frame.label}: ImageOrientationPatient differs from {reference.label}; "
                 "a series must have one orientation"

@@ -1,7 +1,9 @@
 """Training report: loss curves per fold, validation ROC, and a JSON summary.
 
-Figures are drawn with matplotlib's object-oriented API (``matplotlib.figure.Figure``),
-so no pyplot state or display backend is involved.
+The ROC area and curve are the study's own (:mod:`readerstudy.stats.roc`, pure and
+without Django), so the model's validation AUC is computed as the analysis computes a
+reader's. Figures are drawn with matplotlib's object-oriented API
+(``matplotlib.figure.Figure``), so no pyplot state or display backend is involved.
 """
 
 from __future__ import annotations
@@ -14,71 +16,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
-from scipy.stats import rankdata
+
+from readerstudy.stats.roc import roc_auc, roc_curve
 
 if TYPE_CHECKING:
     from inference.train import FoldHistory
 
-__all__ = ["roc_auc", "roc_curve", "write_training_report"]
+__all__ = ["write_training_report"]
 
 LOSS_FIGURE = "loss_curves.png"
 ROC_FIGURE = "roc.png"
 REPORT_FILE = "report.json"
-
-
-def _binary(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    y = np.asarray(labels).reshape(-1)
-    if s.shape != y.shape:
-        raise ValueError(f"scores and labels differ in length: {s.size} and {y.size}")
-    if not set(np.unique(y)) <= {0, 1}:
-        raise ValueError("labels must be 0 (benign) or 1 (malignant)")
-    if not (np.any(y == 1) and np.any(y == 0)):
-        raise ValueError("an ROC curve needs cases of both classes")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("scores contain NaN or infinite values")
-    return s, y.astype(bool)
-
-
-def roc_auc(scores: ArrayLike, labels: ArrayLike) -> float:
-    """Area under the empirical ROC curve (ties count one half).
-
-    Computed as the Mann-Whitney U statistic divided by ``n_malignant * n_benign``, with
-    mid-ranks for ties.
-
-    References
-    ----------
-    Hanley J. A., McNeil B. J., "The meaning and use of the area under a receiver
-    operating characteristic (ROC) curve", Radiology 143:29-36 (1982),
-    doi:10.1148/radiology.143.1.7063747.
-    """
-    s, y = _binary(scores, labels)
-    ranks = rankdata(s)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    u = ranks[y].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
-
-
-def roc_curve(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Empirical ROC points, calling malignant when ``score >= threshold``.
-
-    Returns
-    -------
-    fpr, tpr, thresholds : np.ndarray
-        From ``(0, 0)`` at threshold ``inf`` to ``(1, 1)`` at the lowest score; one point
-        per distinct score.
-    """
-    s, y = _binary(scores, labels)
-    thresholds = np.unique(s)[::-1]
-    order = np.argsort(-s, kind="stable")
-    sorted_scores, sorted_labels = s[order], y[order]
-    # Index of the last case with score >= each threshold.
-    last = np.searchsorted(-sorted_scores, -thresholds, side="right") - 1
-    tp = np.cumsum(sorted_labels)[last]
-    fp = np.cumsum(~sorted_labels)[last]
-    tpr = np.concatenate([[0.0], tp / y.sum()])
-    fpr = np.concatenate([[0.0], fp / (~y).sum()])
-    return fpr, tpr, np.concatenate([[np.inf], thresholds])
 
 
 def write_training_report(
@@ -113,8 +61,9 @@ def write_training_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _loss_figure(folds, out / LOSS_FIGURE)
-    fpr, tpr, cuts = roc_curve(probabilities, labels)
-    auc = roc_auc(probabilities, labels)
+    curve = roc_curve(labels, probabilities)
+    fpr, tpr, cuts = (curve[column].to_numpy() for column in ("fpr", "tpr", "threshold"))
+    auc = roc_auc(labels, probabilities)
     _roc_figure(fpr, tpr, auc, probabilities, labels, thresholds, out / ROC_FIGURE)
     report = {
         **dict(summary),
@@ -175,7 +124,8 @@ def _roc_figure(
     thresholds: tuple[float, float],
     path: Path,
 ) -> None:
-    s, y = _binary(probabilities, labels)
+    s = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    y = np.asarray(labels).reshape(-1) == 1
     figure = Figure(figsize=(5, 5), layout="constrained")
     axes = figure.subplots()
     axes.plot(fpr, tpr, drawstyle="steps-post", label=f"out-of-fold, AUC {auc:.3f}")

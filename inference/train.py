@@ -47,7 +47,8 @@ from inference.checkpoint import save_model
 from inference.networks import ARCHITECTURES, build_network
 from inference.predict import select_device
 from inference.preprocess import CT_INPUT_SPEC, MRI_INPUT_SPEC
-from inference.report import roc_auc, write_training_report
+from inference.report import write_training_report
+from readerstudy.stats.roc import roc_auc
 
 __all__ = [
     "FoldHistory",
@@ -471,7 +472,7 @@ def _train_fold(
                 break
     network.load_state_dict(best_state)
     _, probabilities = _evaluate(network, x[val_idx], y[val_idx], batch_size, device, loss_fn)
-    fold_auc = roc_auc(probabilities, y[val_idx]) if len(np.unique(y[val_idx])) == 2 else None
+    fold_auc = roc_auc(y[val_idx], probabilities) if len(np.unique(y[val_idx])) == 2 else None
     history = FoldHistory(
         fold=fold,
         train_loss=train_losses,
@@ -530,7 +531,7 @@ def _validation_metrics(
     binary = oof >= 0.5
     return {
         "scope": "pooled out-of-fold predictions of the cross-validation",
-        "auc": roc_auc(oof, y),
+        "auc": roc_auc(y, oof),
         "accuracy_at_0.5": float(np.mean(binary == (y == 1))),
         "definite_cases": int(definite.sum()),
         "definite_sensitivity": tp / n_pos if n_pos else None,

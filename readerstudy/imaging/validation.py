@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 from pydicom import dcmread
-from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-ORIENTATION_TOLERANCE = 1e-3  # direction cosines
+from inference.dicom_geometry import GeometryError, frame_planes, same_orientation
+
 PIXEL_SPACING_TOLERANCE_MM = 1e-3
 SLICE_STEP_TOLERANCE_MM = 0.05
 SLICE_STEP_TOLERANCE_RELATIVE = 0.02
@@ -55,10 +55,6 @@ class ImportRefused(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class _Unplaceable(ValueError):
-    pass
-
-
 @dataclass(frozen=True)
 class InstanceHeader:
     """What the import needs from one file's header."""
@@ -81,64 +77,6 @@ class InstanceHeader:
     instance_number: int | None
     burned_in_annotation: bool
     slice_spacing_hint: float | None
-
-
-def _floats(value, n: int, what: str) -> tuple[float, ...]:
-    try:
-        out = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        raise _Unplaceable(f"{what} is not numeric ({value!r})") from None
-    if len(out) != n:
-        raise _Unplaceable(f"{what} has {len(out)} values, expected {n}")
-    return out
-
-
-def _functional_group(ds: Dataset, frame: int, sequence: str, attribute: str):
-    """``attribute`` from the per-frame functional group of ``frame``, else the shared group."""
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
-    shared = ds.get("SharedFunctionalGroupsSequence")
-    candidates = []
-    if per_frame and frame < len(per_frame):
-        candidates.append(per_frame[frame])
-    if shared:
-        candidates.append(shared[0])
-    for group in candidates:
-        inner = group.get(sequence)
-        if inner and attribute in inner[0]:
-            return inner[0].get(attribute)
-    return None
-
-
-def _geometry(ds: Dataset, n_frames: int):
-    orientation = ds.get("ImageOrientationPatient") or _functional_group(
-        ds, 0, "PlaneOrientationSequence", "ImageOrientationPatient")
-    spacing = ds.get("PixelSpacing") or _functional_group(ds, 0, "PixelMeasuresSequence", "PixelSpacing")
-    if orientation is None or spacing is None:
-        missing = [n for n, v in (("ImageOrientationPatient", orientation), ("PixelSpacing", spacing)) if v is None]
-        raise _Unplaceable(f"no {' or '.join(missing)}: the image cannot be placed in patient coordinates")
-    if n_frames == 1 and "ImagePositionPatient" in ds:
-        positions = [ds.ImagePositionPatient]
-    else:
-        positions = [
-            _functional_group(ds, i, "PlanePositionSequence", "ImagePositionPatient") for i in range(n_frames)
-        ]
-        if any(p is None for p in positions):
-            raise _Unplaceable(
-                "no ImagePositionPatient (nor per-frame PlanePositionSequence for every frame): "
-                "the image cannot be placed in patient coordinates"
-            )
-    orientation_values = _floats(orientation, 6, "ImageOrientationPatient")
-    row, col = np.array(orientation_values[:3]), np.array(orientation_values[3:])
-    if abs(np.linalg.norm(row) - 1) > 0.01 or abs(np.linalg.norm(col) - 1) > 0.01 or abs(row @ col) > 0.01:
-        raise _Unplaceable(f"ImageOrientationPatient {list(orientation_values)} is not two orthogonal unit vectors")
-    spacing_values = _floats(spacing, 2, "PixelSpacing")
-    if min(spacing_values) <= 0:
-        raise _Unplaceable(f"PixelSpacing {list(spacing_values)} must be positive")
-    return (
-        orientation_values,
-        (spacing_values[0], spacing_values[1]),
-        tuple(_floats(p, 3, "ImagePositionPatient") for p in positions),
-    )
 
 
 def _optional_float(value) -> float | None:
@@ -166,10 +104,9 @@ def read_header(path: Path, name: str) -> InstanceHeader | Problem:
         missing += [] if meta is not None and meta.get("TransferSyntaxUID") else ["TransferSyntaxUID"]
         return Problem(file=name, reason=f"missing required attributes: {', '.join(missing)}")
     try:
-        n_frames = int(ds.get("NumberOfFrames") or 1)
-        orientation, spacing, positions = _geometry(ds, n_frames)
-    except (_Unplaceable, ValueError) as exc:
-        return Problem(file=name, reason=str(exc))
+        planes = frame_planes(ds)
+    except GeometryError as exc:
+        return Problem(file=name, reason=f"{exc}")
     number = ds.get("InstanceNumber")
     return InstanceHeader(
         path=path, name=name,
@@ -177,8 +114,9 @@ def read_header(path: Path, name: str) -> InstanceHeader | Problem:
         study_uid=str(ds.StudyInstanceUID), series_uid=str(ds.SeriesInstanceUID),
         frame_of_reference_uid=str(ds.get("FrameOfReferenceUID") or ""),
         modality=str(ds.Modality), transfer_syntax_uid=str(meta.TransferSyntaxUID),
-        rows=int(ds.Rows), columns=int(ds.Columns), number_of_frames=n_frames,
-        orientation=orientation, pixel_spacing=spacing, positions=positions,
+        rows=int(ds.Rows), columns=int(ds.Columns), number_of_frames=len(planes),
+        orientation=planes[0].orientation, pixel_spacing=planes[0].pixel_spacing,
+        positions=tuple(tuple(float(v) for v in plane.position) for plane in planes),
         instance_number=int(number) if number not in (None, "") else None,
         burned_in_annotation=str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES",
         slice_spacing_hint=_optional_float(ds.get("SpacingBetweenSlices")) or _optional_float(ds.get("SliceThickness")),
@@ -258,7 +196,7 @@ def check_series(headers: list[InstanceHeader], *, where: str) -> tuple[SeriesGe
     first = headers[0]
     reference = np.array(first.orientation)
     for h in headers[1:]:
-        if np.max(np.abs(np.array(h.orientation) - reference)) > ORIENTATION_TOLERANCE:
+        if not same_orientation(h.orientation, first.orientation):
             refuse(f"two orientations (ImageOrientationPatient) in one series: {first.name} has "
                    f"{list(first.orientation)}, {h.name} has {list(h.orientation)}")
             break

@@ -56,6 +56,7 @@ __all__ = [
     "delong_covariance",
     "delong_paired",
     "midranks",
+    "roc_auc",
     "roc_curve",
 ]
 
@@ -282,6 +283,44 @@ def _auc_interval(auc: float, se: float, alpha: float, ci: str) -> tuple[float, 
         half = z * se / (auc * (1.0 - auc))
         return float(stats.logistic.cdf(centre - half)), float(stats.logistic.cdf(centre + half))
     raise ValueError(f"ci must be 'wald' or 'logit', got {ci!r}")
+
+
+def roc_auc(truth: object, score: object, *, missing: str = "raise") -> float:
+    """Empirical area under the ROC curve of one score vector, without its variance.
+
+    The Mann-Whitney form (ties count one half), as :func:`auc_delong`'s estimate, but
+    defined with a single case of each class: the model's training report and its
+    cross-validation folds use it (``inference.train``), which is why this module
+    imports nothing of Django.
+
+    Parameters
+    ----------
+    truth : array-like, shape (n,)
+        0 = benign/negative, 1 = malignant/positive.
+    score : array-like, shape (n,)
+        Higher = more likely malignant.
+    missing : {"raise", "drop"}, default "raise"
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    NotEstimableError
+        A class is absent (a ``ValueError``).
+
+    References
+    ----------
+    Hanley JA, McNeil BJ (1982). The meaning and use of the area under a receiver
+    operating characteristic (ROC) curve. Radiology 143:29-36.
+    doi:10.1148/radiology.143.1.7063747
+    """
+    t, s = _prepare(truth, score, missing)
+    if s.shape[0] != 1:
+        raise ValueError(f"score must be 1-D, got {s.shape[0]} score vectors")
+    aucs, _, _ = delong_components(t, s)
+    return float(aucs[0])
 
 
 def auc_delong(

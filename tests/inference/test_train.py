@@ -10,8 +10,8 @@ import pytest
 from inference.checkpoint import CARD_FILE, load_model
 from inference.predict import predict_patches
 from inference.preprocess import window_ct
-from inference.report import roc_auc
 from inference.train import augmentation, choose_thresholds, patient_folds, train
+from readerstudy.stats.roc import roc_auc
 from tests.inference.conftest import CREATED
 
 # --------------------------------------------------------------------------- folds
@@ -159,7 +159,7 @@ def test_training_writes_a_loadable_model_card_and_report(tmp_path):
     assert card["training_data"]["training"]["lr"] == 1e-4
     assert model.thresholds == result.thresholds
     assert 0.0 <= result.thresholds[0] <= result.thresholds[1] <= 1.0
-    assert card["validation_metrics"]["auc"] == pytest.approx(roc_auc(result.oof_probabilities, y))
+    assert card["validation_metrics"]["auc"] == pytest.approx(roc_auc(y, result.oof_probabilities))
     assert not np.isnan(result.oof_probabilities).any()
     assert [h.n_val for h in result.folds] == [6, 6]
     report = json.loads((result.report_dir / "report.json").read_text())
@@ -238,4 +238,4 @@ def test_a_short_training_on_phantoms_separates_held_out_phantom_cases(tmp_path,
     )  # fmt: skip
     probabilities = predict_patches(load_model(result.model_dir), x_test)
 
-    assert roc_auc(probabilities, y_test) >= 0.9
+    assert roc_auc(y_test, probabilities) >= 0.9

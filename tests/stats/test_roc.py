@@ -280,3 +280,36 @@ def test_an_unknown_interval_method_or_alpha_is_refused():
         roc.auc_delong([0, 0, 1, 1], [1, 2, 3, 4], ci="exact")
     with pytest.raises(ValueError, match="alpha must be between 0 and 1"):
         roc.auc_delong([0, 0, 1, 1], [1, 2, 3, 4], alpha=5)
+
+
+# -- roc_auc: the area alone, which the model's training report uses ------------------
+
+
+def test_roc_auc_reproduces_hanley_and_mcneil_table_1():
+    # Hanley & McNeil, Radiology 1982;143:29-36, Table I: 5-point ratings of 58 normal and
+    # 51 abnormal CT images; the area under the empirical ROC curve is 0.893.
+    normal = np.repeat(np.arange(1, 6), [33, 6, 6, 11, 2])
+    abnormal = np.repeat(np.arange(1, 6), [3, 2, 2, 11, 33])
+    truth = np.r_[np.zeros(58), np.ones(51)]
+
+    assert roc.roc_auc(truth, np.concatenate([normal, abnormal])) == pytest.approx(0.893, abs=5e-4)
+
+
+def test_roc_auc_and_curve_agree_with_scikit_learn_on_tied_scores():
+    rng = np.random.default_rng(4)
+    truth = rng.integers(0, 2, 200)
+    scores = np.round(rng.normal(truth * 0.8, 1.0), 1)  # rounding makes ties
+
+    curve = roc.roc_curve(truth, scores)
+    sk_fpr, sk_tpr, sk_thresholds = metrics.roc_curve(truth, scores, drop_intermediate=False)
+
+    assert roc.roc_auc(truth, scores) == pytest.approx(metrics.roc_auc_score(truth, scores), abs=1e-12)
+    np.testing.assert_allclose(curve["fpr"], sk_fpr)
+    np.testing.assert_allclose(curve["tpr"], sk_tpr)
+    np.testing.assert_allclose(curve["threshold"][1:], sk_thresholds[1:])
+
+
+def test_roc_auc_needs_one_case_of_each_class_only():
+    assert roc.roc_auc([0, 1], [0.2, 0.9]) == 1.0  # DeLong's variance would need two of each
+    with pytest.raises(NotEstimableError, match="both classes"):
+        roc.roc_auc([1, 1], [0.1, 0.2])
