@@ -1,7 +1,9 @@
 """Who may fetch which stored image, decided on every DICOMweb request.
 
 The rule (one rule, here): a coordinator may fetch every image; a reader only images of a
-case in their own worklist (a reading slot) of an open study; anyone else nothing. A refusal
+case in their own worklist (a reading slot) of an open study, by the UIDs of that slot's
+round (the stored UIDs in the first round, the round's own in a later one:
+:mod:`readerstudy.studies.pseudonyms`); anyone else nothing. A refusal
 and a missing image look the same to the caller (``None``), so a reader cannot probe for
 UIDs outside their worklist.
 
@@ -36,14 +38,16 @@ from rest_framework.request import Request
 
 from readerstudy.core.permissions import is_coordinator
 from readerstudy.imaging.models import Instance, Series
-from readerstudy.studies.models import ReadingSlot, Study
+from readerstudy.studies import pseudonyms
+from readerstudy.studies.models import ReadingSlot, Round, Study
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class StoredInstance:
-    """What serving one instance needs: where it is stored and how its frames are laid out."""
+    """What serving one instance needs: where it is stored, how its frames are laid out, and
+    the round whose UIDs the request named (:mod:`readerstudy.studies.pseudonyms`)."""
 
     storage_name: str
     size: int
@@ -51,6 +55,10 @@ class StoredInstance:
     number_of_frames: int
     transfer_syntax_uid: str
     frames_json: str
+    pk: int
+    sop_uid: str
+    series_pk: int
+    round: str
 
     @property
     def frames(self) -> list[list[int]]:
@@ -65,6 +73,8 @@ class StoredMetadata:
     storage_name: str
     size: int
     sha256: str
+    series_pk: int
+    round: str
 
 
 class NotAuthenticated(Exception):
@@ -156,9 +166,10 @@ def forget_grants() -> None:
 
 
 @cache
-def _sql(alias: str, *, kind: str, worklist: bool) -> str:
-    """The lookup query of ``kind`` (``"instance"`` or ``"metadata"``), with the reader's
-    worklist condition if ``worklist``. Built once per database from the models' meta."""
+def _sql(alias: str, *, kind: str, worklist: bool, by_pk: bool) -> str:
+    """The lookup query of ``kind`` (``"instance"`` or ``"metadata"``), by stored UIDs or (a
+    later round's UIDs) by primary keys, with the reader's worklist condition for the round if
+    ``worklist``. Built once per database from the models' meta."""
     connection = connections[alias]
     q = connection.ops.quote_name
     instance, series = Instance._meta, Series._meta
@@ -170,26 +181,34 @@ def _sql(alias: str, *, kind: str, worklist: bool) -> str:
     if kind == "instance":
         columns = ", ".join(
             f"i.{col(instance, f)}"
-            for f in ("storage_name", "size", "sha256", "number_of_frames", "transfer_syntax_uid", "frames")
+            for f in ("storage_name", "size", "sha256", "number_of_frames", "transfer_syntax_uid", "frames",
+                      "id", "sop_uid")
         )
         sql = (
-            f"SELECT {columns} FROM {q(instance.db_table)} i"
+            f"SELECT {columns}, s.{col(series, 'id')}, s.{col(series, 'study_uid')} FROM {q(instance.db_table)} i"
             f" INNER JOIN {q(series.db_table)} s ON s.{col(series, 'id')} = i.{col(instance, 'series')}"
-            f" WHERE i.{col(instance, 'sop_uid')} = %s AND s.{col(series, 'series_uid')} = %s"
-            f" AND s.{col(series, 'study_uid')} = %s"
         )
+        if by_pk:
+            sql += f" WHERE i.{col(instance, 'id')} = %s AND s.{col(series, 'id')} = %s"
+        else:
+            sql += (f" WHERE i.{col(instance, 'sop_uid')} = %s AND s.{col(series, 'series_uid')} = %s"
+                    f" AND s.{col(series, 'study_uid')} = %s")
     else:
         sql = (
             f"SELECT s.{col(series, 'metadata_name')}, s.{col(series, 'metadata_size')},"
-            f" s.{col(series, 'metadata_sha256')} FROM {q(series.db_table)} s"
-            f" WHERE s.{col(series, 'series_uid')} = %s AND s.{col(series, 'study_uid')} = %s"
+            f" s.{col(series, 'metadata_sha256')}, s.{col(series, 'id')}, s.{col(series, 'study_uid')}"
+            f" FROM {q(series.db_table)} s"
         )
+        if by_pk:
+            sql += f" WHERE s.{col(series, 'id')} = %s"
+        else:
+            sql += f" WHERE s.{col(series, 'series_uid')} = %s AND s.{col(series, 'study_uid')} = %s"
     if worklist:
         sql += (
             f" AND EXISTS (SELECT 1 FROM {q(slot.db_table)} r"
             f" INNER JOIN {q(study.db_table)} st ON st.{col(study, 'id')} = r.{col(slot, 'study')}"
             f" WHERE r.{col(slot, 'reader')} = %s AND r.{col(slot, 'case')} = s.{col(series, 'case')}"
-            f" AND st.{col(study, 'status')} = %s)"
+            f" AND r.{col(slot, 'round')} = %s AND st.{col(study, 'status')} = %s)"
         )
     return sql
 
@@ -199,32 +218,59 @@ def _reader_id(user) -> int | None:
     return None if is_coordinator(user) else user.pk
 
 
-def _fetch_one(model, *, kind: str, reader_id: int | None, params: list[Any]) -> tuple | None:
+def _fetch_one(model, *, kind: str, reader_id: int | None, params: list[Any], round: str,
+               by_pk: bool) -> tuple | None:
     alias = router.db_for_read(model)
     worklist = reader_id is not None
     if worklist:
-        params = [*params, reader_id, Study.Status.OPEN.value]
+        params = [*params, reader_id, round, Study.Status.OPEN.value]
     with connections[alias].cursor() as cursor:
-        cursor.execute(_sql(alias, kind=kind, worklist=worklist), params)
+        cursor.execute(_sql(alias, kind=kind, worklist=worklist, by_pk=by_pk), params)
         return cursor.fetchone()
 
 
+def _round_of(series_uid: str) -> pseudonyms.ImageRef | None:
+    """The series row and round a later round's Series UID names; ``None`` for a stored UID."""
+    ref = pseudonyms.uid_parse(series_uid)
+    return ref if ref is not None and ref.kind == "series" else None
+
+
 def _instance(reader_id: int | None, study_uid: str, series_uid: str, sop_uid: str) -> StoredInstance | None:
-    row = _fetch_one(Instance, kind="instance", reader_id=reader_id, params=[sop_uid, series_uid, study_uid])
+    series_ref = _round_of(series_uid)
+    if series_ref is None:
+        round = Round.FIRST.value
+        row = _fetch_one(Instance, kind="instance", reader_id=reader_id, params=[sop_uid, series_uid, study_uid],
+                         round=round, by_pk=False)
+    else:
+        round = series_ref.round
+        instance_ref = pseudonyms.uid_parse(sop_uid)
+        if instance_ref is None or instance_ref.kind != "instance" or instance_ref.round != round:
+            return None
+        row = _fetch_one(Instance, kind="instance", reader_id=reader_id, params=[instance_ref.pk, series_ref.pk],
+                         round=round, by_pk=True)
     if row is None:
         return None
-    storage_name, size, sha256, n_frames, transfer_syntax, frames = row
+    storage_name, size, sha256, n_frames, transfer_syntax, frames, pk, stored_sop, series_pk, stored_study = row
+    if series_ref is not None and pseudonyms.round_uid(stored_study, round=round) != study_uid:
+        return None
     if not isinstance(frames, str):  # a database adapter that decodes JSON itself
         frames = json.dumps(frames)
-    return StoredInstance(storage_name, int(size), sha256, int(n_frames), transfer_syntax, frames)
+    return StoredInstance(storage_name, int(size), sha256, int(n_frames), transfer_syntax, frames,
+                          int(pk), stored_sop, int(series_pk), round)
 
 
 def _metadata(reader_id: int | None, study_uid: str, series_uid: str) -> StoredMetadata | None:
-    row = _fetch_one(Series, kind="metadata", reader_id=reader_id, params=[series_uid, study_uid])
+    series_ref = _round_of(series_uid)
+    round = Round.FIRST.value if series_ref is None else series_ref.round
+    params = [series_uid, study_uid] if series_ref is None else [series_ref.pk]
+    row = _fetch_one(Series, kind="metadata", reader_id=reader_id, params=params, round=round,
+                     by_pk=series_ref is not None)
     if row is None:
         return None
-    name, size, sha256 = row
-    return StoredMetadata(name, int(size), sha256)
+    name, size, sha256, series_pk, stored_study = row
+    if series_ref is not None and pseudonyms.round_uid(stored_study, round=round) != study_uid:
+        return None
+    return StoredMetadata(name, int(size), sha256, int(series_pk), round)
 
 
 def _may_fetch(user) -> bool:

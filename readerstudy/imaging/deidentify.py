@@ -269,5 +269,6 @@ def deidentify(ds: Dataset, *, secret: str, case_code: str, patient_id: str) -> 
         meta.TransferSyntaxUID = transfer_syntax
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     ds.file_meta = meta
+    ds.preamble = b"\x00" * 128  # free text a file may carry outside its attributes
     return ds
 

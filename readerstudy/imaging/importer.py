@@ -366,6 +366,17 @@ def _safe_members(archive: zipfile.ZipFile, limit: int) -> Iterable[zipfile.ZipI
         yield info
 
 
+def manifest_read(path: Path) -> str:
+    """The manifest's text (UTF-8, with or without a byte order mark); ``ImportRefused`` if
+    it is not UTF-8, as a spreadsheet saving "CSV" in a legacy encoding makes it."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportRefused([Problem(file=path.name, reason=(
+            f"{path.name} is not UTF-8 text (byte {exc.start + 1} is not); save it as "
+            "'CSV UTF-8'"))]) from None
+
+
 def import_study_zip(*, study: Study, upload, by=None, allow_burned_in: bool = False,
                      keep_originals: bool = False) -> ImportResult:
     """Import from an uploaded zip holding ``manifest.csv`` and the DICOM tree it points to."""
@@ -382,10 +393,7 @@ def import_study_zip(*, study: Study, upload, by=None, allow_burned_in: bool = F
         if not manifests:
             raise ImportRefused([Problem(file=MANIFEST_NAME, reason="the zip holds no manifest.csv")])
         manifest = manifests[0]
-        try:
-            text = manifest.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise ImportRefused([Problem(file=MANIFEST_NAME, reason="manifest.csv is not UTF-8 text")]) from None
+        text = manifest_read(manifest)
         return import_study(study=study, manifest_text=text, dicom_root=manifest.parent, by=by,
                             allow_burned_in=allow_burned_in, keep_originals=keep_originals)
     finally:

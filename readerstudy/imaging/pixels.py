@@ -83,7 +83,9 @@ def normalize_for_storage(ds: Dataset) -> None:
 
 
 def encode(ds: Dataset) -> bytes:
-    """The dataset as a DICOM file (Part 10)."""
+    """The dataset as a DICOM file (Part 10), its 128-byte preamble zeros (text planted
+    there would otherwise be stored and served)."""
+    ds.preamble = b"\x00" * 128
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()

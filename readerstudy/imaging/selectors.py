@@ -13,7 +13,8 @@ from django.urls import reverse
 from readerstudy.core.permissions import is_coordinator
 from readerstudy.imaging import storage
 from readerstudy.imaging.models import Instance, Series, VertebraLocation
-from readerstudy.studies.models import Case, ReadingSlot, Study
+from readerstudy.studies import pseudonyms
+from readerstudy.studies.models import Case, ReadingSlot, Round, Study
 
 # Viewer order: axial first, then its derived sagittal; MRI: T1W then T2W.
 ROLE_ORDER = {Series.Role.AXIAL: 0, Series.Role.SAGITTAL: 1, Series.Role.T1W: 2, Series.Role.T2W: 3}
@@ -32,15 +33,33 @@ def _ordered_series(case: Case) -> list[Series]:
     return sorted(series, key=lambda s: ROLE_ORDER.get(s.role, 99))
 
 
-def metadata_url(series: Series) -> str:
-    return reverse("dicomweb-series-metadata", kwargs={"study_uid": series.study_uid, "series_uid": series.series_uid})
+def series_uids(series: Series, round: str = Round.FIRST) -> tuple[str, str]:
+    """The Study and Series UIDs of ``series`` as a reader sees them in ``round``."""
+    if pseudonyms.is_first(round):
+        return series.study_uid, series.series_uid
+    return (pseudonyms.round_uid(series.study_uid, round=round),
+            pseudonyms.image_uid(kind="series", pk=series.pk, round=round))
 
 
-def instance_urls(series: Series, instance: Instance) -> dict[str, str]:
-    kwargs = {"study_uid": series.study_uid, "series_uid": series.series_uid, "sop_uid": instance.sop_uid}
+def sop_uid(instance: Instance, round: str = Round.FIRST) -> str:
+    """The SOP Instance UID of ``instance`` as a reader sees it in ``round``."""
+    if pseudonyms.is_first(round):
+        return instance.sop_uid
+    return pseudonyms.image_uid(kind="instance", pk=instance.pk, round=round)
+
+
+def metadata_url(series: Series, round: str = Round.FIRST) -> str:
+    study_uid, series_uid = series_uids(series, round)
+    return reverse("dicomweb-series-metadata", kwargs={"study_uid": study_uid, "series_uid": series_uid})
+
+
+def instance_urls(series: Series, instance: Instance, round: str = Round.FIRST) -> dict[str, str]:
+    study_uid, series_uid = series_uids(series, round)
+    object_uid = sop_uid(instance, round)
+    kwargs = {"study_uid": study_uid, "series_uid": series_uid, "sop_uid": object_uid}
     wado_uri = (
-        f"{reverse('wado-uri')}?requestType=WADO&studyUID={series.study_uid}&seriesUID={series.series_uid}"
-        f"&objectUID={instance.sop_uid}&contentType=application%2Fdicom"
+        f"{reverse('wado-uri')}?requestType=WADO&studyUID={study_uid}&seriesUID={series_uid}"
+        f"&objectUID={object_uid}&contentType=application%2Fdicom"
     )
     return {
         "wado_uri": wado_uri,
@@ -48,28 +67,36 @@ def instance_urls(series: Series, instance: Instance) -> dict[str, str]:
     }
 
 
-def viewer_series_for_case(*, case: Case) -> list[dict[str, Any]]:
+def viewer_series_for_case(*, case: Case, round: str = Round.FIRST) -> list[dict[str, Any]]:
     """The case's de-identified series for the viewer, axial before sagittal, T1W before T2W.
 
     ``[{role, label, study_uid, series_uid, metadata_url, instances: [{sop_uid,
     number_of_frames, wado_uri, frames_url}]}]`` with instances ordered along the slice
     normal. Frame ``n`` (1-based) of an instance is at ``frames_url + "/" + n``. Only
-    de-identified UIDs; nothing about the patient, the label or the vertebra location.
+    de-identified UIDs, the round's (:mod:`readerstudy.studies.pseudonyms`); nothing about
+    the patient, the label or the vertebra location.
     """
     payload = []
     for series in _ordered_series(case):
+        study_uid, series_uid = series_uids(series, round)
         payload.append({
             "role": series.role,
             "label": ROLE_LABELS.get(series.role, series.role),
-            "study_uid": series.study_uid,
-            "series_uid": series.series_uid,
-            "metadata_url": metadata_url(series),
+            "study_uid": study_uid,
+            "series_uid": series_uid,
+            "metadata_url": metadata_url(series, round),
             "instances": [
-                {"sop_uid": i.sop_uid, "number_of_frames": i.number_of_frames, **instance_urls(series, i)}
+                {"sop_uid": sop_uid(i, round), "number_of_frames": i.number_of_frames,
+                 **instance_urls(series, i, round)}
                 for i in series.instances.all()
             ],
         })
     return payload
+
+
+def instance_pks_by_sop_uid(series_pk: int) -> dict[str, int]:
+    """``{stored SOP Instance UID: row pk}`` of a series' instances (to give them a round's UIDs)."""
+    return dict(Instance.objects.filter(series_id=series_pk).values_list("sop_uid", "pk"))
 
 
 def case_series_files(case: Case) -> dict[str, list[str]]:

@@ -7,27 +7,29 @@ worklist, and a session that just passed that check for a series skips it for a 
 seconds (:mod:`readerstudy.imaging.access`). A refused image and a missing one get the
 same 404. Errors are JSON ``{"detail": ...}`` as from the rest of the API.
 
-Files are streamed from the ``dicom`` storage, never read whole into memory, and carry no
-``Content-Disposition`` (a file name can unblind). Whole files (WADO-URI, series metadata)
-go out as a ``FileResponse`` that the WSGI server can send with ``sendfile``; with
-``READERSTUDY_SENDFILE_HEADER`` set, Django only authorises and the web server in front
-sends the file (``docs/deployment.md``).
+Nothing carries a ``Content-Disposition`` (a file name can unblind). Series metadata and
+whole instances (WADO-RS instance, WADO-URI) are rebuilt for every request from an
+allow-list of what display needs, with the UIDs of the round the request names and a zero
+preamble (:mod:`readerstudy.imaging.blinding`); an ETag never repeats across rounds. Frames
+are the stored pixel bytes, streamed from the ``dicom`` storage, never read whole into
+memory; a frame list is bounded (:func:`_frame_numbers`).
 
 A single frame asked for with its bare media type in ``Accept`` (``application/octet-stream``
 for native pixels, ``image/jls`` etc. or ``image/*`` for compressed ones; PS3.18's single-part
-payload) goes out as that byte range of the stored file alone, again by ``sendfile``; the
-viewer asks for frames this way. Without such an ``Accept`` a frame comes as
+payload) goes out as that byte range of the stored file alone, as a ``FileResponse`` that the
+WSGI server sends with ``sendfile``; the viewer asks for frames this way. Without such an ``Accept`` a frame comes as
 ``multipart/related``, the WADO-RS default.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 from typing import IO
-from urllib.parse import quote
 
-from django.conf import settings
 from django.http import (
     FileResponse,
     Http404,
@@ -48,7 +50,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.core.permissions import IsCoordinator
-from readerstudy.imaging import access, selectors, storage
+from readerstudy.imaging import access, blinding, selectors, storage
 from readerstudy.imaging.importer import import_study_zip
 from readerstudy.imaging.pixels import frame_media_type
 from readerstudy.imaging.validation import ImportRefused
@@ -59,15 +61,21 @@ IN_MEMORY_BODY = 4 * 1024 * 1024
 DICOM = "application/dicom"
 DICOM_JSON = "application/dicom+json"
 NOT_FOUND = "No such image, or not in your worklist."
+# A frame may be asked for again in one request (a client retrying a part), this many times.
+MAX_FRAME_REPEATS = 2
 
 
 def _error(detail: str, status_code: int) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status_code)
 
 
+class BadFrameList(Exception):
+    """A frame list out of proportion to the instance: refused before anything is read."""
+
+
 def dicomweb_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """GET (and HEAD) only; no valid credentials: 403 (as DRF's session authentication
-    answers); ``Http404``: a JSON 404."""
+    answers); ``Http404``: a JSON 404; a frame list too long: a JSON 400."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -79,8 +87,16 @@ def dicomweb_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             return _error(exc.detail, status.HTTP_403_FORBIDDEN)
         except Http404 as exc:
             return _error(str(exc) or NOT_FOUND, status.HTTP_404_NOT_FOUND)
+        except BadFrameList as exc:
+            return _error(str(exc), status.HTTP_400_BAD_REQUEST)
 
     return wrapped
+
+
+def _round_etag(*parts: object) -> str:
+    """An ETag from the stored content and the UIDs the request named: the same image in two
+    rounds has two ETags, so that a cache entry cannot link them."""
+    return quote_etag(hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()[:40])
 
 
 def _instance(request: HttpRequest, study_uid: str, series_uid: str, sop_uid: str) -> access.StoredInstance:
@@ -162,28 +178,24 @@ def _read_ranges(name: str, ranges: Iterable[tuple[int, int]]) -> Iterator[bytes
                 yield chunk
 
 
-def sendfile_target(header: str, name: str) -> str:
-    """The value of ``header`` that makes the web server send stored file ``name``.
-
-    nginx's ``X-Accel-Redirect`` takes a URI of an ``internal`` location that maps onto the
-    storage folder (``READERSTUDY_SENDFILE_PREFIX``); Apache's ``X-Sendfile`` (mod_xsendfile)
-    takes the absolute file path.
-    """
-    if header.lower() == "x-accel-redirect":
-        return settings.READERSTUDY_SENDFILE_PREFIX.rstrip("/") + "/" + quote(name)
-    return storage.dicom_storage().path(name)
+def _built(body: bytes, *, content_type: str, etag: str) -> HttpResponse:
+    return _headers(HttpResponse(body, content_type=content_type), etag=etag, content_type=content_type,
+                    length=len(body))
 
 
-def _whole_file(name: str, *, content_type: str, etag: str, size: int) -> HttpResponse:
-    header = settings.READERSTUDY_SENDFILE_HEADER
-    if header:
-        # The web server in front replaces this empty body with the file (and its length).
-        response = HttpResponse(b"", content_type=content_type)
-        response[header] = sendfile_target(header, name)
-        return _headers(response, etag=etag, content_type=content_type)
-    response = FileResponse(storage.dicom_storage().open(name, "rb"), content_type=content_type)
-    response.block_size = CHUNK_SIZE
-    return _headers(response, etag=etag, content_type=content_type, length=size)
+def _round_uids(stored: access.StoredInstance | access.StoredMetadata, *,
+                instance: access.StoredInstance | None = None) -> blinding.RoundUids:
+    uids = blinding.RoundUids(round=stored.round, series_pk=stored.series_pk)
+    if instance is not None:
+        uids.instances = {instance.sop_uid: instance.pk}
+    elif not blinding.pseudonyms.is_first(stored.round):
+        uids.instances = selectors.instance_pks_by_sop_uid(stored.series_pk)
+    return uids
+
+
+def _display_instance(stored: access.StoredInstance) -> bytes:
+    with selectors.open_instance(stored.storage_name) as handle:
+        return blinding.display_file(handle, _round_uids(stored, instance=stored))
 
 
 def _multipart(parts: list[tuple[str, Iterable[tuple[int, int]], int]], *, name: str, boundary: str,
@@ -211,25 +223,34 @@ def _multipart(parts: list[tuple[str, Iterable[tuple[int, int]], int]], *, name:
 
 @dicomweb_view
 def series_metadata(request: HttpRequest, study_uid: str, series_uid: str) -> HttpResponse:
-    """WADO-RS series metadata: the DICOM JSON model of every instance, without pixel data."""
+    """WADO-RS series metadata: the DICOM JSON model of every instance, without pixel data,
+    cut to the display allow-list, with the round's UIDs."""
     metadata = access.series_metadata_for_request(request, study_uid=study_uid, series_uid=series_uid)
     if metadata is None:
         raise Http404(NOT_FOUND)
-    etag = quote_etag(metadata.sha256)
+    etag = _round_etag(metadata.sha256, blinding.DISPLAY_KEYWORDS_VERSION, study_uid, series_uid)
     if _matches(request, etag):
         return _not_modified(etag)
-    return _whole_file(metadata.storage_name, content_type=DICOM_JSON, etag=etag, size=metadata.size)
+    with storage.dicom_storage().open(metadata.storage_name, "rb") as handle:
+        items = json.load(handle)
+    body = blinding.display_metadata(items, _round_uids(metadata))
+    return _built(body, content_type=DICOM_JSON, etag=etag)
 
 
 @dicomweb_view
 def instance(request: HttpRequest, study_uid: str, series_uid: str, sop_uid: str) -> HttpResponse:
-    """WADO-RS instance: the stored file as ``multipart/related; type="application/dicom"``."""
+    """WADO-RS instance: the stored file rebuilt from the display allow-list, with the round's
+    UIDs, as ``multipart/related; type="application/dicom"``."""
     stored = _instance(request, study_uid, series_uid, sop_uid)
-    etag = quote_etag(f"{stored.sha256}.instance")
+    etag = _round_etag(stored.sha256, blinding.DISPLAY_KEYWORDS_VERSION, "instance", study_uid, series_uid, sop_uid)
     if _matches(request, etag):
         return _not_modified(etag)
-    return _multipart([(DICOM, [(0, stored.size)], stored.size)], name=stored.storage_name,
-                      boundary=f"dicom-{stored.sha256[:32]}", type_=DICOM, etag=etag)
+    data = _display_instance(stored)
+    boundary = f"dicom-{etag.strip(chr(34))[:32]}"
+    body = f"--{boundary}\r\nContent-Type: {DICOM}\r\n\r\n".encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    response = HttpResponse(body)
+    return _headers(response, etag=etag, length=len(body),
+                    content_type=f'multipart/related; type="{DICOM}"; boundary={boundary}')
 
 
 def _wants_single_part(request: HttpRequest, media_type: str) -> bool:
@@ -253,12 +274,23 @@ def _wants_single_part(request: HttpRequest, media_type: str) -> bool:
 
 
 def _frame_numbers(raw: str, count: int) -> list[int]:
+    """The frame numbers of ``frames/1,2,...``: each 1 to ``count``; no frame more than
+    ``MAX_FRAME_REPEATS`` times, so a list asks for at most that many times the instance.
+
+    Checked on the text before it is parsed: without a bound a few kilobytes of URL
+    (``1,1,1,...``) made a response of hundreds of MB.
+    """
+    if raw.count(",") >= count * MAX_FRAME_REPEATS:
+        raise BadFrameList(f"Too many frames in one request: this instance has {count}, and a frame may be "
+                           f"asked for at most {MAX_FRAME_REPEATS} times.")
     try:
         numbers = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
         numbers = []
     if not numbers or any(not 1 <= n <= count for n in numbers):
         raise Http404(f"Frames are numbered 1 to {count}.")
+    if max(Counter(numbers).values()) > MAX_FRAME_REPEATS:
+        raise BadFrameList(f"A frame may be asked for at most {MAX_FRAME_REPEATS} times in one request.")
     return numbers
 
 
@@ -272,7 +304,7 @@ def instance_frames(request: HttpRequest, study_uid: str, series_uid: str, sop_u
     numbers = _frame_numbers(frames, stored.number_of_frames)
     part_type = frame_media_type(stored.transfer_syntax_uid)
     single = len(numbers) == 1 and _wants_single_part(request, part_type)
-    etag = quote_etag(f"{stored.sha256}.{'frame' if single else 'frames'}-{'-'.join(map(str, numbers))}")
+    etag = _round_etag(stored.sha256, "frame" if single else "frames", frames, study_uid, series_uid, sop_uid)
     if _matches(request, etag):
         response = _not_modified(etag)
     elif single:
@@ -284,7 +316,7 @@ def instance_frames(request: HttpRequest, study_uid: str, series_uid: str, sop_u
     else:
         index = stored.frames
         parts = [(part_type, [index[n - 1]], index[n - 1][1]) for n in numbers]
-        response = _multipart(parts, name=stored.storage_name, boundary=f"frame-{stored.sha256[:32]}",
+        response = _multipart(parts, name=stored.storage_name, boundary=f"frame-{etag.strip(chr(34))[:32]}",
                               type_=part_type.split(";")[0], etag=etag)
     patch_vary_headers(response, ["Accept"])  # single or multipart follows Accept
     return response
@@ -293,7 +325,8 @@ def instance_frames(request: HttpRequest, study_uid: str, series_uid: str, sop_u
 @dicomweb_view
 def wado_uri(request: HttpRequest) -> HttpResponse:
     """WADO-URI (PS3.18 chapter 9): ``?requestType=WADO&studyUID=&seriesUID=&objectUID=``,
-    answered with the stored file as ``application/dicom`` (the transfer syntax as stored)."""
+    answered with the stored file rebuilt from the display allow-list with the round's UIDs,
+    as ``application/dicom`` (the transfer syntax as stored)."""
     params = request.GET
     if params.get("requestType") != "WADO":
         return _error("requestType must be WADO.", status.HTTP_400_BAD_REQUEST)
@@ -304,10 +337,11 @@ def wado_uri(request: HttpRequest) -> HttpResponse:
     if content_type.split(";")[0].strip() != DICOM:
         return _error("Only contentType=application/dicom is served.", status.HTTP_406_NOT_ACCEPTABLE)
     stored = _instance(request, params["studyUID"], params["seriesUID"], params["objectUID"])
-    etag = quote_etag(stored.sha256)
+    etag = _round_etag(stored.sha256, blinding.DISPLAY_KEYWORDS_VERSION, "wado-uri", params["studyUID"],
+                       params["seriesUID"], params["objectUID"])
     if _matches(request, etag):
         return _not_modified(etag)
-    return _whole_file(stored.storage_name, content_type=DICOM, etag=etag, size=stored.size)
+    return _built(_display_instance(stored), content_type=DICOM, etag=etag)
 
 
 def _flag(value) -> bool:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from readerstudy.imaging.importer import import_study
+from readerstudy.imaging.importer import import_study, manifest_read
 from readerstudy.imaging.validation import ImportRefused
 from readerstudy.studies.models import Study
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError(f"No study with slug {options['study']!r}.")
         try:
             result = import_study(
-                study=study, manifest_text=manifest.read_text(encoding="utf-8-sig"), dicom_root=root,
+                study=study, manifest_text=manifest_read(manifest), dicom_root=root,
                 allow_burned_in=options["allow_burned_in"], keep_originals=options["keep_originals"],
             )
         except ImportRefused as exc:
