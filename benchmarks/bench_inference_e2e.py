@@ -2,9 +2,10 @@
 
 Prints, for the chosen device (CPU by default):
 
-* per-case latency: one case per task (``inference.tasks.predict_case``), from the stored
-  series of an imported case to its stored ``Prediction`` (target < 1 s per CT case on
-  CPU); the first case, which also loads the network, separately;
+* per-case latency: one case per task (``predictions.predict_case``), from the stored
+  series of an imported case to its stored ``Prediction`` and Grad-CAM saliency map
+  (target < 1 s per CT case on CPU); the first case, which also loads the network,
+  separately;
 * throughput of a study of ``--cases`` cases (default 200) run as an inference job does it:
   chunks of ``--chunk`` cases, each preprocessed case by case and predicted in one
   network batch, stored, counted;
@@ -43,6 +44,7 @@ def _configure(tmp: Path, device: str) -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "readerstudy.settings",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "benchmark-only-throw-away-project-key",
         "READERSTUDY_VAR_DIR": str(tmp / "var"),
         "READERSTUDY_MODEL_DIR": str(tmp / "models"),
         "DATABASE_URL": "",
@@ -117,7 +119,7 @@ def _register_model(tmp: Path):
     from inference.checkpoint import save_model
     from inference.networks import build_network
     from inference.preprocess import CT_INPUT_SPEC
-    from readerstudy.predictions.services import model_version_register
+    from readerstudy.predictions.registry import model_version_register
 
     card = {
         "name": "benchmark", "version": "0", "architecture": "ct_unet_encoder",
@@ -129,9 +131,9 @@ def _register_model(tmp: Path):
 
 
 def bench_latency(study, model, *, runs: int) -> None:
-    from inference.tasks import predict_case
     from readerstudy.predictions import services
     from readerstudy.predictions.models import Prediction
+    from readerstudy.predictions.tasks import predict_case
 
     job, _ = services.inference_job_start(study=study, model_version=model, dispatch=False)
     pks = services.inference_job_claim(job_pk=job.pk)[: runs + 1]
@@ -157,10 +159,10 @@ def bench_latency(study, model, *, runs: int) -> None:
 def _split(model, pks: list[int]) -> tuple[float, float]:
     """Median time of the two halves of a case: stored slices -> patch, patch -> probability."""
     from inference.predict import case_patches, predict_patches
-    from readerstudy.predictions import selectors, services
+    from readerstudy.predictions import registry, selectors
     from readerstudy.studies.models import Case
 
-    loaded = services.model_version_load(model)
+    loaded = registry.model_version_load(model)
     reads = selectors.model_reads(loaded.input_spec)
     reading, network = [], []
     for case in Case.objects.filter(pk__in=pks):
@@ -184,8 +186,8 @@ def _forget(job_pk: int, pks: list[int]) -> None:
 
 
 def bench_throughput(study, model, *, chunk: int) -> None:
-    from inference.tasks import predict_cases
     from readerstudy.predictions import services
+    from readerstudy.predictions.tasks import predict_cases
 
     job, _ = services.inference_job_start(study=study, model_version=model, dispatch=False)
     started = time.perf_counter()

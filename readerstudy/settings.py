@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "readerstudy.predictions",
     "readerstudy.analysis",
     "readerstudy.web",
+    # Last: the demo builds its studies through every other app's services.
+    "readerstudy.demo",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +191,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # Redis redelivers a task whose worker died (acks_late) after this many seconds; it must
 # exceed the longest task. The worker tests shorten it.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Tasks have explicit names ("<app>.<verb>"); the model's ("predictions.*") go to
+# READERSTUDY_INFERENCE_QUEUE, the others to Celery's default queue.
+CELERY_TASK_ROUTES = ["readerstudy.core.tasks.route"]
 
 # The study protocol's defaults.
 READERSTUDY_DEFAULT_WASHOUT_DAYS = env_int("READERSTUDY_DEFAULT_WASHOUT_DAYS", 30)

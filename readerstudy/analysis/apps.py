@@ -7,6 +7,6 @@ class AnalysisConfig(AppConfig):
     verbose_name = "Analysis and exports"
 
     def ready(self) -> None:
-        # Celery's autodiscovery imports ``tasks`` modules only; the export task lives in
-        # ``jobs`` (this app's convention), so register it with the app.
-        from readerstudy.analysis import jobs  # noqa: F401
+        # Registered in every process, so that services.export_request can enqueue it by
+        # name (Celery's autodiscovery imports it in the worker only).
+        from readerstudy.analysis import tasks  # noqa: F401

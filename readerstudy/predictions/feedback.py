@@ -4,31 +4,23 @@ the reference standard and where the model looked.
 Only in studies with ``ai_feedback``, only for cases in the trainee's own worklist, and
 only once the trainee's read of the case is submitted. Every refusal is the same
 :class:`FeedbackUnavailable` (a 404 for the API), so a refusal says nothing about why.
+
+Where the model looked (Grad-CAM) is read from the prediction, where the worker stored it
+(:mod:`readerstudy.predictions.worker`): a feedback request loads no network.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
-import numpy as np
-from django.core.cache import cache
-from matplotlib import colormaps
-from PIL import Image
-
-from inference.checkpoint import LoadedModel
-from inference.predict import TIER_LABELS, case_patches, predict_patches, saliency
+from inference.postprocess import TIER_LABELS
 from readerstudy.core.models import AuditEvent, audit
-from readerstudy.predictions import selectors, services
+from readerstudy.predictions import selectors
 from readerstudy.predictions.models import Prediction
 from readerstudy.studies import selectors as study_selectors
-from readerstudy.studies.models import Read, ReadingSlot, ReferenceStandard, Study
+from readerstudy.studies.models import Read, ReadingSlot, ReferenceStandard
 
-__all__ = ["FeedbackUnavailable", "feedback_for", "saliency_views"]
-
-SALIENCY_CACHE_SECONDS = 24 * 3600
-_HEAT_ALPHA = 0.55
+__all__ = ["FeedbackUnavailable", "feedback_for"]
 
 
 class FeedbackUnavailable(Exception):
@@ -45,7 +37,7 @@ def feedback_for(*, reader, slug: str, code: str) -> dict[str, Any]:
         reader's latest read of the case); ``reference`` (label, source); ``model``
         (reader name, probability, call, three_tier and its label, thresholds) or None
         when no model has read the case yet; ``saliency`` (method and one PNG data URI
-        per view) or None.
+        per view, as the worker stored it) or None.
 
     Raises
     ------
@@ -80,7 +72,7 @@ def feedback_for(*, reader, slug: str, code: str) -> dict[str, Any]:
             {"label": reference.label, "source": reference.source} if reference else None
         ),
         "model": _model_part(prediction) if prediction else None,
-        "saliency": _saliency_part(study, prediction) if prediction else None,
+        "saliency": prediction.saliency if prediction else None,
     }
     audit(actor=reader, verb=AuditEvent.Verb.FEEDBACK, object_type="studies.case",
           object_id=case.code, study_slug=study.slug,
@@ -100,56 +92,3 @@ def _model_part(prediction: Prediction) -> dict[str, Any]:
         "thresholds": {"lower": lower, "upper": upper},
         "intended_use": model_version.card.get("intended_use", ""),
     }
-
-
-def _saliency_part(study: Study, prediction: Prediction) -> dict[str, Any] | None:
-    key = f"predictions:saliency:{prediction.model_version.sha256}:{prediction.case_id}"
-    views = cache.get(key)
-    if views is None:
-        model = services.model_version_load(prediction.model_version)
-        center = selectors.case_center(prediction.case)
-        reads = selectors.model_reads(model.input_spec)
-        with selectors.case_series_paths(prediction.case, near=center, **reads) as series:
-            patches = case_patches(model, series, center)
-        # MRI: the slice-centred patch that gave the case its (highest) probability.
-        patch = patches[int(np.argmax(predict_patches(model, patches)))] if len(patches) > 1 else patches[0]
-        views = saliency_views(model, patch)
-        cache.set(key, views, SALIENCY_CACHE_SECONDS)
-    return {"method": "Grad-CAM", "views": views}
-
-
-def saliency_views(model: LoadedModel, patch: np.ndarray) -> list[dict[str, str]]:
-    """Grad-CAM over the patch as small PNGs (data URIs), one per view.
-
-    CT ``(1, S, P, L)``: axial, sagittal and coronal planes through the vertebra centre,
-    superior up, anterior up (axial) or left (sagittal), the patient's right on the
-    image's left. MRI ``(6, S, P)``: the lesion slice of T1W and of T2W, superior up and
-    anterior left. The heat map (0..1) is blended over the grey image.
-
-    References
-    ----------
-    Selvaraju R. R. et al., "Grad-CAM", ICCV 2017, doi:10.1109/ICCV.2017.74
-    (:func:`inference.predict.saliency`).
-    """
-    heat = saliency(model, patch)
-    if patch.ndim == 4:  # CT: (1, S, P, L) with S running inferior -> superior
-        volume, centre = patch[0], np.array(patch.shape[1:]) // 2
-        planes = {
-            "axial": (volume[centre[0]], heat[centre[0]]),
-            "sagittal": (volume[::-1, :, centre[2]], heat[::-1, :, centre[2]]),
-            "coronal": (volume[::-1, centre[1], :], heat[::-1, centre[1], :]),
-        }
-    else:  # MRI: T1W slices -1, 0, +1 then T2W; rows already superior -> inferior
-        planes = {"sagittal T1W": (patch[1], heat), "sagittal T2W": (patch[4], heat)}
-    return [{"view": name, "png": _overlay_png(image, weight)} for name, (image, weight) in planes.items()]
-
-
-def _overlay_png(image: np.ndarray, heat: np.ndarray) -> str:
-    low, high = np.percentile(image, [1, 99])
-    grey = np.clip((image - low) / ((high - low) or 1.0), 0.0, 1.0)[..., np.newaxis]
-    colour = colormaps["inferno"](np.clip(heat, 0.0, 1.0))[..., :3]
-    alpha = _HEAT_ALPHA * np.clip(heat, 0.0, 1.0)[..., np.newaxis]
-    rgb = (grey * (1 - alpha) + colour * alpha) * 255
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb.round().astype(np.uint8))).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

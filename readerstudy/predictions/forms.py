@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from readerstudy.predictions import selectors
+from readerstudy.predictions import registry
 from readerstudy.predictions.models import ModelVersion
 from readerstudy.studies.models import Study
 
@@ -25,5 +25,5 @@ class InferenceStartForm(forms.Form):
     def __init__(self, *args, study: Study, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["model_version"]
-        field.queryset = selectors.model_versions_for(study=study)
-        field.initial = selectors.latest_model_for(study=study)
+        field.queryset = registry.model_versions_for(study=study)
+        field.initial = registry.latest_model_for(study=study)

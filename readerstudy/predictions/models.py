@@ -135,6 +135,12 @@ class Prediction(models.Model):
     probability = models.FloatField(help_text="Probability of malignancy, 0..1.")
     three_tier = models.CharField(max_length=10, choices=TIER_CHOICES)
     runtime_s = models.FloatField(help_text="Seconds from stored DICOM to probability.")
+    saliency = models.JSONField(
+        null=True, blank=True,
+        help_text="Where the model looked, made by the worker with the prediction: "
+        '{"method": "Grad-CAM", "views": [{"view", "png" (data URI)}]}; the trainees\' '
+        "feedback shows it. Empty for a prediction stored without one.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

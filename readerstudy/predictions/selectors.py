@@ -1,5 +1,5 @@
-"""Read-only queries of the model as a reader: registered models, jobs, predictions as an
-analysis frame, and the stored series a model reads.
+"""Read-only queries of the model as a reader: jobs, predictions as an analysis frame, and
+the stored series a model reads (which models exist is :mod:`.registry`'s).
 
 Predictions reach coordinators only; the one exception, the trainees' feedback mode, is
 in :mod:`readerstudy.predictions.feedback`.
@@ -34,9 +34,7 @@ __all__ = [
     "case_series_paths",
     "job_cancelled",
     "jobs_for",
-    "latest_model_for",
     "model_reads",
-    "model_versions_for",
     "newest_job_pks",
     "predictions_for",
     "predictions_frame",
@@ -47,15 +45,6 @@ __all__ = [
 #: The published models' binary threshold on the probability of malignancy.
 DECISION_THRESHOLD = 0.5
 FRAME_COLUMNS = ["reader", "case", "score", "call", "three_tier", "reader_kind"]
-
-
-def model_versions_for(*, study: Study) -> QuerySet[ModelVersion]:
-    """Registered models that read the study's modality, newest first."""
-    return ModelVersion.objects.filter(modality=study.modality).order_by("-created_at", "-pk")
-
-
-def latest_model_for(*, study: Study) -> ModelVersion | None:
-    return model_versions_for(study=study).first()
 
 
 def jobs_for(*, study: Study) -> QuerySet[InferenceJob]:
@@ -85,6 +74,7 @@ def predictions_for(*, study: Study) -> QuerySet[Prediction]:
     return (
         Prediction.objects.filter(case__in=reading_cases(study))
         .select_related("case", "model_version")
+        .defer("saliency")  # images for the trainees' feedback, tens of kB a case
         .order_by("model_version__name", "model_version__version", "case__code")
     )
 
@@ -93,7 +83,7 @@ def call_for(probability: float, card: dict[str, Any] | None = None) -> str:
     """Benign or malignant at the card's ``decision_threshold`` (0.5 when absent).
 
     Malignant from the threshold up, the convention of the three-tier output's upper
-    threshold (:func:`inference.predict.three_tier`).
+    threshold (:func:`inference.postprocess.three_tier`).
     """
     threshold = float((card or {}).get("decision_threshold", DECISION_THRESHOLD))
     return "malignant" if probability >= threshold else "benign"

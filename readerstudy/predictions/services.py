@@ -1,19 +1,18 @@
-"""Write operations of the model as a reader: registering checkpoints, starting inference
-jobs, storing predictions and job progress; training and the demo models are in
-:mod:`.training` and :mod:`.demo`.
+"""Write operations of the model as a reader: starting, cancelling and retrying inference
+jobs, storing predictions and job progress. Registering and loading models is
+:mod:`.registry`'s, training :mod:`.training`'s, and the work of the worker
+:mod:`.worker`'s.
 
 Keyword-only arguments; each function is the one place its rule lives. Progress counters
 change only through single UPDATE statements with ``F()`` expressions, and a job is
-finished by a conditional UPDATE that exactly one caller wins.
+finished by a conditional UPDATE that exactly one caller wins. A started job's task is
+enqueued by its name (``predictions.run_inference_job``), so this module imports neither
+the tasks nor torch.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections import OrderedDict
 from collections.abc import Sequence
-from pathlib import Path
-from threading import Lock
 from typing import Any
 
 from django.conf import settings
@@ -22,137 +21,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from inference.checkpoint import CARD_FILE, LoadedModel, ModelLoadError, load_model
-from inference.predict import select_device
 from readerstudy.core.models import AuditEvent, audit
+from readerstudy.core.tasks import enqueue
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
-from readerstudy.predictions.selectors import latest_model_for, reading_cases
+from readerstudy.predictions.registry import latest_model_for
+from readerstudy.predictions.selectors import reading_cases
 from readerstudy.studies.models import Case, Study
-
-#: Loaded networks kept per process (a model is a few MB; a GPU holds many).
-MODEL_CACHE_SIZE = 4
-
-
-class ModelRegistrationError(ValueError):
-    """A checkpoint that cannot be registered; the message says why."""
-
-
-# --------------------------------------------------------------------------- the registry
-
-
-def model_root() -> Path:
-    return Path(settings.READERSTUDY_MODEL_DIR)
-
-
-def checkpoint_dir(model_version: ModelVersion) -> Path:
-    """Where the registered checkpoint lives (``weights_path`` may be relative to the root)."""
-    path = Path(model_version.weights_path)
-    return path if path.is_absolute() else model_root() / path
-
-
-def _safe(part: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in part).lstrip(".") or "_"
-
-
-def registry_dir(name: str, version: str) -> Path:
-    """The registry's folder of a model version: ``READERSTUDY_MODEL_DIR/<name>/<version>``."""
-    return model_root() / _safe(name) / _safe(version)
-
-
-def model_version_register(*, path: Path | str, by=None) -> ModelVersion:
-    """Register a checkpoint directory (``weights.pt`` + ``model_card.json``).
-
-    The checkpoint is verified first (card schema and checksum, weights checksum,
-    architecture; :func:`inference.checkpoint.load_model`), then copied into
-    ``READERSTUDY_MODEL_DIR/<name>/<version>/`` so the registry does not depend on where
-    it was trained. Registering the same checkpoint again returns the existing row.
-
-    Raises
-    ------
-    ModelRegistrationError
-        The checkpoint is corrupt or tampered with (the message names the file), or its
-        name and version are already registered with other weights.
-    """
-    source = Path(path)
-    try:
-        loaded = load_model(source)
-    except ModelLoadError as exc:
-        raise ModelRegistrationError(f"Refused to register {source}: {exc}") from exc
-    card = loaded.card
-    name, version, sha256 = card["name"], card["version"], card["weights_sha256"]
-    existing = ModelVersion.objects.filter(name=name, version=version).first()
-    if existing is not None:
-        return _same_or_refuse(existing, sha256, source)
-    target = registry_dir(name, version)
-    if target.resolve() != loaded.path.resolve():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(loaded.path / card["weights_file"], target / card["weights_file"])
-        shutil.copyfile(loaded.path / CARD_FILE, target / CARD_FILE)
-    try:
-        with transaction.atomic():
-            model_version = ModelVersion.objects.create(
-                name=name, version=version, modality=card["modality"],
-                architecture=card["architecture"], sha256=sha256, card=card,
-                weights_path=str(target.relative_to(model_root())),
-            )
-            audit(actor=by, verb=AuditEvent.Verb.CREATED, obj=model_version,
-                  model=model_version.reader_name, sha256=sha256)
-    except IntegrityError:
-        # A concurrent registration of the same name and version landed first.
-        return _same_or_refuse(ModelVersion.objects.get(name=name, version=version), sha256, source)
-    return model_version
-
-
-def _same_or_refuse(existing: ModelVersion, sha256: str, source: Path) -> ModelVersion:
-    if existing.sha256 == sha256:
-        return existing
-    raise ModelRegistrationError(
-        f"Refused to register {source}: {existing.reader_name} is already registered with "
-        f"other weights (SHA-256 {existing.sha256[:12]}..., this one {sha256[:12]}...). "
-        "Give the new checkpoint a new version."
-    )
-
-
-_models: OrderedDict[str, LoadedModel] = OrderedDict()
-_models_lock = Lock()
-
-
-def model_version_load(model_version: ModelVersion) -> LoadedModel:
-    """The registered network, loaded once per process and cached by its SHA-256.
-
-    The checkpoint is verified on load (:func:`inference.checkpoint.load_model`) and must
-    still be the one registered: a valid checkpoint swapped in later is refused too. The
-    network goes to CUDA when available, else stays on the CPU.
-
-    Raises
-    ------
-    ModelLoadError
-        The files are missing, corrupt, tampered with or not the registered weights.
-    """
-    with _models_lock:
-        cached = _models.get(model_version.sha256)
-        if cached is not None:
-            _models.move_to_end(model_version.sha256)
-            return cached
-    path = checkpoint_dir(model_version)
-    loaded = load_model(path, device=select_device())
-    if loaded.card["weights_sha256"] != model_version.sha256:
-        raise ModelLoadError(
-            f"{path}: holds weights {loaded.card['weights_sha256'][:12]}..., not the "
-            f"{model_version.sha256[:12]}... registered as {model_version.reader_name}"
-        )
-    with _models_lock:
-        _models[model_version.sha256] = loaded
-        while len(_models) > MODEL_CACHE_SIZE:
-            _models.popitem(last=False)
-    return loaded
-
-
-def model_cache_clear() -> None:
-    """Forget the loaded networks of this process (tests; after replacing files)."""
-    with _models_lock:
-        _models.clear()
-
 
 # --------------------------------------------------------------------------- jobs
 
@@ -184,7 +58,7 @@ def inference_job_start(*, study: Study, model_version: ModelVersion | None = No
     queued or running, that job is returned (``created`` False) instead of a second one.
     With ``dispatch`` the job's Celery task is enqueued once the transaction commits;
     without it the caller runs the chunks itself (:func:`inference_job_claim`, then
-    ``inference.tasks.predict_cases``). ``retry_of`` records the job this one runs again
+    ``readerstudy.predictions.tasks.predict_cases``). ``retry_of`` records the job this one runs again
     (:func:`inference_job_retry`).
 
     Raises
@@ -210,7 +84,9 @@ def inference_job_start(*, study: Study, model_version: ModelVersion | None = No
             audit(actor=by, verb=AuditEvent.Verb.INFERENCE, obj=job, study_slug=study.slug,
                   model=model_version.reader_name, cases=job.total, **details)
             if dispatch:
-                transaction.on_commit(lambda: _enqueue_job(job.pk))
+                transaction.on_commit(
+                    lambda: enqueue("predictions.run_inference_job", job_pk=job.pk)
+                )
     except IntegrityError:
         # A concurrent start of the same model on the same study created it first.
         return InferenceJob.objects.get(
@@ -227,7 +103,7 @@ def inference_job_cancel(*, job: InferenceJob, by=None) -> bool:
     only the change is audited. ``job`` is refreshed either way. The worker's tasks read
     the status: the fan-out and a chunk not yet started do nothing for a cancelled job,
     and a chunk under way stops before its next case and stores none of its batch
-    (:mod:`inference.tasks`). The predictions stored before the cancel are kept: each is a
+    (:mod:`readerstudy.predictions.worker`). The predictions stored before the cancel are kept: each is a
     whole reading of its case, and a retry (:func:`inference_job_retry`) does not redo them.
     """
     changed = InferenceJob.objects.filter(pk=job.pk, status__in=InferenceJob.ACTIVE).update(
@@ -262,17 +138,6 @@ def inference_job_retry(*, job: InferenceJob, by=None,
         )
     return inference_job_start(study=job.study, model_version=job.model_version, by=by,
                                dispatch=dispatch, retry_of=job)
-
-
-def _enqueue_job(job_pk: int) -> None:
-    from inference.tasks import run_inference_job
-
-    run_inference_job.apply_async(kwargs={"job_pk": job_pk}, queue=inference_queue())
-
-
-def inference_queue() -> str:
-    """The Celery queue of inference tasks (a GPU worker may consume only this one)."""
-    return settings.READERSTUDY_INFERENCE_QUEUE
 
 
 def inference_job_claim(*, job_pk: int) -> list[int]:
@@ -312,17 +177,20 @@ def chunked(pks: Sequence[int], size: int | None = None) -> list[list[int]]:
 
 
 def prediction_store(*, case: Case, model_version: ModelVersion, job_pk: int | None,
-                     probability: float, three_tier: str, runtime_s: float) -> tuple[Prediction, bool]:
+                     probability: float, three_tier: str, runtime_s: float,
+                     saliency: dict[str, Any] | None = None) -> tuple[Prediction, bool]:
     """Store the model's reading of a case once; count it for the job when it is new.
 
-    Returns ``(prediction, created)``. The unique (case, model version) constraint makes a
-    second store, from a redelivered task or a concurrent worker, return the first one.
+    ``saliency`` is where the model looked (``{"method", "views"}``, made by the worker
+    with the prediction), which the trainees' feedback shows. Returns
+    ``(prediction, created)``. The unique (case, model version) constraint makes a second
+    store, from a redelivered task or a concurrent worker, return the first one.
     """
     with transaction.atomic():
         prediction, created = Prediction.objects.get_or_create(
             case=case, model_version=model_version,
             defaults={"job_id": job_pk, "probability": probability, "three_tier": three_tier,
-                      "runtime_s": runtime_s},
+                      "runtime_s": runtime_s, "saliency": saliency},
         )
         if created and job_pk is not None:
             InferenceJob.objects.filter(pk=job_pk).update(done=F("done") + 1)
@@ -377,23 +245,3 @@ def inference_job_fail(*, job_pk: int, error: str) -> bool:
             errors=[*job.errors, {"case": "", "error": error}],
         )
     return True
-
-
-# --------------------------------------------------------------------------- training
-
-
-def model_train(**kwargs: Any) -> ModelVersion:
-    """Train a model on a study's training cases and register it; see
-    :func:`readerstudy.predictions.training.model_train`."""
-    from readerstudy.predictions.training import model_train as train
-
-    return train(**kwargs)
-
-
-def demo_models_ensure(*, study: Study) -> ModelVersion:
-    """The demo's small model for ``study``'s modality, trained on its phantom training
-    cases (or on phantoms drawn in memory) or reused from ``READERSTUDY_MODEL_DIR``; see
-    :func:`readerstudy.predictions.demo.demo_model_ensure`."""
-    from readerstudy.predictions.demo import demo_model_ensure
-
-    return demo_model_ensure(study=study)

@@ -22,14 +22,11 @@ from inference.preprocess import CT_INPUT_SPEC, MRI_INPUT_SPEC
 from inference.train import train
 from readerstudy.predictions import selectors
 from readerstudy.predictions.models import ModelVersion
-from readerstudy.predictions.services import model_version_register, registry_dir
+from readerstudy.predictions.registry import ARCHITECTURE_FOR, model_version_register, registry_dir
 from readerstudy.studies.models import Case, Modality, Study
 
-__all__ = [
-    "ARCHITECTURE_FOR", "TrainingSet", "model_train", "train_and_register", "training_set_build",
-]
+__all__ = ["TrainingSet", "model_train", "train_and_register", "training_set_build"]
 
-ARCHITECTURE_FOR = {Modality.CT: "ct_unet_encoder", Modality.MRI: "mri_resnet50"}
 
 @dataclass(frozen=True)
 class TrainingSet:

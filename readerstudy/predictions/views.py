@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.core.permissions import IsCoordinator, IsReader, is_coordinator
-from readerstudy.predictions import selectors, services
+from readerstudy.predictions import registry, selectors, services
 from readerstudy.predictions.feedback import FeedbackUnavailable, feedback_for
 from readerstudy.predictions.forms import InferenceStartForm
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
@@ -109,7 +109,7 @@ class InferenceView(APIView):
         study = get_object_or_404(Study, slug=slug)
         return Response({
             "jobs": InferenceJobSerializer(selectors.jobs_for(study=study), many=True).data,
-            "model_versions": ModelVersionSerializer(selectors.model_versions_for(study=study), many=True).data,
+            "model_versions": ModelVersionSerializer(registry.model_versions_for(study=study), many=True).data,
         })
 
     @extend_schema(request=InferenceStartSerializer,
@@ -226,7 +226,7 @@ def _with_retry(study: Study, jobs: list[InferenceJob]) -> list[InferenceJob]:
 
 def _page(request: HttpRequest, study: Study, form: InferenceStartForm, *,
           status: int = 200) -> HttpResponse:
-    models = list(selectors.model_versions_for(study=study))
+    models = list(registry.model_versions_for(study=study))
     for model_version in models:
         model_version.lower, model_version.upper = model_version.thresholds
         model_version.decision = model_version.card.get("decision_threshold",

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from readerstudy.analysis import bundle, services
-from readerstudy.analysis.jobs import export_job
 from readerstudy.analysis.models import AnalysisExport
+from readerstudy.analysis.tasks import export_job
 from readerstudy.core.models import AuditEvent
 from readerstudy.studies.models import ReferenceStandard
 from tests.analysis.conftest import T0, add_reads

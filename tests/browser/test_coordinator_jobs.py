@@ -11,12 +11,13 @@ import uuid
 
 import pytest
 
-from inference.tasks import predict_cases, run_inference_job
 from readerstudy.analysis import bundle
 from readerstudy.analysis import services as export_services
 from readerstudy.analysis.models import AnalysisExport
+from readerstudy.predictions import registry
 from readerstudy.predictions import services as model_services
 from readerstudy.predictions.models import InferenceJob
+from readerstudy.predictions.tasks import predict_cases, run_inference_job
 from readerstudy.studies import services
 from readerstudy.studies.selectors import worklist_for
 from tests.browser.conftest import ARTIFACTS, sign_in
@@ -42,13 +43,13 @@ def shot(page, name: str) -> None:
 @pytest.fixture
 def tiny_model(settings, tmp_path, ct_study):
     settings.READERSTUDY_MODEL_DIR = tmp_path / "models"
-    return model_services.model_version_register(path=save_tiny_model(tmp_path / "tiny-ct"))
+    return registry.model_version_register(path=save_tiny_model(tmp_path / "tiny-ct"))
 
 
 @pytest.fixture
 def queued_only(monkeypatch):
     """Starting a job queues it and enqueues nothing: the test is the worker."""
-    monkeypatch.setattr(model_services, "_enqueue_job", lambda job_pk: None)
+    monkeypatch.setattr(model_services, "enqueue", lambda name, **kwargs: None)
     monkeypatch.setattr(export_services, "_enqueue", lambda export_pk: None)
     monkeypatch.setattr(bundle.figures, "write_figures", lambda *args, **kwargs: [])
 

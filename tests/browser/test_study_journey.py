@@ -26,7 +26,7 @@ import time_machine
 from django.utils import timezone
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
-from readerstudy.predictions import services as model_services
+from readerstudy.predictions import registry
 from readerstudy.predictions.models import Prediction
 from readerstudy.studies.models import Case, Read, Study
 from tests.browser import dicom_series
@@ -143,7 +143,7 @@ def test_a_study_from_creation_to_the_downloaded_export_whose_numbers_match_the_
     settings.STORAGES = settings.STORAGES | {"default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}}}
     settings.READERSTUDY_MODEL_DIR = tmp_path / "models"
-    model = model_services.model_version_register(path=save_tiny_model(tmp_path / "tiny-ct"))
+    model = registry.model_version_register(path=save_tiny_model(tmp_path / "tiny-ct"))
     phantoms = tmp_path / "phantoms"
     upload = dicom_series.zip_of(phantoms, dicom_series.write_ct_cases(phantoms, N_CASES, n=16, size=48, hu_step=60),
                                  tmp_path / "phantoms.zip")

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from fixtures.phantoms import build_dataset
-from readerstudy.core.management.commands.demo import DEMO_READERS, DEMO_STUDIES, SIMULATED_NOTE
+from readerstudy.demo.management.commands.demo import DEMO_READERS, DEMO_STUDIES, SIMULATED_NOTE
 from readerstudy.studies.models import Read, Round, Study
 from tests.fixtures.phantom_helpers import SMALL_CT
 

@@ -10,7 +10,7 @@ import numpy as np
 from fixtures.phantoms import MANIFEST_COLUMNS, MRI_FEATURES, sample_case
 from fixtures.phantoms.dataset import demo_plans
 from fixtures.phantoms.morphometry import body_measurements
-from readerstudy.core.management.commands.demo import DATASET_SEED
+from readerstudy.demo.management.commands.demo import DATASET_SEED
 from readerstudy.demo.phantom_facts import PHANTOM_FEATURES, phantom_truths
 from readerstudy.studies.answer_form import FEATURES
 

@@ -1,4 +1,4 @@
-"""Prediction plumbing (with fake networks), the three-tier call and Grad-CAM saliency."""
+"""Prediction plumbing, with fake networks."""
 
 from __future__ import annotations
 
@@ -10,17 +10,8 @@ import torch
 from torch import nn
 
 from inference.checkpoint import LoadedModel, load_model
-from inference.predict import (
-    TIER_BENIGN,
-    TIER_LABELS,
-    TIER_MALIGNANT,
-    TIER_UNCERTAIN,
-    case_patches,
-    predict_case,
-    predict_patches,
-    saliency,
-    three_tier,
-)
+from inference.postprocess import TIER_MALIGNANT
+from inference.predict import case_patches, predict_case, predict_patches
 from inference.preprocess import CT_INPUT_SPEC, MRI_INPUT_SPEC, ct_patch, load_series
 from tests.inference.dicom_writer import write_series
 
@@ -53,46 +44,6 @@ def _fake(kind: str, lower: float = 0.2, upper: float = 0.8) -> LoadedModel:
     }
     network = _CentreBrightness() if kind == "ct" else _LesionSliceCentre()
     return LoadedModel(network=network, card=card, path=Path("."))
-
-
-# --------------------------------------------------------------------------- three tiers
-
-
-@pytest.mark.parametrize(
-    ("prob", "tier"),
-    [
-        (0.0, TIER_BENIGN),
-        (0.199, TIER_BENIGN),
-        (0.2, TIER_UNCERTAIN),  # the lower threshold itself is no longer definite
-        (0.5, TIER_UNCERTAIN),
-        (0.8, TIER_MALIGNANT),  # the upper threshold is definite malignant
-        (1.0, TIER_MALIGNANT),
-    ],
-)
-def test_probabilities_fall_into_three_tiers_at_the_thresholds(prob, tier):
-    assert three_tier(prob, 0.2, 0.8) == tier
-
-
-def test_tiers_have_display_labels():
-    assert TIER_LABELS == {
-        "benign": "definitely benign",
-        "uncertain": "uncertain - recommend MRI",
-        "malignant": "definitely malignant",
-    }
-
-
-def test_equal_thresholds_make_a_binary_call():
-    assert three_tier(0.49, 0.5, 0.5) == TIER_BENIGN
-    assert three_tier(0.5, 0.5, 0.5) == TIER_MALIGNANT
-
-
-def test_thresholds_out_of_order_and_impossible_probabilities_are_refused():
-    with pytest.raises(ValueError, match="lower <= upper"):
-        three_tier(0.5, 0.8, 0.2)
-    with pytest.raises(ValueError, match="probability"):
-        three_tier(float("nan"), 0.2, 0.8)
-    with pytest.raises(ValueError, match="probability"):
-        three_tier(1.5, 0.2, 0.8)
 
 
 # --------------------------------------------------------------------------- patches
@@ -194,40 +145,3 @@ def test_an_mri_case_takes_the_highest_of_the_lesion_and_neighbour_slice_probabi
     assert patches.shape == (3, 6, 64, 64)
     assert len(set(prediction.patch_probabilities)) == 3
     assert prediction.probability == max(prediction.patch_probabilities)
-
-
-# --------------------------------------------------------------------------- saliency
-
-
-def test_ct_saliency_is_a_map_of_the_patch_scaled_to_unit_range(ct_model_dir):
-    model = load_model(ct_model_dir)
-    patch = np.random.default_rng(1).random((1, 64, 64, 64), dtype=np.float32)
-
-    heat = saliency(model, patch, class_index=1, device="cpu")
-
-    assert heat.shape == (64, 64, 64)
-    assert heat.dtype == np.float32
-    assert heat.min() >= 0.0 and heat.max() <= 1.0
-    assert heat.max() == pytest.approx(1.0) or heat.max() == 0.0
-
-
-def test_saliency_leaves_the_prediction_network_untouched(ct_model_dir):
-    model = load_model(ct_model_dir)
-    patch = np.random.default_rng(2).random((1, 1, 64, 64, 64), dtype=np.float32)
-    before = predict_patches(model, patch)
-
-    saliency(model, patch[0])
-    saliency(model, patch[0])
-
-    np.testing.assert_array_equal(predict_patches(model, patch), before)
-    assert not any(m._forward_hooks or m._backward_hooks for m in model.network.modules())
-
-
-def test_mri_saliency_has_the_in_plane_shape_of_the_patch(mri_model_dir):
-    model = load_model(mri_model_dir)
-    patch = np.random.default_rng(3).standard_normal((6, 64, 64)).astype(np.float32)
-
-    heat = saliency(model, patch)
-
-    assert heat.shape == (64, 64)
-    assert heat.min() >= 0.0 and heat.max() <= 1.0

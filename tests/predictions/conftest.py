@@ -1,4 +1,4 @@
-"""Fixtures of the prediction tests (shared with tests/inference/test_tasks.py)."""
+"""Fixtures of the prediction tests."""
 
 from tests.predictions.helpers import (  # noqa: F401
     ct_cases,

@@ -23,7 +23,7 @@ from inference.networks import build_network
 from inference.preprocess import CT_INPUT_SPEC, MRI_INPUT_SPEC
 from readerstudy.imaging.importer import import_study
 from readerstudy.imaging.models import DeidentificationKey, Instance, Series, VertebraLocation
-from readerstudy.predictions import services
+from readerstudy.predictions import registry
 from readerstudy.studies.models import Case, ReferenceStandard, Study
 from tests.imaging.factory import ct_case, mr_case, write_manifest
 
@@ -156,10 +156,10 @@ def imported_ct(django_db_setup, django_db_blocker, tmp_path_factory) -> Importe
 def fresh_caches(settings):
     """No network or saliency map cached by an earlier test; quick password hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    services.model_cache_clear()
+    registry.model_cache_clear()
     cache.clear()
     yield
-    services.model_cache_clear()
+    registry.model_cache_clear()
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ def tiny_ct_checkpoint(tmp_path) -> Path:
 
 @pytest.fixture
 def ct_model(storage_root, tiny_ct_checkpoint):
-    return services.model_version_register(path=tiny_ct_checkpoint)
+    return registry.model_version_register(path=tiny_ct_checkpoint)
 
 
 def probabilities_differ(values) -> bool:

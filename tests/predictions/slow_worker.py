@@ -23,7 +23,7 @@ PAUSE = float(sys.argv[2])
 
 @task_prerun.connect
 def _pause(sender=None, **kwargs):
-    if sender is not None and sender.name == "inference.tasks.predict_cases":
+    if sender is not None and sender.name == "predictions.predict_cases":
         MARKER.write_text(str(os.getpid()))
         time.sleep(PAUSE)
 

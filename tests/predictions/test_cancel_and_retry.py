@@ -9,11 +9,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-import inference.tasks
-from inference.tasks import predict_cases, run_inference_job
 from readerstudy.core.models import AuditEvent
-from readerstudy.predictions import services
+from readerstudy.predictions import registry, services, worker
 from readerstudy.predictions.models import InferenceJob, Prediction
+from readerstudy.predictions.tasks import predict_cases, run_inference_job
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +69,7 @@ def test_a_cancelled_jobs_fan_out_and_remaining_chunks_do_no_work(ct_cases, ct_m
     job = _start(ct_cases[0].study, ct_model)
     pks = services.inference_job_claim(job_pk=job.pk)
     services.inference_job_cancel(job=job)
-    monkeypatch.setattr(services, "model_version_load", _must_not_load)
+    monkeypatch.setattr(registry, "model_version_load", _must_not_load)
 
     assert run_inference_job.apply(kwargs={"job_pk": job.pk}).get() == 0
     for chunk in services.chunked(pks, 2):
@@ -87,14 +86,14 @@ def test_a_chunk_under_way_stops_before_its_next_case_once_the_job_is_cancelled(
     job = _start(ct_cases[0].study, ct_model)
     pks = services.inference_job_claim(job_pk=job.pk)
     read = []
-    real_case_patches = inference.tasks.case_patches
+    real_case_patches = worker.case_patches
 
     def read_then_cancel(model, series, center):
         read.append(center)
         services.inference_job_cancel(job=job)  # the coordinator cancels while case 1 is read
         return real_case_patches(model, series, center)
 
-    monkeypatch.setattr(inference.tasks, "case_patches", read_then_cancel)
+    monkeypatch.setattr(worker, "case_patches", read_then_cancel)
     stored = predict_cases.apply(kwargs={"case_pks": pks, "model_version_pk": ct_model.pk,
                                          "job_pk": job.pk}).get()
 
@@ -108,13 +107,13 @@ def test_a_chunk_whose_job_is_cancelled_during_the_network_run_stores_nothing(
         ct_cases, ct_model, monkeypatch):
     job = _start(ct_cases[0].study, ct_model)
     pks = services.inference_job_claim(job_pk=job.pk)
-    real_predict = inference.tasks.predict_patches
+    real_predict = worker.predict_patches
 
     def cancel_then_predict(model, batch):
         services.inference_job_cancel(job=job)
         return real_predict(model, batch)
 
-    monkeypatch.setattr(inference.tasks, "predict_patches", cancel_then_predict)
+    monkeypatch.setattr(worker, "predict_patches", cancel_then_predict)
     stored = predict_cases.apply(kwargs={"case_pks": pks, "model_version_pk": ct_model.pk,
                                          "job_pk": job.pk}).get()
 

@@ -1,14 +1,13 @@
-"""run_inference, train_model and the demo's model."""
+"""run_inference and train_model."""
 
 from __future__ import annotations
 
 import io
 
-import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from readerstudy.predictions import demo, services
+from readerstudy.predictions import registry
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +88,7 @@ def test_train_model_trains_on_the_training_cases_and_registers_the_model(ct_stu
     assert training["study"] == "ct-study" and training["cases"] == 2
     assert training["n_patients"] == 2 and training["folds"] == 2
     assert model.card["architecture_kwargs"] == {"channels": [4, 8]}
-    folder = services.checkpoint_dir(model)
+    folder = registry.checkpoint_dir(model)
     assert (folder / "report" / "report.json").is_file()
     assert f"Registered {model.reader_name}" in output
 
@@ -104,51 +103,3 @@ def test_train_model_refuses_a_study_without_training_cases(ct_study, storage_ro
 
     with pytest.raises(CommandError, match="no usable training cases"):
         _call("train_model", "--study", "ct-study", "--modality", "CT")
-
-
-# --------------------------------------------------------------------------- the demo model
-
-
-@pytest.fixture
-def quick_demo(monkeypatch):
-    quick = {"arch_kwargs": {"channels": [4, 8, 8, 8]}, "folds": 2, "max_epochs": 1, "patience": 1,
-             "lr": 1e-3, "batch_size": 8, "augment": False, "seed": 7, "phantoms": 4}
-    for modality in ("CT", "MR"):
-        monkeypatch.setitem(demo.DEMO_SETTINGS, modality, quick)
-
-
-@pytest.mark.slow
-def test_the_demo_model_is_trained_once_and_says_it_has_no_clinical_meaning(ct_study, storage_root,
-                                                                            quick_demo, monkeypatch):
-    model = services.demo_models_ensure(study=ct_study)
-
-    assert model.name == "demo-phantom-ct" and model.modality == "CT"
-    assert model.card["training_data"]["note"] == "trained on synthetic phantoms; no clinical meaning"
-    assert "no clinical meaning" in model.card["intended_use"]
-
-    def no_training(*args, **kwargs):
-        raise AssertionError("the demo model was trained again")
-
-    monkeypatch.setattr(demo, "train_and_register", no_training)
-    assert services.demo_models_ensure(study=ct_study).pk == model.pk
-    model.delete()  # a fresh database: the files under READERSTUDY_MODEL_DIR are reused
-    again = services.demo_models_ensure(study=ct_study)
-    assert (again.name, again.version, again.sha256) == (model.name, model.version, model.sha256)
-
-
-def test_a_changed_training_set_gives_the_demo_model_another_version(ct_study, storage_root):
-    before = demo.demo_fingerprint(ct_study)
-    ct_study.cases.filter(test_set="training").first().delete()
-
-    assert demo.demo_fingerprint(ct_study) != before
-
-
-@pytest.mark.slow
-def test_the_mri_demo_model_learns_from_phantoms_cut_like_stored_series():
-    data = demo.phantom_training_set("MR", n=4, seed=3)
-
-    assert data.patches.shape == (4, 6, 64, 64) and np.isfinite(data.patches).all()
-    assert sorted(data.labels.tolist()) == [0, 0, 1, 1]
-    assert len(set(data.patient_ids)) == 4
-    # z-scored per sequence over its three slices (inference.preprocess.mri_patch)
-    assert np.allclose(data.patches[:, :3].mean(axis=(1, 2, 3)), 0, atol=1e-4)

@@ -12,14 +12,12 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from inference.tasks import predict_case
 from readerstudy.core.models import AuditEvent
-from readerstudy.predictions import services
-from readerstudy.predictions.feedback import saliency_views
+from readerstudy.predictions import registry, services
 from readerstudy.predictions.models import Prediction
+from readerstudy.predictions.tasks import predict_case
 from readerstudy.studies.models import Study
 from readerstudy.studies.services import assignment_create, study_open
-from tests.predictions.helpers import save_tiny_model
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +30,7 @@ def trainee(make_reader):
 @pytest.fixture
 def feedback_study(ct_study, ct_model, trainee, other_reader) -> Study:
     """The CT study as a teaching study, open, two readers assigned, and the model's
-    prediction of the first reading case."""
+    prediction of the first reading case, made by the worker's task with its saliency map."""
     ct_study.ai_feedback = True
     ct_study.save()
     for user in (trainee, other_reader):
@@ -90,6 +88,22 @@ def test_after_their_read_a_trainee_sees_the_model_the_reference_and_where_it_lo
     assert all(_png(v["png"]).shape == (64, 64, 3) for v in body["saliency"]["views"])
     event = AuditEvent.objects.get(verb=AuditEvent.Verb.FEEDBACK)
     assert (event.actor, event.object_id, event.study_slug) == (trainee, case.code, feedback_study.slug)
+
+
+def test_the_feedback_shows_the_saliency_the_worker_stored_and_loads_no_network(
+        client_for, trainee, feedback_study, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("a feedback request loaded the model")
+
+    monkeypatch.setattr(registry, "model_version_load", no_network)
+    client = client_for(trainee)
+    case = _reading_case(feedback_study)
+    _submit(client, feedback_study, case.code)
+
+    body = _feedback(client, feedback_study, case.code).json()
+
+    assert body["saliency"] == Prediction.objects.get(case=case).saliency
+    assert body["saliency"]["method"] == "Grad-CAM"
 
 
 def test_feedback_is_404_before_the_trainees_own_read(client_for, trainee, feedback_study):
@@ -151,15 +165,3 @@ def test_the_feedback_route_is_not_one_of_the_blinded_reading_routes():
     name = "trainee-feedback"
     assert reverse(name, kwargs={"slug": "s", "code": "C"}) == "/api/v1/feedback/s/C/"
     assert not name.startswith("reading-")
-
-
-def test_mri_saliency_shows_the_lesion_slice_of_t1w_and_t2w(tmp_path):
-    from inference.checkpoint import load_model
-
-    model = load_model(save_tiny_model(tmp_path / "mri", modality="MR"))
-    patch = np.random.default_rng(0).normal(size=(6, 64, 64)).astype(np.float32)
-
-    views = saliency_views(model, patch)
-
-    assert [v["view"] for v in views] == ["sagittal T1W", "sagittal T2W"]
-    assert all(_png(v["png"]).shape == (64, 64, 3) for v in views)

@@ -8,10 +8,10 @@ import re
 import pytest
 from django.test import Client
 
-from inference.tasks import predict_cases, run_inference_job
 from readerstudy.core.models import AuditEvent
-from readerstudy.predictions import services
+from readerstudy.predictions import registry, services
 from readerstudy.predictions.models import InferenceJob, Prediction
+from readerstudy.predictions.tasks import predict_cases, run_inference_job
 from tests.conftest import PASSWORD
 from tests.predictions.helpers import save_tiny_model
 
@@ -123,7 +123,7 @@ def test_a_second_start_while_a_run_is_queued_joins_it(study, ct_model, queued_j
 
 
 def test_a_model_that_is_not_offered_is_refused_on_the_page(study, ct_model, coordinator, tmp_path):
-    mri = services.model_version_register(path=save_tiny_model(tmp_path / "mri", modality="MR"))
+    mri = registry.model_version_register(path=save_tiny_model(tmp_path / "mri", modality="MR"))
 
     for choice in (mri.pk, 999_999, "tiny"):
         response = signed_in(coordinator).post(page_url(study), {"model_version": choice})

@@ -9,13 +9,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from inference.checkpoint import ModelLoadError, load_model
-from inference.predict import case_patches, predict_case, three_tier
-from inference.tasks import predict_cases, run_inference_job
+from inference.postprocess import three_tier
+from inference.predict import case_patches, predict_case
 from readerstudy.core.models import AuditEvent
 from readerstudy.imaging.importer import import_study
-from readerstudy.predictions import selectors, services
+from readerstudy.predictions import registry, selectors, services
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
-from readerstudy.predictions.services import ModelRegistrationError
+from readerstudy.predictions.registry import ModelRegistrationError
+from readerstudy.predictions.tasks import predict_cases, run_inference_job
 from readerstudy.studies.models import Case, Study
 from tests.imaging.factory import ct_case, write_manifest
 from tests.predictions.helpers import import_cases, probabilities_differ, save_tiny_model
@@ -34,12 +35,12 @@ def _run(job: InferenceJob) -> InferenceJob:
 
 
 def test_registering_copies_the_verified_checkpoint_into_the_model_registry(storage_root, tiny_ct_checkpoint):
-    model = services.model_version_register(path=tiny_ct_checkpoint)
+    model = registry.model_version_register(path=tiny_ct_checkpoint)
 
     card = json.loads((tiny_ct_checkpoint / "model_card.json").read_text())
     assert (model.name, model.version, model.modality) == (card["name"], card["version"], "CT")
     assert model.sha256 == card["weights_sha256"]
-    folder = services.checkpoint_dir(model)
+    folder = registry.checkpoint_dir(model)
     assert folder.parent.parent == storage_root / "models"
     assert load_model(folder).card == card
     assert model.reader_name == f"model:{card['name']}@{card['version']}"
@@ -47,8 +48,8 @@ def test_registering_copies_the_verified_checkpoint_into_the_model_registry(stor
 
 
 def test_registering_the_same_checkpoint_twice_returns_the_existing_version(storage_root, tiny_ct_checkpoint):
-    first = services.model_version_register(path=tiny_ct_checkpoint)
-    again = services.model_version_register(path=services.checkpoint_dir(first))
+    first = registry.model_version_register(path=tiny_ct_checkpoint)
+    again = registry.model_version_register(path=registry.checkpoint_dir(first))
 
     assert again.pk == first.pk
     assert ModelVersion.objects.count() == 1
@@ -59,7 +60,7 @@ def test_a_corrupt_checkpoint_is_refused_at_registration_naming_the_file(storage
     weights.write_bytes(weights.read_bytes()[:-100])
 
     with pytest.raises(ModelRegistrationError, match=r"weights\.pt.*SHA-256"):
-        services.model_version_register(path=tiny_ct_checkpoint)
+        registry.model_version_register(path=tiny_ct_checkpoint)
     assert not ModelVersion.objects.exists()
 
 
@@ -70,14 +71,14 @@ def test_a_tampered_card_is_refused_at_registration(storage_root, tiny_ct_checkp
     card_file.write_text(json.dumps(card))
 
     with pytest.raises(ModelRegistrationError, match=r"model_card\.json.*modified"):
-        services.model_version_register(path=tiny_ct_checkpoint)
+        registry.model_version_register(path=tiny_ct_checkpoint)
 
 
 def test_the_same_name_and_version_with_other_weights_is_refused(storage_root, tmp_path):
-    services.model_version_register(path=save_tiny_model(tmp_path / "a", seed=1))
+    registry.model_version_register(path=save_tiny_model(tmp_path / "a", seed=1))
 
     with pytest.raises(ModelRegistrationError, match="already registered with other weights"):
-        services.model_version_register(path=save_tiny_model(tmp_path / "b", seed=2))
+        registry.model_version_register(path=save_tiny_model(tmp_path / "b", seed=2))
 
 
 # --------------------------------------------------------------------------- jobs
@@ -92,7 +93,7 @@ def test_a_job_stores_one_prediction_per_reading_case_as_predict_case_reads_it(c
 
     assert (job.status, job.done, job.failed, job.total) == ("done", 4, 0, 4)
     assert job.started_at <= job.finished_at
-    loaded = services.model_version_load(ct_model)
+    loaded = registry.model_version_load(ct_model)
     lower, upper = loaded.thresholds
     for case in ct_cases:
         stored = Prediction.objects.get(case=case, model_version=ct_model)
@@ -174,7 +175,7 @@ def test_a_new_job_retries_the_cases_that_failed(ct_cases, ct_model):
 
 
 def test_a_checkpoint_corrupted_after_registration_fails_the_job_with_a_clear_error(ct_cases, ct_model):
-    weights = services.checkpoint_dir(ct_model) / "weights.pt"
+    weights = registry.checkpoint_dir(ct_model) / "weights.pt"
     weights.write_bytes(b"not a checkpoint")
 
     job = _run(services.inference_job_start(study=ct_cases[0].study, model_version=ct_model, dispatch=False)[0])
@@ -186,16 +187,16 @@ def test_a_checkpoint_corrupted_after_registration_fails_the_job_with_a_clear_er
 
 def test_a_valid_checkpoint_swapped_in_after_registration_is_refused(ct_cases, ct_model, tmp_path):
     other = save_tiny_model(tmp_path / "other", seed=5)
-    target = services.checkpoint_dir(ct_model)
+    target = registry.checkpoint_dir(ct_model)
     for name in ("weights.pt", "model_card.json"):
         (target / name).write_bytes((other / name).read_bytes())
 
     with pytest.raises(ModelLoadError, match=r"not the .* registered as"):
-        services.model_version_load(ct_model)
+        registry.model_version_load(ct_model)
 
 
 def test_a_model_of_another_modality_is_refused(ct_cases, storage_root, tmp_path):
-    mri_model = services.model_version_register(path=save_tiny_model(tmp_path / "mri", modality="MR"))
+    mri_model = registry.model_version_register(path=save_tiny_model(tmp_path / "mri", modality="MR"))
 
     with pytest.raises(ValidationError, match="reads MRI, but study ct-study is CT"):
         services.inference_job_start(study=ct_cases[0].study, model_version=mri_model)
@@ -207,9 +208,9 @@ def test_without_a_model_the_start_says_how_to_get_one(ct_cases, storage_root):
 
 
 def test_the_default_model_is_the_newest_of_the_studys_modality(ct_cases, storage_root, tmp_path):
-    services.model_version_register(path=save_tiny_model(tmp_path / "old", version="1"))
-    newest = services.model_version_register(path=save_tiny_model(tmp_path / "new", version="2", seed=3))
-    services.model_version_register(path=save_tiny_model(tmp_path / "mri", modality="MR"))
+    registry.model_version_register(path=save_tiny_model(tmp_path / "old", version="1"))
+    newest = registry.model_version_register(path=save_tiny_model(tmp_path / "new", version="2", seed=3))
+    registry.model_version_register(path=save_tiny_model(tmp_path / "mri", modality="MR"))
 
     job, _ = services.inference_job_start(study=ct_cases[0].study, dispatch=False)
 
@@ -253,12 +254,12 @@ def test_the_call_follows_the_threshold_at_and_above_0_5():
 def test_mri_cases_are_read_as_the_highest_of_three_slice_patches(storage_root, incoming, tmp_path):
     study = Study.objects.create(slug="mr-study", title="MRI", modality="MR", repeat_sample_size=0)
     cases = import_cases(study, incoming, ["benign", "malignant"])
-    model = services.model_version_register(path=save_tiny_model(tmp_path / "mri", modality="MR"))
+    model = registry.model_version_register(path=save_tiny_model(tmp_path / "mri", modality="MR"))
 
     job = _run(services.inference_job_start(study=study, model_version=model, dispatch=False)[0])
 
     assert job.status == "done"
-    loaded = services.model_version_load(model)
+    loaded = registry.model_version_load(model)
     for case in cases:
         with selectors.case_series_paths(case) as series:
             alone = predict_case(loaded, series, selectors.case_center(case))

@@ -9,12 +9,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from inference import tasks
-from inference.checkpoint import ModelLoadError
 from readerstudy.celery import app
-from readerstudy.predictions import services
+from readerstudy.predictions import registry, services, tasks, worker
 from readerstudy.predictions.models import InferenceJob
-from readerstudy.predictions.services import ModelRegistrationError
+from readerstudy.predictions.registry import ModelRegistrationError
 from readerstudy.studies.models import Study
 
 
@@ -43,7 +41,7 @@ class Command(BaseCommand):
         model_version = None
         if opts["model"]:
             try:
-                model_version = services.model_version_register(path=opts["model"])
+                model_version = registry.model_version_register(path=opts["model"])
             except ModelRegistrationError as exc:
                 raise CommandError(str(exc)) from exc
         eager = bool(app.conf.task_always_eager)
@@ -72,10 +70,7 @@ class Command(BaseCommand):
 
     def _run_here(self, job: InferenceJob, bar: tqdm) -> None:
         """Eager mode: the chunks the worker would run, one after the other, here."""
-        try:
-            services.model_version_load(job.model_version)
-        except ModelLoadError as exc:
-            services.inference_job_fail(job_pk=job.pk, error=f"The model cannot be loaded: {exc}")
+        if worker.job_model_ready(job_pk=job.pk) is None:
             return
         for chunk in services.chunked(services.inference_job_claim(job_pk=job.pk)):
             tasks.predict_cases.apply(kwargs={

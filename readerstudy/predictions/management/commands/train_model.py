@@ -7,7 +7,8 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from readerstudy.predictions.services import ModelRegistrationError, model_train
+from readerstudy.predictions.registry import ModelRegistrationError
+from readerstudy.predictions.training import model_train
 from readerstudy.studies.models import Study
 
 

@@ -168,12 +168,13 @@ class Command(BaseCommand):
 
     def _model(self, study: Study, *, trained_on: Study) -> None:
         """Runs on ``study`` the demo model of ``trained_on`` (trained first if need be)."""
+        from readerstudy.demo.phantom_model import demo_model_ensure
         from readerstudy.predictions.models import InferenceJob
-        from readerstudy.predictions.services import demo_models_ensure, inference_job_start
+        from readerstudy.predictions.services import inference_job_start
 
         if trained_on == study:
             self.say(f"{study.slug}: training or reusing the phantom model (minutes on 2 CPU cores)")
-        model_version = demo_models_ensure(study=trained_on)
+        model_version = demo_model_ensure(study=trained_on)
         job, created = inference_job_start(study=study, model_version=model_version)
         if created:
             job.refresh_from_db()

@@ -1,8 +1,6 @@
-"""The inference tasks: idempotent, retried on transient errors, and safe when a worker is
-killed mid-task. The ``worker`` tests run a real Celery worker against a real broker."""
-
-# The fixtures shared with tests/predictions are imported, so test parameters "redefine" them.
-# ruff: noqa: F811
+"""The inference tasks: named, routed to the inference queue, idempotent, retried on
+transient errors, and safe when a worker is killed mid-task. The ``worker`` tests run a
+real Celery worker against a real broker."""
 
 from __future__ import annotations
 
@@ -11,21 +9,12 @@ import io
 import pytest
 from django.core.management import call_command
 
-from inference import tasks
 from readerstudy.celery import app
-from readerstudy.predictions import services
+from readerstudy.core.tasks import route
+from readerstudy.predictions import registry, services, tasks, worker
 from readerstudy.predictions.models import InferenceJob, Prediction
-from readerstudy.predictions.services import ModelRegistrationError
-from tests.predictions.helpers import (  # noqa: F401 - fixtures
-    ct_cases,
-    ct_model,
-    ct_study,
-    fresh_caches,
-    imported_ct,
-    save_tiny_model,
-    storage_root,
-    tiny_ct_checkpoint,
-)
+from readerstudy.predictions.registry import ModelRegistrationError
+from tests.predictions.helpers import save_tiny_model
 from tests.predictions.workers import (
     Worker,
     new_queue,
@@ -36,6 +25,16 @@ from tests.predictions.workers import (
 )
 
 # --------------------------------------------------------------------------- in this process
+
+
+def test_the_tasks_have_their_apps_names_and_go_to_the_inference_queue(settings):
+    settings.READERSTUDY_INFERENCE_QUEUE = "gpu"
+
+    assert {t.name for t in (tasks.run_inference_job, tasks.predict_cases, tasks.predict_case)} == {
+        "predictions.run_inference_job", "predictions.predict_cases", "predictions.predict_case"}
+    assert route("predictions.predict_cases", (), {}, {}) == {"queue": "gpu"}
+    assert route("analysis.export_job", (), {}, {}) is None
+    assert app.amqp.router.route({}, "predictions.run_inference_job")["queue"].name == "gpu"
 
 
 def _job(study, model) -> InferenceJob:
@@ -79,7 +78,7 @@ def test_a_transient_error_is_retried_then_recorded_for_each_case(ct_cases, ct_m
         calls.append(1)
         raise ConnectionError("object storage unreachable")
 
-    monkeypatch.setattr(tasks, "case_patches", unreachable_storage)
+    monkeypatch.setattr(worker, "case_patches", unreachable_storage)
     # Eager retries run only when the Retry is not propagated to the caller.
     monkeypatch.setitem(app.conf, "task_eager_propagates", False)
     job = _job(ct_cases[0].study, ct_model)
@@ -93,6 +92,59 @@ def test_a_transient_error_is_retried_then_recorded_for_each_case(ct_cases, ct_m
     job.refresh_from_db()
     assert (job.status, job.done, job.failed) == ("failed", 0, 4)
     assert all("Gave up after 3 retries: ConnectionError" in e["error"] for e in job.errors)
+
+
+@pytest.mark.django_db
+def test_an_unreadable_file_is_the_cases_error_at_once_and_the_others_are_read(
+        ct_cases, ct_model, monkeypatch):
+    real_case_patches = worker.case_patches
+    calls = []
+
+    def unreadable_first_case(model, series, center):
+        calls.append(center)
+        if len(calls) == 1:
+            raise PermissionError(13, "Permission denied", "/storage/first.dcm")
+        return real_case_patches(model, series, center)
+
+    monkeypatch.setattr(worker, "case_patches", unreadable_first_case)
+    monkeypatch.setitem(app.conf, "task_eager_propagates", False)
+    job = _job(ct_cases[0].study, ct_model)
+
+    stored = tasks.predict_cases.apply(kwargs={
+        "case_pks": [c.pk for c in ct_cases], "model_version_pk": ct_model.pk, "job_pk": job.pk,
+    }).get()
+
+    assert len(calls) == 4 and stored == 3  # read once each: no retry
+    job.refresh_from_db()
+    assert (job.status, job.done, job.failed) == ("failed", 3, 1)
+    assert job.errors == [{"case": ct_cases[0].code,
+                           "error": "PermissionError: [Errno 13] Permission denied: "
+                                    "'/storage/first.dcm'"}]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("error", [FileNotFoundError, IsADirectoryError, NotADirectoryError])
+def test_a_permanent_file_error_of_a_chunk_is_recorded_without_a_retry(
+        ct_cases, ct_model, monkeypatch, error):
+    calls = []
+
+    def missing_file(**kwargs):
+        calls.append(1)
+        raise error(2, "gone", "/storage/models/weights.pt")
+
+    monkeypatch.setattr(worker, "predict_chunk", missing_file)
+    monkeypatch.setitem(app.conf, "task_eager_propagates", False)
+    job = _job(ct_cases[0].study, ct_model)
+
+    tasks.predict_cases.apply(kwargs={
+        "case_pks": [c.pk for c in ct_cases], "model_version_pk": ct_model.pk, "job_pk": job.pk,
+    })
+
+    assert len(calls) == 1
+    job.refresh_from_db()
+    assert (job.status, job.done, job.failed) == ("failed", 0, 4)
+    assert all(e["error"].startswith(f"{error.__name__}: ") for e in job.errors)
+    assert not any("retries" in e["error"] for e in job.errors)
 
 
 # --------------------------------------------------------------------------- a real worker
@@ -118,8 +170,8 @@ def worker_run(settings, tmp_path, storage_root, imported_ct):
         return worker.wait_ready() if wait else worker
 
     yield start
-    for worker in started:
-        worker.stop()
+    for each in started:
+        each.stop()
 
 
 def _wait_finished(job: InferenceJob, timeout: float = 120.0) -> InferenceJob:
@@ -164,18 +216,16 @@ def test_run_inference_follows_a_workers_job_until_its_progress_reaches_the_tota
 def test_a_task_delivered_twice_to_a_worker_stores_one_prediction(worker_run, ct_cases, ct_model):
     worker_run()
     job = _job(ct_cases[0].study, ct_model)
-    queue = services.inference_queue()
     twice = {"case_pk": ct_cases[0].pk, "model_version_pk": ct_model.pk, "job_pk": job.pk}
 
-    tasks.predict_case.apply_async(kwargs=twice, queue=queue)
-    tasks.predict_case.apply_async(kwargs=twice, queue=queue)
+    tasks.predict_case.apply_async(kwargs=twice)  # routed to this test's queue
+    tasks.predict_case.apply_async(kwargs=twice)
     tasks.predict_cases.apply_async(
         kwargs={  # one worker takes them in order: this one is last
             "case_pks": [c.pk for c in ct_cases[1:]],
             "model_version_pk": ct_model.pk,
             "job_pk": job.pk,
         },
-        queue=queue,
     )
     job = _wait_finished(job)
 
@@ -192,11 +242,11 @@ def test_a_corrupt_checkpoint_is_refused_at_registration_and_at_task_time(
     corrupt = save_tiny_model(tmp_path / "corrupt", seed=4, version="corrupt")
     (corrupt / "weights.pt").write_bytes(b"\0" * 64)
     with pytest.raises(ModelRegistrationError, match=r"weights\.pt: SHA-256"):
-        services.model_version_register(path=corrupt)
-    model = services.model_version_register(
+        registry.model_version_register(path=corrupt)
+    model = registry.model_version_register(
         path=save_tiny_model(tmp_path / "good", seed=4, version="2")
     )
-    weights = services.checkpoint_dir(model) / "weights.pt"
+    weights = registry.checkpoint_dir(model) / "weights.pt"
     weights.write_bytes(weights.read_bytes()[:-512])  # damaged on disk after registration
     worker_run()
 

@@ -19,7 +19,7 @@ from inference.checkpoint import ModelLoadError, load_model
 from inference.preprocess import MRI_INPUT_SPEC, Volume, mri_patch
 from readerstudy.predictions import selectors
 from readerstudy.predictions.models import ModelVersion
-from readerstudy.predictions.services import model_version_register, registry_dir
+from readerstudy.predictions.registry import model_version_register, registry_dir
 from readerstudy.predictions.training import TrainingSet, train_and_register, training_set_build
 from readerstudy.studies.models import Case, Modality, Study
 

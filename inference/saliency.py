@@ -1,0 +1,132 @@
+"""Where the model looked: Grad-CAM maps of a patch, and the small overlay images that
+trainees see after their own read.
+
+The worker makes them with the prediction (``readerstudy.predictions.worker``) and the app
+stores them, so that showing them loads no network.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import weakref
+from copy import deepcopy
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib import colormaps
+from monai.visualize import GradCAM
+from PIL import Image
+from torch import nn
+
+from inference.checkpoint import LoadedModel
+from inference.networks import ARCHITECTURES
+from inference.predict import check_patches, select_device
+
+__all__ = ["METHOD", "saliency", "saliency_views"]
+
+#: The method named beside the maps wherever they are shown.
+METHOD = "Grad-CAM"
+_HEAT_ALPHA = 0.55
+
+# One Grad-CAM per loaded network, on a private copy: MONAI's hooks stay off the network
+# that predict_patches uses, and are registered once rather than at every call.
+_CAMS: weakref.WeakKeyDictionary[nn.Module, GradCAM] = weakref.WeakKeyDictionary()
+
+
+def saliency(
+    model: LoadedModel,
+    patch: np.ndarray,
+    *,
+    class_index: int | None = None,
+    device: str | torch.device | None = None,
+) -> np.ndarray:
+    """Grad-CAM map of one patch, upsampled to the patch and scaled to 0..1.
+
+    Parameters
+    ----------
+    model : LoadedModel
+        The model whose evidence to show.
+    patch : np.ndarray
+        One preprocessed patch ``(channels, *patch_size)``.
+    class_index : int, optional
+        0 (benign) or 1 (malignant); the predicted class when omitted.
+    device : str or torch.device, optional
+        CUDA when available, else the CPU.
+
+    Returns
+    -------
+    np.ndarray
+        ``patch_size`` float32 in [0, 1], 1 where the evidence is strongest (all zeros when
+        the map is flat).
+
+    References
+    ----------
+    Selvaraju R. R. et al., "Grad-CAM: visual explanations from deep networks via
+    gradient-based localization", ICCV 2017, doi:10.1109/ICCV.2017.74
+    (``monai.visualize.GradCAM``).
+    """
+    patch = np.asarray(patch, dtype=np.float32)
+    check_patches(model, patch[np.newaxis])
+    if class_index not in (None, 0, 1):
+        raise ValueError(f"class_index must be 0, 1 or None, got {class_index}")
+    target = select_device(device)
+    cam = _CAMS.get(model.network)
+    if cam is None:
+        copy = deepcopy(model.network).eval()
+        layer = ARCHITECTURES[model.architecture].cam_layer
+        cam = GradCAM(nn_module=copy, target_layers=layer, postprocessing=_identity)
+        _CAMS[model.network] = cam
+    cam.nn_module.model.to(target)
+    x = torch.from_numpy(patch[np.newaxis]).to(target).requires_grad_(True)
+    with torch.enable_grad():
+        raw = cam(x, class_idx=class_index)
+    heat = raw[0, 0].detach().float().cpu().numpy()
+    low, high = float(heat.min()), float(heat.max())
+    if not np.isfinite(high - low) or high - low <= 1e-12:
+        return np.zeros_like(heat, dtype=np.float32)
+    return ((heat - low) / (high - low)).astype(np.float32)
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def saliency_views(
+    model: LoadedModel, patch: np.ndarray, *, device: str | torch.device | None = None
+) -> list[dict[str, str]]:
+    """Grad-CAM over the patch as small PNGs (data URIs), one per view.
+
+    CT ``(1, S, P, L)``: axial, sagittal and coronal planes through the vertebra centre,
+    superior up, anterior up (axial) or left (sagittal), the patient's right on the
+    image's left. MRI ``(6, S, P)``: the lesion slice of T1W and of T2W, superior up and
+    anterior left. The heat map (0..1) is blended over the grey image.
+
+    Returns
+    -------
+    list of dict
+        ``{"view": name, "png": "data:image/png;base64,..."}`` per view.
+    """
+    heat = saliency(model, patch, device=device)
+    if patch.ndim == 4:  # CT: (1, S, P, L) with S running inferior -> superior
+        volume, centre = patch[0], np.array(patch.shape[1:]) // 2
+        planes = {
+            "axial": (volume[centre[0]], heat[centre[0]]),
+            "sagittal": (volume[::-1, :, centre[2]], heat[::-1, :, centre[2]]),
+            "coronal": (volume[::-1, centre[1], :], heat[::-1, centre[1], :]),
+        }
+    else:  # MRI: T1W slices -1, 0, +1 then T2W; rows already superior -> inferior
+        planes = {"sagittal T1W": (patch[1], heat), "sagittal T2W": (patch[4], heat)}
+    return [{"view": name, "png": _overlay_png(image, weight)} for name, (image, weight) in planes.items()]
+
+
+def _overlay_png(image: np.ndarray, heat: np.ndarray) -> str:
+    low, high = np.percentile(image, [1, 99])
+    grey = np.clip((image - low) / ((high - low) or 1.0), 0.0, 1.0)[..., np.newaxis]
+    colour = colormaps["inferno"](np.clip(heat, 0.0, 1.0))[..., :3]
+    alpha = _HEAT_ALPHA * np.clip(heat, 0.0, 1.0)[..., np.newaxis]
+    rgb = (grey * (1 - alpha) + colour * alpha) * 255
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb.round().astype(np.uint8))).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
