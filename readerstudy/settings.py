@@ -7,6 +7,7 @@ PostgreSQL and a real broker with a real worker.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -19,8 +20,13 @@ VAR_DIR = Path(env_str("READERSTUDY_VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("READERSTUDY_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfiguredEnv("SECRET_KEY must be set in production.")
+    # A fixed key signs sessions and password reset links that anyone could forge: only a
+    # development server (DEBUG=1) may run without one.
+    if not DEBUG:
+        raise ImproperlyConfiguredEnv(
+            "SECRET_KEY is not set. Set it to a long random value (e.g. python -c "
+            "'import secrets; print(secrets.token_urlsafe(50))'), or DEBUG=1 for development."
+        )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -35,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "readerstudy.core",
@@ -54,9 +61,14 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the session's idle and absolute lifetimes.
+    "readerstudy.accounts.sessions.SessionLifetimeAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # CSP on every HTML page (the admin and the API docs too), no-store on JSON.
+    "readerstudy.web.middleware.SecurityHeadersMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Admin messages live in the session. The default (a signed cookie, falling back to the
@@ -97,9 +109,19 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Applied wherever a password is set: accounts.services.reader_create (the create_reader
+# command, the API, the coordinator's page), the admin and Django's password commands.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env_int("READERSTUDY_PASSWORD_MIN_LENGTH", 8)}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out username and address before the password
+    # is checked.
+    "readerstudy.accounts.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -157,7 +179,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["readerstudy.core.permissions.DenyAll"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": None,
-    "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "readerstudy.core.renderers.StrictCSPBrowsableAPIRenderer",
+    ],
+    # JSON bodies are objects, nested at most a few levels deep (readerstudy/core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "readerstudy.core.parsers.JSONObjectParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # DRF's, with an over-large body a 413 (readerstudy/core/errors.py).
+    "EXCEPTION_HANDLER": "readerstudy.core.errors.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -231,13 +264,48 @@ if CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
+# ---- security (docs/deployment.md, "Security settings") ----------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+# READERSTUDY_HTTPS=1 (a site served over TLS) turns on every HTTPS setting; each can still be
+# set on its own. Off by default so that a laptop (and the demo) serves plain http://127.0.0.1.
+READERSTUDY_HTTPS = env_bool("READERSTUDY_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", READERSTUDY_HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if READERSTUDY_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", READERSTUDY_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", READERSTUDY_HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", READERSTUDY_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", READERSTUDY_HTTPS)
+# Reverse proxies (nginx) in front of Django. They tell the scheme (X-Forwarded-Proto) and
+# the client's address (the entries they append to X-Forwarded-For); without one both come
+# from the connection itself and those headers are ignored, as a client could forge them.
+READERSTUDY_PROXY_COUNT = env_int("READERSTUDY_PROXY_COUNT", 0)
+if READERSTUDY_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# A signed-in session ends after SESSION_IDLE_TIMEOUT minutes without a request, and in any
+# case READERSTUDY_SESSION_MAX_DAYS after signing in (readerstudy/accounts/sessions.py).
+SESSION_IDLE_TIMEOUT = timedelta(minutes=env_int("SESSION_IDLE_TIMEOUT", 30))
+SESSION_COOKIE_AGE = env_int("READERSTUDY_SESSION_MAX_DAYS", 14) * 24 * 3600
+if SESSION_IDLE_TIMEOUT.total_seconds() <= 0 or SESSION_COOKIE_AGE <= 0:
+    raise ImproperlyConfiguredEnv("SESSION_IDLE_TIMEOUT and READERSTUDY_SESSION_MAX_DAYS must be positive.")
+
+# Sign-in throttling (django-axes): after READERSTUDY_LOGIN_FAILURE_LIMIT wrong passwords for
+# one username from one address, that username is refused from that address for
+# READERSTUDY_LOGIN_COOLOFF_MINUTES (0: until a coordinator unlocks it on /coordinator/lockouts/).
+# Per username *and* address: readers of one hospital often share one address, and locking a
+# username everywhere would let anyone lock a reader out.
+AXES_FAILURE_LIMIT = env_int("READERSTUDY_LOGIN_FAILURE_LIMIT", 5)
+_COOLOFF_MINUTES = env_int("READERSTUDY_LOGIN_COOLOFF_MINUTES", 30)
+AXES_COOLOFF_TIME = timedelta(minutes=_COOLOFF_MINUTES) if _COOLOFF_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "readerstudy.accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "readerstudy.accounts.lockout.client_ip"
 
 LOGGING = {
     "version": 1,

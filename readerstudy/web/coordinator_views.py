@@ -329,7 +329,7 @@ def reader_create_view(request: HttpRequest, slug: str) -> HttpResponse:
                 audit(actor=request.user, verb=AuditEvent.Verb.CREATED, obj=user, role=form.cleaned_data["role"])
                 services.assignment_create(study=study, reader=user, by=request.user)
         except ValueError as exc:
-            form.add_error("username" if "already exists" in str(exc) else None, str(exc))
+            form.add_error(None, str(exc))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

@@ -7,8 +7,10 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils.functional import lazy
 
 from readerstudy.accounts.models import ReaderProfile
 from readerstudy.imaging.importer import DEFAULT_MAX_UPLOAD_BYTES
@@ -149,13 +151,18 @@ class AssignForm(_Labelled, forms.Form):
         )
 
 
+def _password_help() -> str:
+    return " ".join(password_validators_help_texts()) + " Give it to the reader privately."
+
+
 class ReaderCreateForm(_Labelled, forms.Form):
     """A reader's login and profile (``accounts.services.reader_create``, as the API and the command)."""
 
 
     username = forms.CharField(max_length=150)
-    password = forms.CharField(min_length=8, widget=forms.PasswordInput(render_value=False),
-                               help_text="At least 8 characters; give it to the reader privately.")
+    # Checked by reader_create against AUTH_PASSWORD_VALIDATORS (the one rule for passwords).
+    password = forms.CharField(strip=False, widget=forms.PasswordInput(render_value=False),
+                               help_text=lazy(_password_help, str)())
     role = forms.ChoiceField(choices=ReaderProfile.Role.choices)
     years_experience = forms.IntegerField(min_value=0, max_value=60, label="Years of experience",
                                           help_text="Years in radiology (residency year for residents).")

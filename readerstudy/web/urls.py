@@ -1,7 +1,7 @@
 from django.urls import path
 
 from readerstudy.web import coordinator_views as coordinator
-from readerstudy.web import views
+from readerstudy.web import lockout_views, views
 
 # No app namespace: settings.LOGIN_URL names "login".
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("coordinator/", coordinator.home, name="web-coordinator-home"),
     path("coordinator/studies/new/", coordinator.study_create, name="web-study-create"),
     path("coordinator/manifest-example.csv", coordinator.manifest_example, name="web-manifest-example"),
+    path("coordinator/lockouts/", lockout_views.lockouts, name="web-lockouts"),
+    path("coordinator/lockouts/unlock/", lockout_views.lockout_unlock, name="web-lockout-unlock"),
     path("coordinator/<slug:slug>/", coordinator.coordinator, name="web-coordinator"),
     path("coordinator/<slug:slug>/settings/", coordinator.study_settings, name="web-study-settings"),
     path("coordinator/<slug:slug>/cases/", coordinator.study_cases, name="web-study-cases"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -56,6 +57,13 @@ class CaseSerializer(serializers.ModelSerializer):
             ReferenceStandard.objects.create(case=case, **reference)
         return case
 
+    def update(self, instance, validated_data):
+        reference = validated_data.pop("reference", None)
+        case = super().update(instance, validated_data)
+        if reference:
+            ReferenceStandard.objects.update_or_create(case=case, defaults=reference)
+        return case
+
 
 class AssignmentSerializer(serializers.ModelSerializer):
     reader = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.all())
@@ -92,7 +100,8 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 class ReaderSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
-    password = serializers.CharField(write_only=True, min_length=8)
+    # Checked by reader_create against AUTH_PASSWORD_VALIDATORS (the one rule for passwords).
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
     role = serializers.ChoiceField(choices=ReaderProfile.Role.values)
     years_experience = serializers.IntegerField(min_value=0, max_value=60)
     specialty = serializers.CharField(required=False, allow_blank=True, default="")
@@ -197,7 +206,25 @@ class CaseViewSet(_StudyChildMixin, viewsets.ModelViewSet):
         study = self.get_study()
         if study.status != Study.Status.DRAFT:
             raise serializers.ValidationError("Cases can only be added to a draft study.")
-        serializer.save(study=study)
+        self._save(serializer, study)
+
+    def perform_update(self, serializer):
+        self._save(serializer, self.get_study())
+
+    def _save(self, serializer, study: Study) -> None:
+        """Saves the case (and its reference) whole; a source case id the study has already is
+        a 400 (the database's unique constraint would otherwise be a 500)."""
+        source_case_id = serializer.validated_data.get("source_case_id")
+        duplicate = serializers.ValidationError(
+            {"source_case_id": [f"A case {source_case_id!r} is already in this study."]})
+        others = study.cases.exclude(pk=serializer.instance.pk if serializer.instance else None)
+        if source_case_id is not None and others.filter(source_case_id=source_case_id).exists():
+            raise duplicate
+        try:
+            with transaction.atomic():
+                serializer.save(study=study)
+        except IntegrityError:  # added by a concurrent request since the check
+            raise duplicate from None
 
     def perform_destroy(self, instance):
         if instance.reads.exists():
@@ -257,6 +284,8 @@ class ReaderViewSet(viewsets.GenericViewSet):
             user = reader_create(**serializer.validated_data)
         except ValueError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        except DjangoValidationError as exc:
+            return validation_error_response(exc)
         audit(actor=request.user, verb=AuditEvent.Verb.CREATED, obj=user, role=serializer.validated_data["role"])
         data = dict(serializer.validated_data)
         data.pop("password")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from readerstudy.accounts.models import ReaderProfile
@@ -30,6 +31,10 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        except ValidationError as exc:
+            raise CommandError(" ".join(
+                f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
+            )) from exc
         self.stdout.write(self.style.SUCCESS(
             f"Created {opts['role']} {opts['username']!r}"
             + ("" if opts["password"] else f" with password {password}")
