@@ -204,6 +204,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every round a read can be in (the reads' and slots' "round"); the rounds a reader may
+    # submit are a subset with a name of their own (ReadSubmissionRoundEnum).
+    "ENUM_NAME_OVERRIDES": {"RoundEnum": "readerstudy.studies.models.Round"},
 }
 
 # Celery: eager (in-process) unless a broker is configured.

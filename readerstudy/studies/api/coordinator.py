@@ -7,6 +7,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -195,6 +196,7 @@ class _StudyChildMixin:
         return get_object_or_404(Study, slug=self.kwargs["study_slug"])
 
 
+@extend_schema(parameters=[OpenApiParameter("code", str, OpenApiParameter.PATH, description="The case's code")])
 class CaseViewSet(_StudyChildMixin, viewsets.ModelViewSet):
     serializer_class = CaseSerializer
     lookup_field = "code"
