@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from readerstudy.studies.answer_form import form_description
 from readerstudy.studies.models import Assignment, Case, Read, ReadingSlot, Round, Study
+from readerstudy.studies.pseudonyms import case_code
 from readerstudy.studies.services import repeat_available_from
 
 
@@ -74,7 +75,8 @@ def _repeat_rows(*, study: Study, reader, now: datetime) -> tuple[list[dict], li
             continue
         available_from = repeat_available_from(study=study, first_read=first_reads[slot.case_id])
         if available_from <= now:
-            due.append({"code": slot.case.code, "position": slot.position, "available_from": available_from})
+            due.append({"code": case_code(case=slot.case, round=slot.round), "position": slot.position,
+                        "available_from": available_from})
         else:
             upcoming.append({"available_from": available_from})
     upcoming.sort(key=lambda row: row["available_from"])
@@ -118,25 +120,27 @@ def case_payload_for_reader(*, study: Study, slot: ReadingSlot) -> dict[str, Any
     """What a reader receives when opening a case: the blinded code, the form and the images.
 
     An allow-list: no reference standard, demographics, institution, scanner, identifiers,
-    other readers' reads or model output.
+    other readers' reads or model output. The code and the image UIDs are the round's
+    (:mod:`readerstudy.studies.pseudonyms`).
     """
     total = ReadingSlot.objects.filter(study=study, reader=slot.reader, round=slot.round).count()
     return {
-        "code": slot.case.code,
+        "code": case_code(case=slot.case, round=slot.round),
         "round": slot.round,
         "position": slot.position,
         "total": total,
         "modality": study.modality,
         "form": form_description(study),
-        "series": viewer_series(case=slot.case),
+        "series": viewer_series(case=slot.case, round=slot.round),
     }
 
 
-def viewer_series(*, case) -> list[dict[str, Any]]:
-    """The case's de-identified series for the viewer (provided by the imaging app)."""
+def viewer_series(*, case, round: str = Round.FIRST) -> list[dict[str, Any]]:
+    """The case's de-identified series for the viewer, with the round's UIDs (provided by the
+    imaging app)."""
     from readerstudy.imaging.selectors import viewer_series_for_case  # imaging builds on studies
 
-    return viewer_series_for_case(case=case)
+    return viewer_series_for_case(case=case, round=round)
 
 
 def progress_for(*, study: Study) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from datetime import time as dt_time
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -180,8 +181,12 @@ def assignment_remove(*, study: Study, reader, by=None) -> None:
 
 
 def repeat_available_from(*, study: Study, first_read: Read) -> datetime:
-    """A repeat read is due no earlier than the washout after the reader's own first read."""
-    return first_read.submitted_at + study.washout
+    """A repeat read is due from the start of the day ``washout_days`` after the day of the
+    reader's own first read (days in the site's time zone, ``TIME_ZONE``): by day, because a
+    time to the microsecond told a reader which first read a repeat belongs to."""
+    zone = timezone.get_default_timezone()
+    day = timezone.localtime(first_read.submitted_at, zone).date() + study.washout
+    return datetime.combine(day, dt_time.min, tzinfo=zone)
 
 
 def _slot_for(*, study: Study, reader, code: str, round: str) -> ReadingSlot:

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from readerstudy.core.permissions import is_coordinator
-from readerstudy.studies import selectors, services
+from readerstudy.studies import pseudonyms, selectors, services
 from readerstudy.studies.exceptions import NotInWorklist, ReadConflict, RepeatNotDue, StudyNotOpen
 from readerstudy.studies.models import Round, Study
 from readerstudy.web.csp import strict_csp
@@ -57,20 +57,16 @@ def _unavailable(request: HttpRequest, *, status: int, title: str, message: str)
 def read_case(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     round_ = request.GET.get("round", Round.FIRST.value)
     study = selectors.study_for_reader(reader=request.user, slug=slug)
-    if study is None:
-        return _unavailable(request, status=404, title="Case not available",
-                            message="This case is not in your worklist.")
+    # Not assigned, unknown, not in the repeat sample, not yet due: one page, so that a reader
+    # cannot tell them apart. The case is named by its code in the round (studies.pseudonyms).
+    stored = study and pseudonyms.case_code_resolve(study=study, reader=request.user, round=round_, code=code)
     try:
-        slot = services.case_open(study=study, reader=request.user, code=code, round=round_)
-    except NotInWorklist:
+        if not stored:
+            raise NotInWorklist(code)
+        slot = services.case_open(study=study, reader=request.user, code=stored, round=round_)
+    except (NotInWorklist, RepeatNotDue):
         return _unavailable(request, status=404, title="Case not available",
-                            message="This case is not in your worklist for this round.")
-    except RepeatNotDue as exc:
-        return render(request, "web/case_unavailable.html", {
-            "title": "Repeat read not yet due",
-            "message": "This repeat read opens after the washout period, on:",
-            "available_from": exc.available_from,
-        }, status=403)
+                            message="This case is not in your worklist for this round, or not available yet.")
     except ReadConflict:
         return _unavailable(request, status=409, title="Already read",
                             message="You have already submitted this read; it cannot be changed.")

@@ -10,7 +10,8 @@ import pytest
 import time_machine
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from readerstudy.studies.models import Read, ReadingSlot
+from readerstudy.studies.models import Case, Read, ReadingSlot
+from readerstudy.studies.pseudonyms import case_code
 
 pytestmark = pytest.mark.django_db
 
@@ -145,23 +146,30 @@ def test_a_blinded_study_runs_end_to_end_through_the_api(client_for, coordinator
         assert all(len(c) == 20 for c in repeat_cases.values())
         assert repeat_cases["res1"] == repeat_cases["res2"] == repeat_cases["att1"]
         repeat_code = next(iter(repeat_cases["res1"]))
+        # In the repeat round a case has another code, which the reader cannot link to the first.
+        seen_code = case_code(case=Case.objects.get(code=repeat_code), round="repeat")
+        assert seen_code != repeat_code
         first = Read.objects.get(reader=users["res1"], case__code=repeat_code, round="first")
         assert res1.worklist().json()["repeats_due"] == []
 
+        # Before it is due a repeat is refused as a case that does not exist is: nothing tells
+        # which cases are in the repeat sample, or when they open.
         clock.move_to(first.submitted_at + timedelta(days=29))
-        early = res1.open(repeat_code, round="repeat")
-        assert early.status_code == 403
-        assert early.json()["available_from"].startswith((first.submitted_at + timedelta(days=30)).date().isoformat())
-        early_submit = res1.submit(repeat_code, round="repeat")
-        assert early_submit.status_code == 403
-        assert "available from" in early_submit.json()["detail"]
+        unknown = res1.open("NOSUCHCD", round="repeat")
+        assert unknown.status_code == 404
+        for early in (res1.open(seen_code, round="repeat"), res1.open(repeat_code, round="repeat"),
+                      res1.submit(seen_code, round="repeat"), res1.submit(repeat_code, round="repeat")):
+            assert (early.status_code, early.content) == (404, unknown.content)
 
         clock.move_to(first.submitted_at + timedelta(days=30))
         due = res1.worklist().json()["repeats_due"]
-        assert {row["code"] for row in due} == repeat_cases["res1"]
-        assert res1.open(repeat_code, round="repeat").status_code == 200
+        assert {row["code"] for row in due} == {case_code(case=c, round="repeat")
+                                                for c in Case.objects.filter(code__in=repeat_cases["res1"])}
+        assert res1.open(repeat_code, round="repeat").status_code == 404  # the first round's code
+        opened = res1.open(seen_code, round="repeat")
+        assert opened.status_code == 200 and opened.json()["code"] == seen_code
         clock.shift(timedelta(minutes=3))
-        assert res1.submit(repeat_code, round="repeat", call="malignant", confidence=70).status_code == 201
+        assert res1.submit(seen_code, round="repeat", call="malignant", confidence=70).status_code == 201
         repeat = Read.objects.get(reader=users["res1"], case__code=repeat_code, round="repeat")
         assert repeat.first_read == first
         assert repeat.repeat_interval == timedelta(days=30, minutes=3)

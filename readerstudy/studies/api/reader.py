@@ -10,11 +10,30 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.core.permissions import IsReader, is_coordinator
-from readerstudy.studies import selectors, services
-from readerstudy.studies.api import schemas
+from readerstudy.studies import pseudonyms, selectors, services
 from readerstudy.studies.api.errors import reading_error_response, validation_error_response
-from readerstudy.studies.exceptions import ReadingError
+from readerstudy.studies.exceptions import NotInWorklist, ReadingError, RepeatNotDue
 from readerstudy.studies.models import Read, Round, Study
+
+CASE_UNAVAILABLE = "No such case in your worklist for this round, or not available yet."
+
+
+def case_refusal_response(exc: ReadingError) -> Response:
+    """A refusal of a case: not assigned, unknown, not in the repeat sample and not yet due all
+    get the same 404 and body, so that a reader cannot tell them apart (which cases are repeated,
+    and when, a reader learns from their worklist only)."""
+    if isinstance(exc, NotInWorklist | RepeatNotDue):
+        return Response({"detail": CASE_UNAVAILABLE, "code": NotInWorklist.code}, status=status.HTTP_404_NOT_FOUND)
+    return reading_error_response(exc)
+
+
+def stored_case_code(request, study: Study, round: str, code: str) -> str:
+    """The stored code of the case the reader names by its code in ``round``
+    (:mod:`~readerstudy.studies.pseudonyms`); ``NotInWorklist`` if it names none of theirs."""
+    stored = pseudonyms.case_code_resolve(study=study, reader=request.user, round=round, code=code)
+    if stored is None:
+        raise NotInWorklist(CASE_UNAVAILABLE)
+    return stored
 
 
 def get_study_for_reader(request, slug: str) -> Study:
@@ -44,7 +63,6 @@ class MeView(APIView):
 class ReadingStudiesView(APIView):
     permission_classes = [IsReader]
 
-    @extend_schema(responses=schemas.ReadingStudySerializer(many=True))
     def get(self, request):
         rows = []
         for study in selectors.studies_for_reader(reader=request.user):
@@ -60,7 +78,6 @@ class ReadingStudiesView(APIView):
 class WorklistView(APIView):
     permission_classes = [IsReader]
 
-    @extend_schema(responses=schemas.WorklistSerializer)
     def get(self, request, slug: str):
         study = get_study_for_reader(request, slug)
         return Response(selectors.worklist_for(study=study, reader=request.user))
@@ -69,16 +86,15 @@ class WorklistView(APIView):
 class CaseOpenView(APIView):
     permission_classes = [IsReader]
 
-    @extend_schema(responses=schemas.CASE_OPEN_RESPONSES, parameters=[OpenApiParameter("round", str, enum=["first", "repeat"])])
+    @extend_schema(parameters=[OpenApiParameter("round", str, enum=["first", "repeat"])])
     def get(self, request, slug: str, code: str):
         study = get_study_for_reader(request, slug)
+        round = request.query_params.get("round", Round.FIRST)
         try:
-            slot = services.case_open(
-                study=study, reader=request.user, code=code,
-                round=request.query_params.get("round", Round.FIRST),
-            )
+            slot = services.case_open(study=study, reader=request.user, round=round,
+                                      code=stored_case_code(request, study, round, code))
         except ReadingError as exc:
-            return reading_error_response(exc)
+            return case_refusal_response(exc)
         return Response(selectors.case_payload_for_reader(study=study, slot=slot))
 
 
@@ -96,9 +112,12 @@ class ReadSubmissionSerializer(serializers.Serializer):
 
 
 class ReadReceiptSerializer(serializers.ModelSerializer):
-    """A receipt: what was submitted when, never the answers."""
+    """A receipt: what was submitted when, never the answers; the case by its code in the read's round."""
 
-    case = serializers.CharField(source="case.code")
+    case = serializers.SerializerMethodField()
+
+    def get_case(self, read: Read) -> str:
+        return pseudonyms.case_code(case=read.case, round=read.round)
 
     class Meta:
         model = Read
@@ -121,9 +140,10 @@ class ReadsView(APIView):
         shape.is_valid(raise_exception=True)
         data = {k: v for k, v in request.data.items() if k in shape.fields and v is not None}
         try:
+            data["case"] = stored_case_code(request, study, shape.validated_data["round"], data.get("case", ""))
             read, created = services.read_submit(study=study, reader=request.user, data=data)
         except ReadingError as exc:
-            return reading_error_response(exc)
+            return case_refusal_response(exc)
         except ValidationError as exc:
             return validation_error_response(exc)
         return Response(
