@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from readerstudy.core.permissions import IsReader, is_coordinator
 from readerstudy.studies import pseudonyms, selectors, services
+from readerstudy.studies.api import schemas
 from readerstudy.studies.api.errors import reading_error_response, validation_error_response
 from readerstudy.studies.exceptions import NotInWorklist, ReadingError, RepeatNotDue
 from readerstudy.studies.models import Read, Round, Study
@@ -63,6 +64,7 @@ class MeView(APIView):
 class ReadingStudiesView(APIView):
     permission_classes = [IsReader]
 
+    @extend_schema(responses=schemas.ReadingStudySerializer(many=True))
     def get(self, request):
         rows = []
         for study in selectors.studies_for_reader(reader=request.user):
@@ -78,6 +80,7 @@ class ReadingStudiesView(APIView):
 class WorklistView(APIView):
     permission_classes = [IsReader]
 
+    @extend_schema(responses=schemas.WorklistSerializer)
     def get(self, request, slug: str):
         study = get_study_for_reader(request, slug)
         return Response(selectors.worklist_for(study=study, reader=request.user))
@@ -86,7 +89,7 @@ class WorklistView(APIView):
 class CaseOpenView(APIView):
     permission_classes = [IsReader]
 
-    @extend_schema(parameters=[OpenApiParameter("round", str, enum=["first", "repeat"])])
+    @extend_schema(responses=schemas.CASE_OPEN_RESPONSES, parameters=[OpenApiParameter("round", str, enum=["first", "repeat"])])
     def get(self, request, slug: str, code: str):
         study = get_study_for_reader(request, slug)
         round = request.query_params.get("round", Round.FIRST)
