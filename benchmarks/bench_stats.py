@@ -103,7 +103,9 @@ def naive_analysis(reads: pd.DataFrame, naive_resamples: int) -> dict[str, float
         call = here.pivot_table(index="case", columns="reader", values="call", aggfunc="first")
         truth = here.groupby("case")["truth"].first().reindex(score.index).to_numpy().astype(int)
         readers = list(score.columns)
-        calls01 = (call == "malignant").astype(int)
+        # One row per case, a column per reader's score and call: the statistics' input.
+        wide = pd.concat([score.add_prefix("score_"), call.add_prefix("call_")], axis=1).assign(
+            truth=truth)
 
         start = time.process_time()
         for reader in readers:
@@ -112,25 +114,28 @@ def naive_analysis(reads: pd.DataFrame, naive_resamples: int) -> dict[str, float
 
         start = time.process_time()
         for reader in readers:
-            roc.auc_delong(truth, score[reader])
-            roc.auc_from_calls(truth, calls01[reader])
-            proportions.diagnostic_metrics(truth, calls01[reader])
+            roc.auc_delong(wide, score=f"score_{reader}")
+            roc.auc_from_calls(wide, call=f"call_{reader}")
+            proportions.diagnostic_metrics(wide, call=f"call_{reader}")
         per_reader += time.process_time() - start
 
         start = time.process_time()
         for i, a in enumerate(readers):
             for b in readers[i + 1 :]:
-                roc.delong_paired(truth, score[a], score[b])
-                roc.delong_paired(truth, calls01[a], calls01[b])
+                scores, calls = {"x": f"score_{a}", "y": f"score_{b}"}, {"x": f"call_{a}",
+                                                                          "y": f"call_{b}"}
+                roc.delong_paired(wide, **scores)
+                roc.delong_paired(wide.assign(**{c: wide[c] == "malignant"
+                                                 for c in calls.values()}), **calls)
                 for helper in (
                     mcnemar.mcnemar_sensitivity,
                     mcnemar.mcnemar_specificity,
                     mcnemar.mcnemar_accuracy,
                 ):
                     for method in ("exact", "chi2"):
-                        helper(truth, call[a], call[b], method=method)
-                agreement.cohen_kappa(call[a], call[b])
-                bland_altman.bland_altman(score[a], score[b])
+                        helper(wide, **calls, method=method)
+                agreement.cohen_kappa(wide, **calls)
+                bland_altman.bland_altman(wide, **scores)
         pairs += time.process_time() - start
 
         humans = here[here["reader_kind"] == "human"]
@@ -138,14 +143,12 @@ def naive_analysis(reads: pd.DataFrame, naive_resamples: int) -> dict[str, float
         pg.intraclass_corr(humans, targets="case", raters="reader", ratings="score")
         icc_time += time.process_time() - start
         start = time.process_time()
-        agreement.fleiss_kappa(call[[r for r in readers if r != "model"]])
+        agreement.fleiss_kappa(humans)
         fleiss += time.process_time() - start
 
     humans = data[data["reader_kind"] == "human"]
     start = time.process_time()
-    or_hillis(
-        humans, reader="reader", treatment="condition", case="case", truth="truth", score="score"
-    )
+    or_hillis(humans)
     times["mrmc"] = time.process_time() - start
     times.update(
         {

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
@@ -61,9 +62,11 @@ def write_training_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _loss_figure(folds, out / LOSS_FIGURE)
-    curve = roc_curve(labels, probabilities)
+    cases = pd.DataFrame({"truth": np.asarray(labels).reshape(-1),
+                          "score": np.asarray(probabilities, dtype=np.float64).reshape(-1)})
+    curve = roc_curve(cases)
     fpr, tpr, cuts = (curve[column].to_numpy() for column in ("fpr", "tpr", "threshold"))
-    auc = roc_auc(labels, probabilities)
+    auc = roc_auc(cases)
     _roc_figure(fpr, tpr, auc, probabilities, labels, thresholds, out / ROC_FIGURE)
     report = {
         **dict(summary),

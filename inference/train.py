@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from monai.data import MetaTensor
 from monai.transforms import (
@@ -472,7 +473,8 @@ def _train_fold(
                 break
     network.load_state_dict(best_state)
     _, probabilities = _evaluate(network, x[val_idx], y[val_idx], batch_size, device, loss_fn)
-    fold_auc = roc_auc(y[val_idx], probabilities) if len(np.unique(y[val_idx])) == 2 else None
+    fold_auc = (roc_auc(pd.DataFrame({"truth": y[val_idx], "score": probabilities}))
+                if len(np.unique(y[val_idx])) == 2 else None)
     history = FoldHistory(
         fold=fold,
         train_loss=train_losses,
@@ -531,7 +533,7 @@ def _validation_metrics(
     binary = oof >= 0.5
     return {
         "scope": "pooled out-of-fold predictions of the cross-validation",
-        "auc": roc_auc(y, oof),
+        "auc": roc_auc(pd.DataFrame({"truth": y, "score": oof})),
         "accuracy_at_0.5": float(np.mean(binary == (y == 1))),
         "definite_cases": int(definite.sum()),
         "definite_sensitivity": tp / n_pos if n_pos else None,

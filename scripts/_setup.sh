@@ -23,16 +23,17 @@ pick_python() {
 
 setup_python() {
   local stamp="$VENV/.installed" want
-  want="$(cat pyproject.toml | sha256sum | cut -c1-16)"
+  want="$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return
   fi
   log "Installing Python packages into .venv (first run takes a few minutes)"
   [ -x "$PY" ] || "$(pick_python)" -m venv "$VENV"
-  "$PY" -m pip install -q --upgrade pip setuptools wheel
-  # CPU build of PyTorch, pinned; see README for the GPU install.
-  "$PY" -m pip install -q "torch==2.13.0"
-  "$PY" -m pip install -q -e ".[test]"
+  "$PY" -m pip install -q --upgrade pip
+  # The exact versions of requirements.lock (made by scripts/lock from pyproject.toml), with
+  # the CPU build of PyTorch (torch==2.13.0+cpu); see README for the GPU install.
+  "$PY" -m pip install -q -r requirements.lock
+  "$PY" -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"
 }
 

@@ -31,10 +31,10 @@ import pandas as pd
 from django.utils import timezone
 
 from readerstudy.analysis import display, figures, mrmc_files
-from readerstudy.analysis.frames import STATS_COLUMNS, SUBGROUPS
+from readerstudy.analysis.frames import SUBGROUPS
+from readerstudy.analysis.results import analyse_reads
 from readerstudy.analysis.tables import PublicationTables, publication_tables
 from readerstudy.stats import io as stats_io
-from readerstudy.stats.analysis import analyse
 
 logger = logging.getLogger(__name__)
 
@@ -130,12 +130,6 @@ def unit_reads(reads: pd.DataFrame, unit: Unit) -> pd.DataFrame:
     return subset
 
 
-def _results(reads: pd.DataFrame, parameters) -> pd.DataFrame:
-    columns = [c for c in STATS_COLUMNS if c in reads.columns]
-    return analyse(reads[columns], n_boot=parameters.n_boot, seed=parameters.seed,
-                   alpha=parameters.alpha, missing="drop")
-
-
 def write_unit(reads: pd.DataFrame, unit: Unit, root: Path, *, parameters,
                study_title: str) -> list[str]:
     """Write one unit's files under ``root / unit.folder``; returns its notes, each
@@ -146,7 +140,8 @@ def write_unit(reads: pd.DataFrame, unit: Unit, root: Path, *, parameters,
     notes: list[str] = []
     results = None
     try:
-        results = _results(reads, parameters)
+        results = analyse_reads(reads, n_boot=parameters.n_boot, seed=parameters.seed,
+                                alpha=parameters.alpha)
         stats_io.write_results(results, directory)
     except ValueError as exc:
         notes.append(f"No results table: {exc}")

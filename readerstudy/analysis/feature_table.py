@@ -1,4 +1,6 @@
-"""Table 6: the 15 MRI features against the reference standard, as numbers.
+"""Table 6: the 15 MRI features against the reference standard, as numbers: the
+``features`` rows of the study's results (:mod:`readerstudy.analysis.results`;
+:mod:`readerstudy.stats.analyses.features`).
 
 For every reader who scored the feature checklist (STUDY-PROTOCOL.md: an expert scores 15
 binary MRI features), on that reader's first reads of the cases with every feature
@@ -22,74 +24,56 @@ Heinze G, Schemper M (2002). Stat Med 21:2409-2419. doi:10.1002/sim.1047
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 
-from readerstudy.analysis.frames import HUMAN, feature_column
-from readerstudy.analysis.table_parts import (
-    conditions,
-    estimate_columns,
-    first_reads,
-    reader_order,
-    value_columns,
-)
-from readerstudy.stats.estimable import attempt, note
-from readerstudy.stats.features import LogisticResult, fisher_per_feature, logistic_regression
+from readerstudy.analysis.frames import feature_column
+from readerstudy.analysis.results import Results, Row, estimate_columns, p_value_columns, whole
+from readerstudy.analysis.table_parts import conditions, first_reads, reader_order
 
 PREFIX = feature_column("")
-CONSTANT = "left out of the regression: the feature is present in every case or in none"
+METHODS = {1.0: "firth", 0.0: "maximum likelihood"}
 
 
-def _fisher_columns(rec) -> dict[str, object]:
-    return {
-        "present_malignant": rec.present_malignant, "n_malignant": rec.n_malignant,
-        "present_benign": rec.present_benign, "n_benign": rec.n_benign,
-        "fisher_or": rec.estimate, "fisher_or_ci_low": rec.ci_low,
-        "fisher_or_ci_high": rec.ci_high, "fisher_or_note": rec.note,
-        "fisher_p": rec.p_value, "fisher_p_holm": rec.p_holm, "n": rec.n,
-    }
+def _feature_record(results: Results, condition: str, reader: str,
+                    feature: str) -> dict[str, object]:
+    """The feature's presence by group, Fisher's test and its odds ratio in the regression."""
+    def get(metric: str) -> Row | None:
+        return results.get("features", condition, reader, f"{feature}_{metric}")
+
+    present_malignant, present_benign = get("present_malignant"), get("present_benign")
+    fisher, holm, logistic = get("fisher_or"), get("fisher_or_holm"), get("logistic_or")
+    record: dict[str, object] = {"feature": feature.removeprefix(PREFIX)}
+    if present_malignant is None or present_benign is None or holm is None:
+        # No case with every feature recorded.
+        record |= {"n": fisher.n, **estimate_columns("fisher_or", fisher),
+                   **p_value_columns("fisher_p", fisher)}
+    else:
+        record |= {
+            "present_malignant": whole(present_malignant), "n_malignant": present_malignant.n,
+            "present_benign": whole(present_benign), "n_benign": present_benign.n,
+            **estimate_columns("fisher_or", fisher), "fisher_p": fisher.p_value,
+            "fisher_p_holm": holm.p_value, "n": fisher.n,
+        }
+    return record | estimate_columns("logistic_or", logistic) | p_value_columns("logistic_p",
+                                                                                 logistic)
 
 
-def _logistic_columns(result: LogisticResult | None, why: str, column: str) -> dict[str, object]:
-    if result is None:
-        return (estimate_columns("logistic_or", None, why)
-                | value_columns("logistic_p", math.nan, why))
-    terms = result.coefficients.set_index("term")
-    if column not in terms.index:
-        why = note(CONSTANT)
-        return (estimate_columns("logistic_or", None, why)
-                | value_columns("logistic_p", math.nan, why))
-    term = terms.loc[column]
-    return {"logistic_or": term["odds_ratio"], "logistic_or_ci_low": term["odds_ratio_ci_low"],
-            "logistic_or_ci_high": term["odds_ratio_ci_high"], "logistic_or_note": "",
-            **value_columns("logistic_p", term["p_value"])}
+def _method_columns(results: Results, condition: str, reader: str) -> dict[str, object]:
+    """The regression's method, separation, cases and events (none when it was not
+    estimable)."""
+    def get(metric: str) -> Row | None:
+        return results.get("features", condition, reader, metric)
+
+    firth, events = get("logistic_firth"), get("logistic_events")
+    if firth is None or events is None:
+        return {}
+    return {"logistic_method": METHODS[firth.estimate],
+            "logistic_separation": bool(get("logistic_separation").estimate),
+            "logistic_n": events.n, "logistic_events": whole(events),
+            "logistic_remark": firth.note}
 
 
-def _reader_rows(rows: pd.DataFrame, features: list[str], alpha: float) -> list[dict]:
-    # 0/1 floats: the statistics read True/False text otherwise, feature by feature.
-    data = rows[["truth", *features]].dropna().astype("float64")
-    if data.empty:
-        why = note("no case has every feature recorded")
-        return [{"feature": f.removeprefix(PREFIX), "n": 0}
-                | estimate_columns("fisher_or", None, why) | value_columns("fisher_p", np.nan, why)
-                | _logistic_columns(None, why, f) for f in features]
-    fisher = fisher_per_feature(data, features=features, truth="truth", alpha=alpha)
-    with np.errstate(all="ignore"):
-        logistic, why = attempt(logistic_regression, data, features=features, truth="truth",
-                                alpha=alpha)
-    method = {} if logistic is None else {
-        "logistic_method": logistic.method, "logistic_separation": logistic.separation,
-        "logistic_n": logistic.n, "logistic_events": logistic.n_events,
-        "logistic_remark": logistic.note,
-    }
-    return [{"feature": rec.feature.removeprefix(PREFIX)} | _fisher_columns(rec)
-            | _logistic_columns(logistic, why, rec.feature) | method
-            for rec in fisher.itertuples(index=False)]
-
-
-def feature_table(reads: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+def feature_table(reads: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """Table 6: Fisher's exact test per feature and the logistic regression combining them.
 
     Parameters
@@ -97,7 +81,8 @@ def feature_table(reads: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     reads : pandas.DataFrame
         The long reads frame of one test set or subgroup (``feature_<key>`` columns when
         the study asks for the feature checklist).
-    alpha : float, default 0.05
+    results : pandas.DataFrame
+        ``analyse()`` of the same reads (its ``features`` rows).
 
     Returns
     -------
@@ -113,15 +98,27 @@ def feature_table(reads: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
         reader scored features.
     """
     features = [c for c in reads.columns if c.startswith(PREFIX)]
-    if not features:
-        return pd.DataFrame()
+    index = Results(results)
     records = []
-    for condition in conditions(reads):
+    for condition in conditions(reads) if features else []:
         first = first_reads(reads, condition)
         for reader in reader_order(first):
-            rows = first.loc[first["reader"] == reader]
-            if (rows["reader_kind"] != HUMAN).any() or not rows[features].notna().any().any():
+            if index.get("features", condition, reader, f"{features[0]}_fisher_or") is None:
                 continue  # the model, or a reader who scored no feature
-            base = {"condition": condition, "reader": reader, "role": rows["role"].iloc[0]}
-            records += [base | row for row in _reader_rows(rows, features, alpha)]
+            base = {"condition": condition, "reader": reader,
+                    "role": first.loc[first["reader"] == reader, "role"].iloc[0]}
+            method = _method_columns(index, condition, reader)
+            records += [base | _feature_record(index, condition, reader, feature) | method
+                        for feature in features]
     return pd.DataFrame.from_records(records)
+
+
+def logistic_notes(features: pd.DataFrame) -> list[str]:
+    """The tables' notes on each reader's regression: why Firth's method was used, which
+    features were left out."""
+    if "logistic_remark" not in features:
+        return []
+    remarks = features.drop_duplicates(["condition", "reader"])
+    return [f"Table 6, logistic regression of {r.reader} ({r.condition}): {r.logistic_remark}."
+            for r in remarks.itertuples(index=False)
+            if isinstance(r.logistic_remark, str) and r.logistic_remark]

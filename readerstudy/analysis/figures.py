@@ -35,7 +35,7 @@ def _measurement_figures(reads: pd.DataFrame, directory: Path, *, alpha: float) 
                 pair = wide[[reader, other]].dropna()
                 if len(pair) < 2:
                     continue
-                result = bland_altman(pair[reader], pair[other], alpha=alpha)
+                result = bland_altman(pair, x=reader, y=other, alpha=alpha)
                 figure = plots.bland_altman_figure(
                     result, reader=reader, other=other,
                     title=f"{key}: {reader} vs {other}, {condition}")

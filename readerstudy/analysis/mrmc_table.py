@@ -1,8 +1,8 @@
 """Table 5: the multi-reader multi-case (MRMC) analysis, as numbers.
 
 The Obuchowski-Rockette analysis with Hillis' improvements of the human readers' empirical
-AUCs (:func:`readerstudy.stats.mrmc.or_hillis`, jackknife covariance), exactly as
-``results.csv`` reports it under ``mrmc`` (:func:`readerstudy.stats.analysis.analyse_mrmc`):
+AUCs (:func:`readerstudy.stats.mrmc.or_hillis`, jackknife covariance), the ``mrmc`` rows of
+the study's results (``results.csv``; :mod:`readerstudy.analysis.results`):
 per condition the reader-averaged AUC with its interval, and with two or more conditions
 the differences between them and, with three or more, the test that all are equal. Each
 under three analyses: RRRC (random readers and cases: the result that generalises to other
@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from readerstudy.analysis.frames import HUMAN, STATS_COLUMNS
-from readerstudy.analysis.table_parts import conditions, first_reads
-from readerstudy.stats.analysis import analyse_mrmc
+from readerstudy.analysis.results import Results
 
 RATINGS = {"auc": "scores", "auc_calls": "calls"}
 ANALYSES = {"rrrc": "RRRC", "frrc": "FRRC", "rrfc": "RRFC"}
@@ -46,25 +44,14 @@ def _parse(metric: str) -> tuple[str, str, str]:
     return RATINGS[head], KINDS[kind], ANALYSES[analysis]
 
 
-def _crossed_readers(reads: pd.DataFrame) -> int:
-    """Human readers with first reads in every condition (the MRMC analysis's readers)."""
-    sets = [set(first_reads(reads, c).loc[lambda f: f["reader_kind"] == HUMAN, "reader"])
-            for c in conditions(reads)]
-    return len(set.intersection(*sets)) if sets else 0
-
-
-def mrmc_table(reads: pd.DataFrame, *, alpha: float = 0.05,
-               results: pd.DataFrame | None = None) -> pd.DataFrame:
+def mrmc_table(results: pd.DataFrame) -> pd.DataFrame:
     """Table 5: the MRMC analysis of the human readers' first reads.
 
     Parameters
     ----------
-    reads : pandas.DataFrame
-        The long reads frame of one test set or subgroup.
-    alpha : float, default 0.05
-    results : pandas.DataFrame, optional
-        ``analyse()`` of the same reads, whose ``mrmc`` rows the table lays out (computed
-        here when not given).
+    results : pandas.DataFrame
+        ``analyse()`` of the reads of one test set or subgroup, whose ``mrmc`` rows the
+        table lays out.
 
     Returns
     -------
@@ -78,15 +65,15 @@ def mrmc_table(reads: pd.DataFrame, *, alpha: float = 0.05,
         not estimable: one reader, fewer than 2 cases of a class). Empty when no human
         reader has read or the cases have no reference standard.
     """
-    if results is None:
-        columns = [c for c in STATS_COLUMNS if c in reads.columns]
-        results = analyse_mrmc(reads[columns], alpha=alpha, missing="drop")
-    results = results.loc[results["analysis"] == "mrmc"]
-    if results.empty:
+    index = Results(results)
+    readers_row = index.get("mrmc", "", "", "readers")
+    rows = index.rows("mrmc")
+    rows = rows.loc[rows["metric"] != "readers"]
+    if rows.empty or readers_row is None:
         return pd.DataFrame(columns=COLUMNS)
-    readers = _crossed_readers(reads)
+    readers = int(readers_row.estimate)
     records = []
-    for row in results.itertuples(index=False):
+    for row in rows.itertuples(index=False):
         rating, comparison, analysis = _parse(row.metric)
         records.append({
             "rating": rating, "analysis": analysis, "comparison": comparison,

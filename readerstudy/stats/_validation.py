@@ -2,8 +2,9 @@
 
 Every public statistic validates its input through these helpers, so that bad
 input fails early with a ``ValueError`` that says what is wrong and where
-(which argument or column, how many rows). They accept numpy arrays, pandas
-Series and plain sequences, and return plain numpy arrays.
+(which column, how many rows). :func:`columns` takes the named columns of the
+tidy DataFrame a statistic is given; the array helpers accept numpy arrays,
+pandas Series and plain sequences, and return plain numpy arrays.
 
 Conventions
 -----------
@@ -35,10 +36,12 @@ __all__ = [
     "check_alpha",
     "check_missing_policy",
     "check_same_length",
+    "columns",
     "drop_missing",
     "handle_missing",
     "require_both_classes",
     "require_columns",
+    "wide_ratings",
 ]
 
 
@@ -249,6 +252,47 @@ def require_columns(df: pd.DataFrame, cols: Iterable[str]) -> None:
         raise ValueError(
             f"DataFrame lacks column(s) {missing}; it has {list(map(str, df.columns))}"
         )
+
+
+def columns(data: object, **names: str) -> dict[str, pd.Series]:
+    """The columns of ``data`` a statistic uses, by role.
+
+    ``columns(data, truth="truth", score="reader_1")`` returns
+    ``{"truth": data["truth"], "score": data["reader_1"]}``.
+
+    Raises
+    ------
+    ValueError
+        ``data`` is not a DataFrame, or lacks one of the columns (naming it).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(
+            f"data must be a pandas DataFrame (one row per observation) with the columns "
+            f"{list(names.values())}, got {type(data).__name__}"
+        )
+    require_columns(data, names.values())
+    return {role: data[column] for role, column in names.items()}
+
+
+def wide_ratings(data: pd.DataFrame, *, subject: str, rater: str, rating: str) -> pd.DataFrame:
+    """Long ratings as a subjects x raters table (NaN where a rater did not rate a subject).
+
+    Raises
+    ------
+    ValueError
+        A missing column, or a (subject, rater) pair rated more than once.
+    """
+    given = columns(data, subject=subject, rater=rater, rating=rating)
+    long = pd.DataFrame(given)
+    duplicated = long.duplicated(["subject", "rater"], keep=False)
+    if duplicated.any():
+        first = long.loc[duplicated, ["subject", "rater"]].iloc[0].tolist()
+        raise ValueError(
+            f"{int(duplicated.sum())} rows rate the same ({subject}, {rater}) pair more than "
+            f"once, e.g. {first}; give one rating per subject and rater"
+        )
+    return long.pivot_table(index="subject", columns="rater", values="rating", aggfunc="first",
+                            dropna=False)
 
 
 def check_missing_policy(policy: str) -> None:

@@ -46,7 +46,12 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from readerstudy.stats._validation import check_alpha, check_missing_policy
+from readerstudy.stats._validation import (
+    check_alpha,
+    check_missing_policy,
+    columns,
+    wide_ratings,
+)
 from readerstudy.stats.estimable import NotEstimableError
 
 Weights = Literal["linear", "quadratic"] | None
@@ -258,9 +263,10 @@ def _resolve_categories(
 
 
 def agreement_table(
-    a: object,
-    b: object,
+    data: pd.DataFrame,
     *,
+    x: str,
+    y: str,
     categories: Sequence[object] | None = None,
     weights: Weights = None,
     missing: str = "raise",
@@ -269,8 +275,10 @@ def agreement_table(
 
     Parameters
     ----------
-    a, b : array-like, shape (n,)
-        Category labels (numbers or strings), aligned by subject.
+    data : pandas.DataFrame
+        One row per subject.
+    x, y : str
+        Columns of the two raters' category labels (numbers or strings).
     categories : sequence, optional
         All categories in order. Default: the sorted observed labels.
     weights : {None, "linear", "quadratic"}
@@ -281,13 +289,12 @@ def agreement_table(
     Returns
     -------
     table : numpy.ndarray, shape (k, k)
-        Counts, rater A in rows, rater B in columns.
+        Counts, rater x in rows, rater y in columns.
     categories : list
     """
     check_missing_policy(missing)
-    sa, sb = _as_labels(a, "a"), _as_labels(b, "b")
-    if sa.size != sb.size:
-        raise ValueError(f"a and b must rate the same subjects, got {sa.size} and {sb.size}")
+    given = columns(data, x=x, y=y)
+    sa, sb = _as_labels(given["x"], x), _as_labels(given["y"], y)
     incomplete = sa.isna() | sb.isna()
     if incomplete.any():
         if missing == "raise":
@@ -390,9 +397,10 @@ def cohen_kappa_from_table(
 
 
 def cohen_kappa(
-    a: object,
-    b: object,
+    data: pd.DataFrame,
     *,
+    x: str,
+    y: str,
     weights: Weights = None,
     categories: Sequence[object] | None = None,
     alpha: float = 0.05,
@@ -402,9 +410,11 @@ def cohen_kappa(
 
     Parameters
     ----------
-    a, b : array-like, shape (n,)
-        Category labels, aligned by subject (e.g. two readers' calls on the
-        same cases, or one reader's first and repeat reads).
+    data : pandas.DataFrame
+        One row per subject.
+    x, y : str
+        Columns of the two raters' category labels (e.g. two readers' calls on
+        the same cases, or one reader's first and repeat reads).
     weights : {None, "linear", "quadratic"}
         Agreement weights on category positions (see module notes).
     categories : sequence, optional
@@ -422,7 +432,8 @@ def cohen_kappa(
     Cohen (1960), doi:10.1177/001316446002000104; Cohen (1968),
     doi:10.1037/h0026256; Fleiss, Cohen & Everitt (1969), doi:10.1037/h0028106.
     """
-    table, cats = agreement_table(a, b, categories=categories, weights=weights, missing=missing)
+    table, cats = agreement_table(data, x=x, y=y, categories=categories, weights=weights,
+                                  missing=missing)
     return cohen_kappa_from_table(table, weights=weights, alpha=alpha, categories=cats)
 
 
@@ -546,8 +557,11 @@ def fleiss_kappa_from_counts(
 
 
 def fleiss_kappa(
-    ratings: object,
+    data: pd.DataFrame,
     *,
+    subject: str = "case",
+    rater: str = "reader",
+    rating: str = "call",
     categories: Sequence[object] | None = None,
     alpha: float = 0.05,
     missing: str = "raise",
@@ -556,20 +570,28 @@ def fleiss_kappa(
 
     Parameters
     ----------
-    ratings : array-like or pandas.DataFrame, shape (N subjects, m raters)
-        Category labels, one row per subject, one column per rater (the raters
-        may differ between subjects; only the count per subject must be equal).
+    data : pandas.DataFrame
+        Long (tidy) ratings: one row per subject and rater.
+    subject, rater, rating : str, default "case", "reader", "call"
+        Columns: the rated subject, the rater, the category label. Every subject
+        needs a rating from every rater (the raters may differ between subjects:
+        then ``rater`` numbers a subject's ratings 1..m).
     categories : sequence, optional
         All categories (default: the sorted observed labels). Unobserved
         categories do not change the overall kappa.
     alpha : float, default 0.05
     missing : {"raise", "drop"}, default "raise"
-        With ``"drop"`` a subject with any missing rating is dropped.
+        With ``"drop"`` a subject without a rating from every rater is dropped.
 
     Returns
     -------
     FleissKappaResult
         See :func:`fleiss_kappa_from_counts` for the formulas.
+
+    Raises
+    ------
+    ValueError
+        A missing column, fewer than 2 raters, or a subject rated twice by a rater.
 
     References
     ----------
@@ -577,11 +599,9 @@ def fleiss_kappa(
     doi:10.1037/0033-2909.86.5.974.
     """
     check_missing_policy(missing)
-    frame = ratings if isinstance(ratings, pd.DataFrame) else pd.DataFrame(np.asarray(ratings))
-    if frame.ndim != 2 or frame.shape[1] < 2:
-        raise ValueError(
-            f"ratings must be (subjects, raters) with at least 2 raters, got shape {frame.shape}"
-        )
+    frame = wide_ratings(data, subject=subject, rater=rater, rating=rating)
+    if frame.shape[1] < 2:
+        raise ValueError(f"Fleiss' kappa needs at least 2 raters, got {frame.shape[1]}")
     incomplete = frame.isna().any(axis=1)
     if incomplete.any():
         if missing == "raise":

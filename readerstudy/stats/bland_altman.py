@@ -1,6 +1,6 @@
 """Bland-Altman agreement of two continuous measurements of the same cases.
 
-With ``d_i = a_i - b_i``: the bias is the mean difference ``dbar``, the
+With ``d_i = x_i - y_i``: the bias is the mean difference ``dbar``, the
 limits of agreement are ``dbar -/+ c s`` with ``s`` the SD of the differences
 and ``c`` the multiplier (``z_{1-alpha/2}``, 1.96 for 95%, by default; the
 1986 Lancet paper rounded it to 2). Confidence intervals:
@@ -35,13 +35,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from readerstudy.stats._validation import (
     as_float_array,
     check_alpha,
     check_missing_policy,
-    check_same_length,
+    columns,
     drop_missing,
 )
 from readerstudy.stats.estimable import NotEstimableError
@@ -104,9 +105,10 @@ class BlandAltmanResult:
 
 
 def bland_altman(
-    a: object,
-    b: object,
+    data: pd.DataFrame,
     *,
+    x: str,
+    y: str,
     alpha: float = 0.05,
     multiplier: float | None = None,
     limits_ci: LimitsCI = "exact",
@@ -116,9 +118,11 @@ def bland_altman(
 
     Parameters
     ----------
-    a, b : array-like, shape (n,)
-        The two measurements of the same cases (e.g. reader and model, or two
-        readers), in the same order. Differences are ``a - b``.
+    data : pandas.DataFrame
+        One row per case.
+    x, y : str
+        Columns of the two measurements of each case (e.g. reader and model, or
+        two readers). Differences are ``x - y``.
     alpha : float, default 0.05
         1 - confidence level of every interval.
     multiplier : float, optional
@@ -137,7 +141,7 @@ def bland_altman(
     NotEstimableError
         Fewer than 2 complete pairs (a ``ValueError``).
     ValueError
-        Mismatched lengths, non-numeric values.
+        A missing column, non-numeric values.
 
     Examples
     --------
@@ -148,11 +152,15 @@ def bland_altman(
     check_missing_policy(missing)
     if limits_ci not in ("exact", "approximate"):
         raise ValueError(f"limits_ci must be 'exact' or 'approximate', got {limits_ci!r}")
-    x = as_float_array(a, "a", allow_nan=True)
-    y = as_float_array(b, "b", allow_nan=True)
-    check_same_length(a=x, b=y)
-    kept = drop_missing(missing, a=x, b=y)
-    x, y = kept["a"], kept["b"]
+    given = columns(data, x=x, y=y)
+    kept = drop_missing(missing, x=as_float_array(given["x"], x, allow_nan=True),
+                        y=as_float_array(given["y"], y, allow_nan=True))
+    return _bland_altman(kept["x"], kept["y"], alpha, multiplier, limits_ci)
+
+
+def _bland_altman(
+    x: np.ndarray, y: np.ndarray, alpha: float, multiplier: float | None, limits_ci: str
+) -> BlandAltmanResult:
     n = x.size
     if n < 2:
         raise NotEstimableError(f"Bland-Altman needs at least 2 paired measurements, got {n}")

@@ -31,7 +31,7 @@ Robin X et al. (2011). pROC. BMC Bioinformatics 12:77. doi:10.1186/1471-2105-12-
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,7 @@ from readerstudy.stats._validation import (
     as_score_matrix,
     check_alpha,
     check_missing_policy,
-    check_same_length,
+    columns,
     drop_missing,
     require_both_classes,
 )
@@ -169,25 +169,27 @@ def _resampled_aucs(
 
 
 def _prepare(
-    truth: object, scores: object, missing: str
+    data: pd.DataFrame, truth: str, score: str | Sequence[str], missing: str
 ) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Truth, the (k, n) score matrix and the score columns' names."""
     check_missing_policy(missing)
-    names = pd.Index(scores.columns, name="score") if isinstance(scores, pd.DataFrame) else None
-    t = as_binary_truth(truth, "truth", allow_nan=True)
-    s = as_score_matrix(scores, "scores", allow_nan=True)
-    check_same_length(truth=t, scores=s)
+    names = [score] if isinstance(score, str) else list(score)
+    if not names:
+        raise ValueError("score must name at least one column")
+    given = columns(data, truth=truth, **{f"score {i}": name for i, name in enumerate(names)})
+    t = as_binary_truth(given.pop("truth"), truth, allow_nan=True)
+    s = as_score_matrix(pd.DataFrame(given).set_axis(names, axis=1), "scores", allow_nan=True)
     kept = drop_missing(missing, truth=t.astype(np.float64), scores=s)
     t = kept["truth"].astype(np.int64)
-    require_both_classes(t)
-    if names is None:
-        names = pd.RangeIndex(s.shape[0], name="score")
-    return t, kept["scores"], names
+    require_both_classes(t, truth)
+    return t, kept["scores"], pd.Index(names, name="score")
 
 
 def bootstrap_auc_replicates(
-    truth: object,
-    scores: object,
+    data: pd.DataFrame,
     *,
+    score: str | Sequence[str] = "score",
+    truth: str = "truth",
     n_boot: int = 2000,
     seed: int | np.random.Generator | None = 0,
     stratified: bool = True,
@@ -202,8 +204,12 @@ def bootstrap_auc_replicates(
 
     Parameters
     ----------
-    truth : array-like, shape (n,)
-    scores : array-like, shape (k, n) or (n,); a DataFrame is one column per vector
+    data : pandas.DataFrame
+        One row per case.
+    score : str or sequence of str, default "score"
+        The column of the scores, or k columns (one per reader) resampled together.
+    truth : str, default "truth"
+        Column of the reference standard, 0/1.
     n_boot : int, default 2000
     seed : int, Generator or None, default 0
     stratified : bool, default True
@@ -216,15 +222,16 @@ def bootstrap_auc_replicates(
     -------
     numpy.ndarray
     """
-    t, s, _ = _prepare(truth, scores, missing)
+    t, s, _ = _prepare(data, truth, score, missing)
     indices = bootstrap_indices(t.size, n_boot=n_boot, seed=seed, strata=t if stratified else None)
     return _resampled_aucs(t, s, indices, chunk_size)
 
 
 def bootstrap_auc(
-    truth: object,
-    scores: object,
+    data: pd.DataFrame,
     *,
+    score: str | Sequence[str] = "score",
+    truth: str = "truth",
     n_boot: int = 2000,
     seed: int | np.random.Generator | None = 0,
     stratified: bool = True,
@@ -240,11 +247,13 @@ def bootstrap_auc(
 
     Parameters
     ----------
-    truth : array-like, shape (n,)
-        0 = benign/negative, 1 = malignant/positive.
-    scores : array-like, shape (k, n) or (n,)
-        Higher = more likely malignant; a DataFrame is one column per vector
-        (its column names label the result rows).
+    data : pandas.DataFrame
+        One row per case.
+    score : str or sequence of str, default "score"
+        The column of the scores (higher = more likely malignant), or k columns, one
+        per reader, resampled together; their names label the result rows.
+    truth : str, default "truth"
+        Column of the reference standard: 0 = benign/negative, 1 = malignant/positive.
     n_boot : int, default 2000
     seed : int, Generator or None, default 0
     stratified : bool, default True
@@ -258,7 +267,7 @@ def bootstrap_auc(
     Returns
     -------
     pandas.DataFrame
-        One row per score vector with columns ``estimate`` (AUC on the
+        One row per score column (index ``score``) with columns ``estimate`` (AUC on the
         original cases), ``ci_low``, ``ci_high`` (percentile interval),
         ``se`` (standard deviation of the replicates) and ``n_boot`` (valid
         replicates: non-stratified resamples missing a class are left out).
@@ -268,7 +277,7 @@ def bootstrap_auc(
     Efron & Tibshirani (1993), ch. 13; Robin et al. (2011), BMC Bioinformatics 12:77.
     """
     check_alpha(alpha)
-    t, s, names = _prepare(truth, scores, missing)
+    t, s, names = _prepare(data, truth, score, missing)
     indices = bootstrap_indices(t.size, n_boot=n_boot, seed=seed, strata=t if stratified else None)
     replicates = _resampled_aucs(t, s, indices, chunk_size)
     identity = np.arange(t.size)[np.newaxis, :]
@@ -293,59 +302,49 @@ def bootstrap_auc(
 
 
 def bootstrap_statistic(
-    func: Callable[..., object],
-    *arrays: object,
+    func: Callable[[pd.DataFrame], object],
+    data: pd.DataFrame,
+    *,
     n_boot: int,
     seed: int | np.random.Generator | None,
-    stratified_by: object | None = None,
+    strata: str | None = None,
 ) -> np.ndarray:
-    """Case bootstrap of any statistic: ``func`` on each resample of the cases.
+    """Case bootstrap of any statistic: ``func`` on each resample of the rows of ``data``.
 
     Parameters
     ----------
     func : callable
-        Called as ``func(*resampled_arrays)``; returns a scalar or an array
-        of fixed shape.
-    *arrays : array-like
-        Aligned inputs with cases along the first axis (1-D vectors, or 2-D
-        ``(n, raters)`` tables; Series and DataFrames are converted to arrays).
+        Called as ``func(resampled)``, ``resampled`` being ``data``'s rows drawn with
+        replacement; returns a scalar or an array of fixed shape.
+    data : pandas.DataFrame
+        One row per case.
     n_boot : int
         Number of resamples.
     seed : int, Generator or None
         Seed for ``numpy.random.default_rng``.
-    stratified_by : array-like of shape (n,), optional
-        Resample within each stratum (e.g. truth), keeping stratum sizes.
+    strata : str, optional
+        Column to resample within (e.g. the truth), keeping each stratum's size.
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(n_boot,) + shape of func's result``; resample b uses row b of
-        :func:`bootstrap_indices`.
+        Shape ``(n_boot,) + shape of func's result``; resample b takes the rows of row b
+        of :func:`bootstrap_indices`.
 
     Raises
     ------
     ValueError
-        If no array is given or the arrays differ in their number of cases.
+        ``data`` is not a DataFrame, or lacks the ``strata`` column.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> reps = bootstrap_statistic(np.mean, np.arange(10.0), n_boot=200, seed=1)
+    >>> import numpy as np, pandas as pd
+    >>> data = pd.DataFrame({"x": np.arange(10.0)})
+    >>> reps = bootstrap_statistic(lambda d: d["x"].mean(), data, n_boot=200, seed=1)
     >>> reps.shape
     (200,)
     """
-    if not arrays:
-        raise ValueError("bootstrap_statistic needs at least one array to resample")
-    data = [
-        a.to_numpy() if isinstance(a, pd.Series | pd.DataFrame) else np.asarray(a) for a in arrays
-    ]
-    for i, a in enumerate(data):
-        if a.ndim == 0:
-            raise ValueError(f"array {i} is a scalar; give one value (or row) per case")
-    lengths = {a.shape[0] for a in data}
-    if len(lengths) != 1:
-        listing = ", ".join(f"array {i}: {a.shape[0]}" for i, a in enumerate(data))
-        raise ValueError(f"arrays must have the same number of cases (first axis); got {listing}")
-    n = lengths.pop()
-    indices = bootstrap_indices(n, n_boot=n_boot, seed=seed, strata=stratified_by)
-    return np.asarray([func(*(a[row] for a in data)) for row in indices])
+    given = columns(data, **({"strata": strata} if strata is not None else {}))
+    groups = given["strata"].to_numpy() if strata is not None else None
+    indices = bootstrap_indices(len(data), n_boot=n_boot, seed=seed, strata=groups)
+    return np.asarray([func(data.iloc[row]) for row in indices])

@@ -63,7 +63,7 @@ def attempt(compute: Callable[..., T], /, *args: object, **kwargs: object) -> tu
     compute : callable
         A statistic, e.g. ``roc.auc_delong``.
     *args, **kwargs
-        Its arguments, e.g. ``attempt(roc.auc_delong, truth, score, alpha=0.05)``.
+        Its arguments, e.g. ``attempt(roc.auc_delong, reads, score="confidence", alpha=0.05)``.
 
     Returns
     -------

@@ -207,7 +207,7 @@ def fisher_per_feature(
     data: pd.DataFrame,
     *,
     features: Sequence[str],
-    truth: str,
+    truth: str = "truth",
     alpha: float = 0.05,
     missing: str = "raise",
 ) -> pd.DataFrame:
@@ -219,7 +219,7 @@ def fisher_per_feature(
         One row per case.
     features : sequence of str
         Columns coded 0/1 (or yes/no, present/absent): feature presence.
-    truth : str
+    truth : str, default "truth"
         Column of the reference standard, 0 = benign, 1 = malignant.
     alpha : float, default 0.05
         1 - confidence level of the odds-ratio interval.
@@ -368,7 +368,7 @@ def logistic_regression(
     data: pd.DataFrame,
     *,
     features: Sequence[str],
-    truth: str,
+    truth: str = "truth",
     method: LogisticMethod = "auto",
     alpha: float = 0.05,
     missing: str = "raise",
@@ -381,7 +381,7 @@ def logistic_regression(
         One row per case.
     features : sequence of str
         Feature columns coded 0/1 (or yes/no, present/absent).
-    truth : str
+    truth : str, default "truth"
         Reference-standard column, 0 = benign, 1 = malignant.
     method : {"auto", "mle", "firth"}, default "auto"
         ``"mle"``: maximum likelihood (statsmodels ``Logit``), refusing

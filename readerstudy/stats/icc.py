@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from readerstudy.stats._validation import check_alpha, check_missing_policy, require_columns
+from readerstudy.stats._validation import check_alpha, check_missing_policy, wide_ratings
 from readerstudy.stats.estimable import NotEstimableError
 
 __all__ = ["FORMS", "ICCResult", "icc", "icc_wide", "koo_li"]
@@ -268,24 +268,24 @@ def icc_wide(
 def icc(
     data: pd.DataFrame,
     *,
-    target: str,
-    rater: str,
-    rating: str,
+    subject: str = "case",
+    rater: str = "reader",
+    rating: str = "score",
     alpha: float = 0.05,
     missing: str = "raise",
 ) -> tuple[ICCResult, ...]:
-    """The six ICC forms from long data: one row per (target, rater) rating.
+    """The six ICC forms from long data: one row per (subject, rater) rating.
 
     Parameters
     ----------
     data : pandas.DataFrame
         Long (tidy) ratings.
-    target, rater, rating : str
-        Column names: the rated unit (case, vertebra), the rater (reader,
-        model), the numeric rating.
+    subject, rater, rating : str, default "case", "reader", "score"
+        Column names: the rated unit (case, vertebra; pingouin's ``targets``), the
+        rater (reader, model), the numeric rating.
     alpha : float, default 0.05
     missing : {"raise", "drop"}, default "raise"
-        A target not rated by every rater (or with a missing rating) raises,
+        A subject not rated by every rater (or with a missing rating) raises,
         or with ``"drop"`` is dropped.
 
     Returns
@@ -296,19 +296,9 @@ def icc(
     Raises
     ------
     ValueError
-        A missing column, or a (target, rater) pair rated more than once.
+        A missing column, or a (subject, rater) pair rated more than once.
     """
-    require_columns(data, [target, rater, rating])
-    duplicated = data.duplicated([target, rater], keep=False)
-    if duplicated.any():
-        first = data.loc[duplicated, [target, rater]].iloc[0].tolist()
-        raise ValueError(
-            f"{int(duplicated.sum())} rows rate the same ({target}, {rater}) pair more than "
-            f"once, e.g. {first}; ICC needs one rating per target and rater"
-        )
+    wide = wide_ratings(data, subject=subject, rater=rater, rating=rating)
     if not pd.api.types.is_numeric_dtype(data[rating]):
         raise ValueError(f"column {rating!r} must be numeric for an ICC")
-    wide = data.pivot_table(
-        index=target, columns=rater, values=rating, aggfunc="first", dropna=False
-    )
     return icc_wide(wide, alpha=alpha, missing=missing)

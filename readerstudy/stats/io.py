@@ -30,6 +30,7 @@ from readerstudy.stats._validation import check_missing_policy
 __all__ = [
     "ANALYSES",
     "INPUT_COLUMNS",
+    "INPUT_PREFIXES",
     "RESULT_COLUMNS",
     "TIERS",
     "natural_key",
@@ -64,9 +65,11 @@ ANALYSES: tuple[str, ...] = (
     "mcnemar",
     "kappa",
     "bland_altman",
+    "measurement",
     "fleiss_kappa",
     "icc",
     "mrmc",
+    "features",
     "intra_reader",
 )
 INPUT_COLUMNS = (
@@ -79,9 +82,16 @@ INPUT_COLUMNS = (
     "round",
     "interval_days",
     "reader_kind",
+    "three_tier",
 )
-TIERS = ("benign", "uncertain", "malignant")
-_NUMERIC_CALLS = {"0": "benign", "1": "malignant", "0.0": "benign", "1.0": "malignant"}
+BENIGN, UNCERTAIN, MALIGNANT = "benign", "uncertain", "malignant"
+TIERS = (BENIGN, UNCERTAIN, MALIGNANT)
+#: Column name prefixes of inputs that come in families: ``measurement_<name>`` (a number,
+#: e.g. a height in mm) and ``feature_<name>`` (0/1 presence of an imaging feature).
+INPUT_PREFIXES = ("measurement_", "feature_")
+_PRESENCE = {"1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0, "false": 0.0, "yes": 1.0,
+             "no": 0.0, "present": 1.0, "absent": 0.0}
+_NUMERIC_CALLS = {"0": BENIGN, "1": MALIGNANT, "0.0": BENIGN, "1.0": MALIGNANT}
 
 
 def _where(index: pd.Index, mask: pd.Series | np.ndarray, limit: int = 5) -> str:
@@ -146,8 +156,12 @@ def validate_reads(reads: pd.DataFrame, *, missing: str = "raise") -> pd.DataFra
         Columns (names are matched ignoring case and blanks): ``reader``,
         ``case`` (required); ``truth`` (0/1), ``score`` (numeric), ``call``,
         ``condition``, ``round`` ("first"/"repeat"), ``interval_days``,
-        ``reader_kind`` ("human"/"model") (optional). Values may be text (as
-        read from a CSV). Other columns are ignored. Error messages name rows
+        ``reader_kind`` ("human"/"model"), ``three_tier``
+        ("benign"/"uncertain"/"malignant"), any number of ``measurement_<name>``
+        (numeric) and ``feature_<name>`` (0/1, true/false, yes/no,
+        present/absent) (optional; an empty cell leaves the read out of that
+        column's analyses). Values may be text (as read from a CSV). Other
+        columns are ignored. Error messages name rows
         by their index label (the CLI uses CSV line numbers, index name
         "line"), or by position when the index has repeated labels.
     missing : {"raise", "drop"}, default "raise"
@@ -159,7 +173,8 @@ def validate_reads(reads: pd.DataFrame, *, missing: str = "raise") -> pd.DataFra
     -------
     pandas.DataFrame
         Columns ``reader, case, condition, round, reader_kind`` (text) and
-        whichever of ``truth, score, interval_days`` (float) and ``call``
+        whichever of ``truth, score, interval_days``, ``measurement_*``,
+        ``feature_*`` (float; features 1.0/0.0), ``call`` and ``three_tier``
         were given. Calls 0/1 become "benign"/"malignant"; "benign",
         "malignant", "uncertain" are lower-cased; calls that are all numbers
         become floats; other calls are kept as text categories.
@@ -184,7 +199,8 @@ def validate_reads(reads: pd.DataFrame, *, missing: str = "raise") -> pd.DataFra
         raise ValueError(f"reads lack required column(s) {absent}; columns are {names}")
     if frame.empty:
         raise ValueError("reads hold no rows")
-    frame = frame[[c for c in INPUT_COLUMNS if c in frame.columns]]
+    families = [c for c in frame.columns if c.startswith(INPUT_PREFIXES)]
+    frame = frame[[c for c in INPUT_COLUMNS if c in frame.columns] + families]
 
     out = pd.DataFrame(index=frame.index)
     for column in ("reader", "case"):
@@ -226,6 +242,14 @@ def validate_reads(reads: pd.DataFrame, *, missing: str = "raise") -> pd.DataFra
         if negative.any():
             raise ValueError(f"column 'interval_days' is negative at {_where(out.index, negative)}")
 
+    if "three_tier" in frame:
+        out["three_tier"] = _three_tier(frame)
+    for column in families:
+        out[column] = (
+            _numeric(frame, column) if column.startswith("measurement_")
+            else _presence(frame, column)
+        )  # fmt: skip
+
     kind = _text(frame, "reader_kind").str.lower() if "reader_kind" in frame else None
     if kind is not None:
         bad = kind.notna() & ~kind.isin(["human", "model"])
@@ -253,6 +277,29 @@ def validate_reads(reads: pd.DataFrame, *, missing: str = "raise") -> pd.DataFra
         if column in out:
             out = _partial_values(out, column, missing)
     return out
+
+
+def _three_tier(frame: pd.DataFrame) -> pd.Series:
+    tiers = _text(frame, "three_tier").str.lower()
+    bad = tiers.notna() & ~tiers.isin(TIERS)
+    if bad.any():
+        raise ValueError(
+            "column 'three_tier' must be 'benign', 'uncertain' or 'malignant': "
+            f"{_where(frame.index, bad)} (e.g. {tiers[bad].iloc[0]!r})"
+        )
+    return tiers.astype(object).where(tiers.notna(), None)
+
+
+def _presence(frame: pd.DataFrame, column: str) -> pd.Series:
+    text = _text(frame, column).str.lower()
+    values = text.map(_PRESENCE, na_action="ignore").astype("float64")
+    bad = values.isna() & text.notna()
+    if bad.any():
+        raise ValueError(
+            f"column {column!r} must be 0/1 (or true/false, yes/no, present/absent): "
+            f"{_where(frame.index, bad)} (e.g. {text[bad].iloc[0]!r})"
+        )
+    return values
 
 
 def _normalise_calls(text: pd.Series) -> pd.Series:

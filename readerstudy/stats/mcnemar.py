@@ -40,13 +40,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from readerstudy.stats._validation import (
     as_binary_truth,
     check_alpha,
     check_missing_policy,
-    check_same_length,
+    columns,
     drop_missing,
 )
 from readerstudy.stats.estimable import NotEstimableError
@@ -183,79 +184,77 @@ def mcnemar_from_counts(
 
 
 def mcnemar(
-    success_a: object,
-    success_b: object,
+    data: pd.DataFrame,
     *,
+    x: str,
+    y: str,
     method: McNemarMethod = "exact",
     alpha: float = 0.05,
     missing: str = "raise",
 ) -> McNemarResult:
-    """McNemar's test on two paired 0/1 outcome vectors.
+    """McNemar's test on two paired 0/1 outcomes.
 
     Parameters
     ----------
-    success_a, success_b : array-like, shape (n,)
-        1 = success (e.g. correct call), 0 = failure, for the same cases in
-        the same order.
+    data : pandas.DataFrame
+        One row per case.
+    x, y : str
+        Columns of the two outcomes of each case: 1 = success (e.g. a correct call),
+        0 = failure. ``estimate`` is the share of successes in x minus that in y.
     method : {"exact", "chi2", "chi2_uncorrected"}, default "exact"
     alpha : float, default 0.05
     missing : {"raise", "drop"}, default "raise"
-        With ``"drop"`` a case missing in either vector is dropped from both.
+        With ``"drop"`` a case missing in either column is dropped from both.
 
     Returns
     -------
     McNemarResult
     """
     check_missing_policy(missing)
-    a = as_binary_truth(success_a, "success_a", allow_nan=True).astype(np.float64)
-    b = as_binary_truth(success_b, "success_b", allow_nan=True).astype(np.float64)
-    check_same_length(success_a=a, success_b=b)
-    kept = drop_missing(missing, success_a=a, success_b=b)
-    a, b = kept["success_a"], kept["success_b"]
+    given = columns(data, x=x, y=y)
+    a = as_binary_truth(given["x"], x, allow_nan=True).astype(np.float64)
+    b = as_binary_truth(given["y"], y, allow_nan=True).astype(np.float64)
+    kept = drop_missing(missing, x=a, y=b)
+    return _mcnemar(kept["x"], kept["y"], method, alpha)
+
+
+def _mcnemar(a: np.ndarray, b: np.ndarray, method: McNemarMethod, alpha: float) -> McNemarResult:
     a_only = int(np.count_nonzero((a == 1) & (b == 0)))
     b_only = int(np.count_nonzero((a == 0) & (b == 1)))
     return mcnemar_from_counts(a_only, b_only, a.size, method=method, alpha=alpha)
 
 
-def _paired_calls(
-    truth: object, calls_a: object, calls_b: object, missing: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    check_missing_policy(missing)
-    t = as_binary_truth(truth, "truth", allow_nan=True).astype(np.float64)
-    a = as_binary_calls(calls_a, "calls_a", allow_nan=True).astype(np.float64)
-    b = as_binary_calls(calls_b, "calls_b", allow_nan=True).astype(np.float64)
-    check_same_length(truth=t, calls_a=a, calls_b=b)
-    kept = drop_missing(missing, truth=t, calls_a=a, calls_b=b)
-    return kept["truth"], kept["calls_a"], kept["calls_b"]
-
-
 def _on_subset(
-    truth: object,
-    calls_a: object,
-    calls_b: object,
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    truth: str,
     subset: int | None,
     method: McNemarMethod,
     alpha: float,
     missing: str,
 ) -> McNemarResult:
-    t, a, b = _paired_calls(truth, calls_a, calls_b, missing)
+    check_missing_policy(missing)
+    given = columns(data, truth=truth, x=x, y=y)
+    t = as_binary_truth(given["truth"], truth, allow_nan=True).astype(np.float64)
+    a = as_binary_calls(given["x"], x, allow_nan=True).astype(np.float64)
+    b = as_binary_calls(given["y"], y, allow_nan=True).astype(np.float64)
+    kept = drop_missing(missing, truth=t, x=a, y=b)
+    t, a, b = kept["truth"], kept["x"], kept["y"]
     keep = np.ones(t.size, dtype=bool) if subset is None else t == subset
     if not keep.any():
         cases = {None: "cases", 1: "malignant cases", 0: "benign cases"}[subset]
         raise NotEstimableError(f"no {cases} read by both readers")
-    return mcnemar(
-        (a[keep] == t[keep]).astype(np.int64),
-        (b[keep] == t[keep]).astype(np.int64),
-        method=method,
-        alpha=alpha,
-    )
+    return _mcnemar((a[keep] == t[keep]).astype(np.int64), (b[keep] == t[keep]).astype(np.int64),
+                    method, alpha)  # fmt: skip
 
 
 def mcnemar_sensitivity(
-    truth: object,
-    calls_a: object,
-    calls_b: object,
+    data: pd.DataFrame,
     *,
+    x: str,
+    y: str,
+    truth: str = "truth",
     method: McNemarMethod = "exact",
     alpha: float = 0.05,
     missing: str = "raise",
@@ -264,10 +263,13 @@ def mcnemar_sensitivity(
 
     Parameters
     ----------
-    truth : array-like, shape (n,)
-        0 = benign, 1 = malignant.
-    calls_a, calls_b : array-like, shape (n,)
-        The two readers' calls on the same cases (0/1 or "benign"/"malignant").
+    data : pandas.DataFrame
+        One row per case.
+    x, y : str
+        Columns of the two readers' calls on the same cases (0/1 or
+        "benign"/"malignant").
+    truth : str, default "truth"
+        Column of the reference standard, 0 = benign, 1 = malignant.
     method : {"exact", "chi2", "chi2_uncorrected"}, default "exact"
     alpha : float, default 0.05
     missing : {"raise", "drop"}, default "raise"
@@ -275,17 +277,18 @@ def mcnemar_sensitivity(
     Returns
     -------
     McNemarResult
-        ``estimate`` is sensitivity(A) - sensitivity(B); ``n`` the number of
+        ``estimate`` is sensitivity(x) - sensitivity(y); ``n`` the number of
         malignant cases.
     """
-    return _on_subset(truth, calls_a, calls_b, 1, method, alpha, missing)
+    return _on_subset(data, x, y, truth, 1, method, alpha, missing)
 
 
 def mcnemar_specificity(
-    truth: object,
-    calls_a: object,
-    calls_b: object,
+    data: pd.DataFrame,
     *,
+    x: str,
+    y: str,
+    truth: str = "truth",
     method: McNemarMethod = "exact",
     alpha: float = 0.05,
     missing: str = "raise",
@@ -293,16 +296,17 @@ def mcnemar_specificity(
     """Compare two readers' specificities: McNemar on the benign cases only.
 
     Parameters are those of :func:`mcnemar_sensitivity`; ``estimate`` is
-    specificity(A) - specificity(B) and ``n`` the number of benign cases.
+    specificity(x) - specificity(y) and ``n`` the number of benign cases.
     """
-    return _on_subset(truth, calls_a, calls_b, 0, method, alpha, missing)
+    return _on_subset(data, x, y, truth, 0, method, alpha, missing)
 
 
 def mcnemar_accuracy(
-    truth: object,
-    calls_a: object,
-    calls_b: object,
+    data: pd.DataFrame,
     *,
+    x: str,
+    y: str,
+    truth: str = "truth",
     method: McNemarMethod = "exact",
     alpha: float = 0.05,
     missing: str = "raise",
@@ -310,6 +314,6 @@ def mcnemar_accuracy(
     """Compare two readers' accuracies: McNemar on correct/incorrect over all cases.
 
     Parameters are those of :func:`mcnemar_sensitivity`; ``estimate`` is
-    accuracy(A) - accuracy(B) and ``n`` the number of cases.
+    accuracy(x) - accuracy(y) and ``n`` the number of cases.
     """
-    return _on_subset(truth, calls_a, calls_b, None, method, alpha, missing)
+    return _on_subset(data, x, y, truth, None, method, alpha, missing)

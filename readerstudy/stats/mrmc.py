@@ -450,13 +450,13 @@ def _comparisons(
 
 
 def or_hillis(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
     *,
-    reader: str = "reader",
-    treatment: str = "treatment",
-    case: str = "case",
+    subject: str = "case",
+    rater: str = "reader",
+    treatment: str = "condition",
     truth: str = "truth",
-    score: str = "score",
+    rating: str = "score",
     covariance: CovarianceMethod = "jackknife",
     alpha: float = 0.05,
     missing: str = "raise",
@@ -465,13 +465,15 @@ def or_hillis(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         Long data: one row per read (reader x treatment x case), fully crossed
         (every reader reads every case in every treatment).
-    reader, treatment, case, truth, score : str
-        Column names. ``truth`` is 0 = benign, 1 = malignant, constant within
-        a case; ``score`` is higher = more likely malignant (a rating, a
-        probability, or a 0/1 call).
+    subject, rater, treatment, truth, rating : str
+        Column names, by default those of the reads table: the case (``"case"``), the
+        reader (``"reader"``), the modality or reading condition (``"condition"``),
+        the reference standard (``"truth"``: 0 = benign, 1 = malignant, constant
+        within a case) and the rating (``"score"``: higher = more likely malignant;
+        a rating, a probability, or a 0/1 call).
     covariance : {"jackknife", "delong"}, default "jackknife"
         Estimator of the covariance of the reader AUCs over cases: the case
         jackknife (Hillis et al. 2005; RJafroc's and MRMCaov's default) or
@@ -501,12 +503,12 @@ def or_hillis(
     if covariance not in ("jackknife", "delong"):
         raise ValueError(f"covariance must be 'jackknife' or 'delong', got {covariance!r}")
     treatments, readers, y, cube = _score_cube(
-        df,
-        reader=reader,
+        data,
+        reader=rater,
         treatment=treatment,
-        case=case,
+        case=subject,
         truth=truth,
-        score=score,
+        score=rating,
         missing=missing,
     )
     t, r = len(treatments), len(readers)

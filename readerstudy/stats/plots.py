@@ -95,8 +95,8 @@ def roc_figure(reads: pd.DataFrame, condition: str = "") -> Figure:
         scored = mine["score"].notna().to_numpy() if "score" in mine else np.zeros(len(mine), bool)
         label = str(reader)
         if scored.any() and has_both and len(set(truth[scored])) == 2:
-            curve = roc_curve(truth[scored], mine["score"].to_numpy()[scored])
-            auc = auc_delong(truth[scored], mine["score"].to_numpy()[scored]).estimate
+            curve = roc_curve(mine.loc[scored])
+            auc = auc_delong(mine.loc[scored]).estimate
             ax.plot(curve["fpr"], curve["tpr"], label=f"{label} (AUC {auc:.2f})", **style)
             label = None
         if "call" in mine:
@@ -219,7 +219,7 @@ def write_plots(
                 pair = wide[[reader, other]].dropna()
                 if len(pair) < 2:
                     continue
-                result = bland_altman(pair[reader], pair[other], alpha=alpha)
+                result = bland_altman(pair, x=reader, y=other, alpha=alpha)
                 title = f"{reader} vs {other}" + (f", {condition}" if condition else "")
                 figure = bland_altman_figure(result, reader=reader, other=other, title=title)
                 stem = f"bland_altman_{slug(condition)}_{slug(reader)}_vs_{slug(other)}"

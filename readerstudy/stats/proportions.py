@@ -37,7 +37,7 @@ from readerstudy.stats._validation import (
     as_binary_truth,
     check_alpha,
     check_missing_policy,
-    check_same_length,
+    columns,
     drop_missing,
 )
 
@@ -282,27 +282,42 @@ def as_binary_calls(calls: object, name: str = "calls", *, allow_nan: bool = Fal
                 f"are not, e.g. {values}"
             )
         series = numeric.astype("float64")
+    else:
+        numeric = pd.to_numeric(series, errors="coerce")
+        bad = series.notna() & ~numeric.isin([0, 1])
+        if bad.any():
+            values = sorted({str(v) for v in series[bad]})[:5]
+            raise ValueError(
+                f"{name} must be 0/1 or 'benign'/'malignant'; {int(bad.sum())} value(s) "
+                f"are not, e.g. {values}"
+            )
     return as_binary_truth(series, name, allow_nan=allow_nan)
 
 
-def confusion_counts(truth: object, calls: object) -> tuple[int, int, int, int]:
+def confusion_counts(
+    data: pd.DataFrame, *, truth: str = "truth", call: str = "call"
+) -> tuple[int, int, int, int]:
     """Count ``(tp, fn, tn, fp)`` of binary calls against the truth.
 
     Parameters
     ----------
-    truth : array-like, shape (n,)
-        0 = benign, 1 = malignant.
-    calls : array-like, shape (n,)
-        0/1 or ``"benign"``/``"malignant"``.
+    data : pandas.DataFrame
+        One row per case.
+    truth : str, default "truth"
+        Column of the reference standard: 0 = benign, 1 = malignant.
+    call : str, default "call"
+        Column of the calls: 0/1 or ``"benign"``/``"malignant"``.
 
     Returns
     -------
     tuple of int
         ``(tp, fn, tn, fp)``.
     """
-    t = as_binary_truth(truth, "truth")
-    c = as_binary_calls(calls, "calls")
-    check_same_length(truth=t, calls=c)
+    given = columns(data, truth=truth, call=call)
+    return _counts(as_binary_truth(given["truth"], truth), as_binary_calls(given["call"], call))
+
+
+def _counts(t: np.ndarray, c: np.ndarray) -> tuple[int, int, int, int]:
     tp = int(np.count_nonzero((t == 1) & (c == 1)))
     fn = int(np.count_nonzero((t == 1) & (c == 0)))
     tn = int(np.count_nonzero((t == 0) & (c == 0)))
@@ -355,16 +370,23 @@ def diagnostic_metrics_from_counts(
 
 
 def diagnostic_metrics(
-    truth: object, calls: object, *, alpha: float = 0.05, missing: str = "raise"
+    data: pd.DataFrame,
+    *,
+    truth: str = "truth",
+    call: str = "call",
+    alpha: float = 0.05,
+    missing: str = "raise",
 ) -> DiagnosticMetrics:
     """Sensitivity, specificity, accuracy, PPV and NPV of benign/malignant calls.
 
     Parameters
     ----------
-    truth : array-like, shape (n,)
-        Reference standard, 0 = benign, 1 = malignant.
-    calls : array-like, shape (n,)
-        The reader's calls: 0/1 or ``"benign"``/``"malignant"``.
+    data : pandas.DataFrame
+        One row per case.
+    truth : str, default "truth"
+        Column of the reference standard, 0 = benign, 1 = malignant.
+    call : str, default "call"
+        Column of the reader's calls: 0/1 or ``"benign"``/``"malignant"``.
     alpha : float, default 0.05
         1 - confidence level of the Wilson and Clopper-Pearson intervals.
     missing : {"raise", "drop"}, default "raise"
@@ -380,9 +402,9 @@ def diagnostic_metrics(
     """
     check_alpha(alpha)
     check_missing_policy(missing)
-    t = as_binary_truth(truth, "truth", allow_nan=True).astype(np.float64)
-    c = as_binary_calls(calls, "calls", allow_nan=True).astype(np.float64)
-    check_same_length(truth=t, calls=c)
-    kept = drop_missing(missing, truth=t, calls=c)
-    tp, fn, tn, fp = confusion_counts(kept["truth"], kept["calls"])
+    given = columns(data, truth=truth, call=call)
+    t = as_binary_truth(given["truth"], truth, allow_nan=True).astype(np.float64)
+    c = as_binary_calls(given["call"], call, allow_nan=True).astype(np.float64)
+    kept = drop_missing(missing, **{truth: t, call: c})
+    tp, fn, tn, fp = _counts(kept[truth], kept[call])
     return diagnostic_metrics_from_counts(tp=tp, fn=fn, tn=tn, fp=fp, alpha=alpha)

@@ -40,10 +40,12 @@ from readerstudy.stats._validation import (
     check_alpha,
     check_missing_policy,
     check_same_length,
+    columns,
     drop_missing,
     require_both_classes,
 )
 from readerstudy.stats.estimable import NotEstimableError
+from readerstudy.stats.proportions import as_binary_calls
 
 CIMethod = Literal["wald", "logit"]
 
@@ -198,16 +200,28 @@ def delong_components(
 
 
 def _prepare(
-    truth: object, scores: object, missing: str, *, score_name: str = "score"
+    truth: object, scores: object, missing: str, *, truth_name: str = "truth",
+    score_name: str = "score",
 ) -> tuple[np.ndarray, np.ndarray]:
     check_missing_policy(missing)
-    t = as_binary_truth(truth, "truth", allow_nan=True)
+    t = as_binary_truth(truth, truth_name, allow_nan=True)
     s = as_score_matrix(scores, score_name, allow_nan=True)
-    check_same_length(truth=t, **{score_name: s})
-    kept = drop_missing(missing, truth=t.astype(np.float64), **{score_name: s})
-    t_out = kept["truth"].astype(np.int64)
-    require_both_classes(t_out)
+    check_same_length(**{truth_name: t, score_name: s})
+    kept = drop_missing(missing, **{truth_name: t.astype(np.float64), score_name: s})
+    t_out = kept[truth_name].astype(np.int64)
+    require_both_classes(t_out, truth_name)
     return t_out, kept[score_name]
+
+
+def _one_score(
+    data: pd.DataFrame, truth: str, score: str, missing: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Truth and one score vector (shape ``(1, n)``) from two columns of ``data``."""
+    given = columns(data, truth=truth, score=score)
+    t, s = _prepare(given["truth"], given["score"], missing, truth_name=truth, score_name=score)
+    if s.shape[0] != 1:
+        raise ValueError(f"score must be 1-D, got {s.shape[0]} score vectors")
+    return t, s
 
 
 def delong_not_estimable(truth: object) -> str:
@@ -285,7 +299,9 @@ def _auc_interval(auc: float, se: float, alpha: float, ci: str) -> tuple[float, 
     raise ValueError(f"ci must be 'wald' or 'logit', got {ci!r}")
 
 
-def roc_auc(truth: object, score: object, *, missing: str = "raise") -> float:
+def roc_auc(
+    data: pd.DataFrame, *, truth: str = "truth", score: str = "score", missing: str = "raise"
+) -> float:
     """Empirical area under the ROC curve of one score vector, without its variance.
 
     The Mann-Whitney form (ties count one half), as :func:`auc_delong`'s estimate, but
@@ -295,10 +311,12 @@ def roc_auc(truth: object, score: object, *, missing: str = "raise") -> float:
 
     Parameters
     ----------
-    truth : array-like, shape (n,)
-        0 = benign/negative, 1 = malignant/positive.
-    score : array-like, shape (n,)
-        Higher = more likely malignant.
+    data : pandas.DataFrame
+        One row per case.
+    truth : str, default "truth"
+        Column of the reference standard: 0 = benign/negative, 1 = malignant/positive.
+    score : str, default "score"
+        Column of the scores: higher = more likely malignant.
     missing : {"raise", "drop"}, default "raise"
 
     Returns
@@ -316,17 +334,16 @@ def roc_auc(truth: object, score: object, *, missing: str = "raise") -> float:
     operating characteristic (ROC) curve. Radiology 143:29-36.
     doi:10.1148/radiology.143.1.7063747
     """
-    t, s = _prepare(truth, score, missing)
-    if s.shape[0] != 1:
-        raise ValueError(f"score must be 1-D, got {s.shape[0]} score vectors")
+    t, s = _one_score(data, truth, score, missing)
     aucs, _, _ = delong_components(t, s)
     return float(aucs[0])
 
 
 def auc_delong(
-    truth: object,
-    score: object,
+    data: pd.DataFrame,
     *,
+    truth: str = "truth",
+    score: str = "score",
     alpha: float = 0.05,
     ci: CIMethod = "wald",
     missing: str = "raise",
@@ -335,10 +352,12 @@ def auc_delong(
 
     Parameters
     ----------
-    truth : array-like, shape (n,)
-        0 = benign/negative, 1 = malignant/positive.
-    score : array-like, shape (n,)
-        Higher = more likely malignant.
+    data : pandas.DataFrame
+        One row per case.
+    truth : str, default "truth"
+        Column of the reference standard: 0 = benign/negative, 1 = malignant/positive.
+    score : str, default "score"
+        Column of the scores: higher = more likely malignant.
     alpha : float, default 0.05
         1 - confidence level.
     ci : {"wald", "logit"}, default "wald"
@@ -362,9 +381,11 @@ def auc_delong(
     check_alpha(alpha)
     if ci not in ("wald", "logit"):
         raise ValueError(f"ci must be 'wald' or 'logit', got {ci!r}")
-    t, s = _prepare(truth, score, missing)
-    if s.shape[0] != 1:
-        raise ValueError(f"score must be 1-D, got {s.shape[0]} score vectors")
+    t, s = _one_score(data, truth, score, missing)
+    return _auc_result(t, s, alpha, ci)
+
+
+def _auc_result(t: np.ndarray, s: np.ndarray, alpha: float, ci: str) -> AUCResult:
     aucs, cov = delong_covariance(t, s)
     auc, se = float(aucs[0]), float(np.sqrt(max(cov[0, 0], 0.0)))
     low, high = _auc_interval(auc, se, alpha, ci)
@@ -381,9 +402,10 @@ def auc_delong(
 
 
 def auc_from_calls(
-    truth: object,
-    calls: object,
+    data: pd.DataFrame,
     *,
+    truth: str = "truth",
+    call: str = "call",
     alpha: float = 0.05,
     ci: CIMethod = "wald",
     missing: str = "raise",
@@ -397,10 +419,13 @@ def auc_from_calls(
 
     Parameters
     ----------
-    truth : array-like, shape (n,)
-        0 = benign, 1 = malignant.
-    calls : array-like, shape (n,)
-        0 = called benign, 1 = called malignant.
+    data : pandas.DataFrame
+        One row per case.
+    truth : str, default "truth"
+        Column of the reference standard: 0 = benign, 1 = malignant.
+    call : str, default "call"
+        Column of the calls: "benign"/"malignant", or 0 = called benign, 1 = called
+        malignant.
     alpha : float, default 0.05
     ci : {"wald", "logit"}, default "wald"
         See :func:`auc_delong`. On the CT study's published internal test set
@@ -410,7 +435,7 @@ def auc_from_calls(
         closest to the published 95% CIs (every bound within 0.01; the logit
         interval misses by up to 0.026, at 0.91), hence the default. The
         published intervals look like a stratified percentile bootstrap:
-        ``bootstrap.bootstrap_auc(truth, calls)`` (2000 resamples, seed 0)
+        ``bootstrap.bootstrap_auc`` of the 0/1 calls (2000 resamples, seed 0)
         matches 7 of the 8 bounds to two decimals and the eighth within 0.007.
     missing : {"raise", "drop"}, default "raise"
 
@@ -420,9 +445,12 @@ def auc_from_calls(
         ``method`` is ``"DeLong (binary calls), Wald"`` or ``"... logit"``.
     """
     check_alpha(alpha)
-    check_missing_policy(missing)
-    c = as_binary_truth(calls, "calls", allow_nan=True)
-    result = auc_delong(truth, c.astype(np.float64), alpha=alpha, ci=ci, missing=missing)
+    if ci not in ("wald", "logit"):
+        raise ValueError(f"ci must be 'wald' or 'logit', got {ci!r}")
+    given = columns(data, truth=truth, call=call)
+    codes = as_binary_calls(given["call"], call, allow_nan=True).astype(np.float64)
+    t, s = _prepare(given["truth"], codes, missing, truth_name=truth, score_name=call)
+    result = _auc_result(t, s, alpha, ci)
     return AUCResult(
         estimate=result.estimate,
         se=result.se,
@@ -435,16 +463,17 @@ def auc_from_calls(
 
 
 def delong_paired(
-    truth: object,
-    score_a: object,
-    score_b: object,
+    data: pd.DataFrame,
     *,
+    x: str,
+    y: str,
+    truth: str = "truth",
     alpha: float = 0.05,
     missing: str = "raise",
 ) -> PairedAUCResult:
     """DeLong's test for two correlated ROC curves (same cases, two scores).
 
-    ``z = (AUC_a - AUC_b) / SE`` with
+    ``z = (AUC_x - AUC_y) / SE`` with
     ``SE^2 = Var(a) + Var(b) - 2 Cov(a, b)`` from :func:`delong_covariance`;
     two-sided normal p-value and Wald interval of the difference, as pROC's
     ``roc.test(..., method = "delong", paired = TRUE)``. Identical curves
@@ -452,8 +481,13 @@ def delong_paired(
 
     Parameters
     ----------
-    truth : array-like, shape (n,)
-    score_a, score_b : array-like, shape (n,)
+    data : pandas.DataFrame
+        One row per case.
+    x, y : str
+        Columns of the two scores of the same cases (two readers, or a reader and the
+        model); the difference is AUC(x) - AUC(y).
+    truth : str, default "truth"
+        Column of the reference standard, 0/1.
     alpha : float, default 0.05
     missing : {"raise", "drop"}, default "raise"
         With ``"drop"``, a case missing in either score is dropped from both.
@@ -461,6 +495,7 @@ def delong_paired(
     Returns
     -------
     PairedAUCResult
+        ``auc_a`` is AUC(x), ``auc_b`` AUC(y).
 
     References
     ----------
@@ -469,13 +504,13 @@ def delong_paired(
     """
     check_alpha(alpha)
     check_missing_policy(missing)
-    t = as_binary_truth(truth, "truth", allow_nan=True)
-    a = as_float_array(score_a, "score_a", allow_nan=True)
-    b = as_float_array(score_b, "score_b", allow_nan=True)
-    check_same_length(truth=t, score_a=a, score_b=b)
-    kept = drop_missing(missing, truth=t.astype(np.float64), score_a=a, score_b=b)
+    given = columns(data, truth=truth, x=x, y=y)
+    t = as_binary_truth(given["truth"], truth, allow_nan=True)
+    a = as_float_array(given["x"], x, allow_nan=True)
+    b = as_float_array(given["y"], y, allow_nan=True)
+    kept = drop_missing(missing, truth=t.astype(np.float64), x=a, y=b)
     t = kept["truth"].astype(np.int64)
-    aucs, cov = delong_covariance(t, np.vstack([kept["score_a"], kept["score_b"]]))
+    aucs, cov = delong_covariance(t, np.vstack([kept["x"], kept["y"]]))
     diff = float(aucs[0] - aucs[1])
     var = float(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1])
     se = float(np.sqrt(var)) if var > 0 else 0.0
@@ -496,7 +531,9 @@ def delong_paired(
     )
 
 
-def roc_curve(truth: object, score: object, *, missing: str = "raise") -> pd.DataFrame:
+def roc_curve(
+    data: pd.DataFrame, *, truth: str = "truth", score: str = "score", missing: str = "raise"
+) -> pd.DataFrame:
     """Empirical ROC curve: one point per distinct score threshold.
 
     A case is called positive when ``score >= threshold``. The first row is
@@ -506,8 +543,12 @@ def roc_curve(truth: object, score: object, *, missing: str = "raise") -> pd.Dat
 
     Parameters
     ----------
-    truth : array-like, shape (n,)
-    score : array-like, shape (n,)
+    data : pandas.DataFrame
+        One row per case.
+    truth : str, default "truth"
+        Column of the reference standard, 0/1.
+    score : str, default "score"
+        Column of the scores.
     missing : {"raise", "drop"}, default "raise"
 
     Returns
@@ -515,9 +556,7 @@ def roc_curve(truth: object, score: object, *, missing: str = "raise") -> pd.Dat
     pandas.DataFrame
         Columns ``fpr``, ``tpr``, ``threshold``, thresholds decreasing.
     """
-    t, s = _prepare(truth, score, missing)
-    if s.shape[0] != 1:
-        raise ValueError(f"score must be 1-D, got {s.shape[0]} score vectors")
+    t, s = _one_score(data, truth, score, missing)
     s = s[0]
     order = np.argsort(-s, kind="stable")
     s_sorted = s[order]

@@ -24,9 +24,10 @@ from readerstudy.stats._validation import (
     as_float_array,
     check_alpha,
     check_missing_policy,
-    check_same_length,
+    columns,
 )
 from readerstudy.stats.estimable import NotEstimableError
+from readerstudy.stats.io import BENIGN, MALIGNANT, UNCERTAIN
 from readerstudy.stats.proportions import (
     DiagnosticMetrics,
     Proportion,
@@ -45,13 +46,13 @@ __all__ = [
 
 #: Accepted spellings (case-insensitive) and their code: 0 benign, 1 malignant, NaN uncertain.
 THREE_TIER_CODES: dict[str, float] = {
-    "benign": 0.0,
+    BENIGN: 0.0,
     "0": 0.0,
     "0.0": 0.0,
-    "malignant": 1.0,
+    MALIGNANT: 1.0,
     "1": 1.0,
     "1.0": 1.0,
-    "uncertain": np.nan,
+    UNCERTAIN: np.nan,
 }
 
 
@@ -90,14 +91,21 @@ class ThreeTierResult:
 
 
 def three_tier_calls(
-    probability: object, *, lower: float, upper: float, missing: str = "raise"
-) -> np.ndarray:
+    data: pd.DataFrame,
+    *,
+    score: str = "score",
+    lower: float,
+    upper: float,
+    missing: str = "raise",
+) -> pd.Series:
     """Cut probabilities of malignancy into benign / uncertain / malignant.
 
     Parameters
     ----------
-    probability : array-like, shape (n,)
-        Probability (or any score) of malignancy.
+    data : pandas.DataFrame
+        One row per case.
+    score : str, default "score"
+        Column of the probability (or any score) of malignancy.
     lower, upper : float
         ``probability < lower`` is "benign", ``probability >= upper`` is
         "malignant", anything in ``[lower, upper)`` is "uncertain".
@@ -107,18 +115,20 @@ def three_tier_calls(
 
     Returns
     -------
-    numpy.ndarray of object
-        ``"benign"``, ``"uncertain"`` or ``"malignant"`` per case.
+    pandas.Series of object
+        ``"benign"``, ``"uncertain"`` or ``"malignant"`` per case (``data``'s index),
+        named ``"three_tier"``.
     """
     check_missing_policy(missing)
     if not lower <= upper:
         raise ValueError(f"need lower <= upper, got lower={lower}, upper={upper}")
-    p = as_float_array(probability, "probability", allow_nan=missing == "drop")
-    calls = np.full(p.shape, "uncertain", dtype=object)
-    calls[p < lower] = "benign"
-    calls[p >= upper] = "malignant"
+    given = columns(data, score=score)
+    p = as_float_array(given["score"], score, allow_nan=missing == "drop")
+    calls = np.full(p.shape, UNCERTAIN, dtype=object)
+    calls[p < lower] = BENIGN
+    calls[p >= upper] = MALIGNANT
     calls[np.isnan(p)] = None
-    return calls
+    return pd.Series(calls, index=data.index, name="three_tier")
 
 
 def as_three_tier(calls: object, name: str = "calls") -> np.ndarray:
@@ -161,16 +171,24 @@ def as_three_tier(calls: object, name: str = "calls") -> np.ndarray:
 
 
 def three_tier_metrics(
-    truth: object, calls: object, *, alpha: float = 0.05, missing: str = "raise"
+    data: pd.DataFrame,
+    *,
+    truth: str = "truth",
+    call: str = "three_tier",
+    alpha: float = 0.05,
+    missing: str = "raise",
 ) -> ThreeTierResult:
     """Metrics of three-tier calls on the definite cases, and the share uncertain.
 
     Parameters
     ----------
-    truth : array-like, shape (n,)
-        0 = benign, 1 = malignant.
-    calls : array-like, shape (n,)
-        ``"benign"``, ``"malignant"`` or ``"uncertain"`` (see :func:`as_three_tier`).
+    data : pandas.DataFrame
+        One row per case.
+    truth : str, default "truth"
+        Column of the reference standard: 0 = benign, 1 = malignant.
+    call : str, default "three_tier"
+        Column of the three-tier calls: ``"benign"``, ``"malignant"`` or
+        ``"uncertain"`` (see :func:`as_three_tier`).
     alpha : float, default 0.05
     missing : {"raise", "drop"}, default "raise"
         Applies to a missing truth; a missing *call* always raises (it is not
@@ -195,9 +213,9 @@ def three_tier_metrics(
     """
     check_alpha(alpha)
     check_missing_policy(missing)
-    t = as_binary_truth(truth, "truth", allow_nan=missing == "drop").astype(np.float64)
-    c = as_three_tier(calls)
-    check_same_length(truth=t, calls=c)
+    given = columns(data, truth=truth, call=call)
+    t = as_binary_truth(given["truth"], truth, allow_nan=missing == "drop").astype(np.float64)
+    c = as_three_tier(given["call"], call)
     keep = ~np.isnan(t)
     t, c = t[keep], c[keep]
     definite = ~np.isnan(c)
@@ -210,7 +228,8 @@ def three_tier_metrics(
     auc, auc_not_estimable = None, "no case has a definite call (all are 'uncertain')"
     if td.size:
         try:
-            auc, auc_not_estimable = auc_from_calls(td, cd, alpha=alpha), ""
+            definite_calls = pd.DataFrame({"truth": td, "call": cd})
+            auc, auc_not_estimable = auc_from_calls(definite_calls, alpha=alpha), ""
         except NotEstimableError as exc:
             auc_not_estimable = f"{exc} (definite cases)"
     return ThreeTierResult(

@@ -14,7 +14,6 @@ from readerstudy.analysis import bundle, services
 from readerstudy.analysis.models import AnalysisExport
 from readerstudy.analysis.views import _folder_label
 from tests.analysis.conftest import add_reads
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +51,7 @@ def study(make_study, make_reader):
 @pytest.fixture
 def browser(coordinator) -> Client:
     client = Client()
-    assert client.login(username=coordinator.username, password=PASSWORD)
+    client.force_login(coordinator)
     return client
 
 
@@ -181,7 +180,7 @@ def test_readers_are_refused_an_exports_progress(study, coordinator, reader):
     url = f"/coordinator/{study.slug}/exports/{export.pk}/"
     client = Client()
     assert client.get(url).status_code == 302
-    client.login(username=reader.username, password=PASSWORD)
+    client.force_login(reader)
     assert client.get(url).status_code == 403
 
 

@@ -246,7 +246,7 @@ def test_table_5_is_the_mrmc_analysis_of_the_human_readers_calls(published_ct_st
     # three readers' calls, the model left out.
     humans = reads.loc[reads["reader_kind"] == "human"].assign(
         value=lambda f: (f["call"] == "malignant").astype(float))
-    expected = or_hillis(humans, treatment="condition", score="value").treatment_aucs
+    expected = or_hillis(humans, rating="value").treatment_aucs
     for row in expected.itertuples():
         assert table.loc[row.analysis, ["estimate", "ci_low", "ci_high"]].tolist() == [
             row.estimate, row.ci_low, row.ci_high]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from inference.checkpoint import CARD_FILE, load_model
@@ -159,7 +160,7 @@ def test_training_writes_a_loadable_model_card_and_report(tmp_path):
     assert card["training_data"]["training"]["lr"] == 1e-4
     assert model.thresholds == result.thresholds
     assert 0.0 <= result.thresholds[0] <= result.thresholds[1] <= 1.0
-    assert card["validation_metrics"]["auc"] == pytest.approx(roc_auc(y, result.oof_probabilities))
+    assert card["validation_metrics"]["auc"] == pytest.approx(roc_auc(pd.DataFrame({"truth": y, "score": result.oof_probabilities})))
     assert not np.isnan(result.oof_probabilities).any()
     assert [h.n_val for h in result.folds] == [6, 6]
     report = json.loads((result.report_dir / "report.json").read_text())
@@ -238,4 +239,4 @@ def test_a_short_training_on_phantoms_separates_held_out_phantom_cases(tmp_path,
     )  # fmt: skip
     probabilities = predict_patches(load_model(result.model_dir), x_test)
 
-    assert roc_auc(y_test, probabilities) >= 0.9
+    assert roc_auc(pd.DataFrame({"truth": y_test, "score": probabilities})) >= 0.9

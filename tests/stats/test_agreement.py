@@ -26,6 +26,21 @@ def sas_table(name: str) -> np.ndarray:
     return rows.pivot_table(index="rater1_cat", columns="rater2_cat", values="count").to_numpy()
 
 
+def pair(a, b) -> pd.DataFrame:
+    """Two raters' ratings, one row per subject: columns ``a`` and ``b``."""
+    return pd.DataFrame({"a": a, "b": b})
+
+
+def kappa(a, b, **options):
+    return cohen_kappa(pair(a, b), x="a", y="b", **options)
+
+
+def long(wide: pd.DataFrame) -> pd.DataFrame:
+    """A subjects x raters table as long ratings: ``case``, ``reader``, ``call``."""
+    return (wide.rename_axis(index="case").reset_index()
+            .melt(id_vars="case", var_name="reader", value_name="call").dropna())
+
+
 def printout(r) -> list[float]:
     return [r.estimate, r.se, r.ci_low, r.ci_high, r.se_null, r.statistic, r.p_value]
 
@@ -74,7 +89,7 @@ def test_skin_condition_agreement_study_matches_sas_documentation():
 )
 def test_kappa_matches_r_irr_on_the_anxiety_ratings(weights, kappa, z, p):
     anxiety = refdata("irr_anxiety.csv")
-    r = cohen_kappa(anxiety["rater2"], anxiety["rater3"], weights=weights)
+    r = cohen_kappa(anxiety, x="rater2", y="rater3", weights=weights)
     assert r.estimate == pytest.approx(kappa, abs=1e-7)
     assert r.statistic == pytest.approx(z, abs=1e-6)
     assert r.p_value == pytest.approx(p, abs=1e-7)
@@ -87,16 +102,16 @@ def test_kappa_matches_scikit_learn(weights):
     rng = np.random.default_rng(7)
     a = rng.integers(1, 6, 300)
     b = np.where(rng.random(300) < 0.6, a, rng.integers(1, 6, 300))
-    r = cohen_kappa(a, b, weights=weights)
+    r = kappa(a, b, weights=weights)
     assert r.estimate == pytest.approx(cohen_kappa_score(a, b, weights=weights), rel=1e-12)
 
 
 def test_unobserved_categories_change_the_weights_only_when_declared():
     a, b = [1, 2, 3, 1, 2], [1, 2, 2, 1, 3]
-    assert cohen_kappa(a, b, categories=[1, 2, 3, 4]).estimate == cohen_kappa(a, b).estimate
+    assert kappa(a, b, categories=[1, 2, 3, 4]).estimate == kappa(a, b).estimate
     assert (
-        cohen_kappa(a, b, weights="linear", categories=[1, 2, 3, 4]).estimate
-        != cohen_kappa(a, b, weights="linear").estimate
+        kappa(a, b, weights="linear", categories=[1, 2, 3, 4]).estimate
+        != kappa(a, b, weights="linear").estimate
     )
 
 
@@ -111,30 +126,30 @@ def test_weights_are_one_on_the_diagonal_and_zero_at_the_corners():
 def test_text_calls_work_unweighted_but_weighted_kappa_needs_an_order():
     a = ["benign", "malignant", "uncertain", "benign"]
     b = ["benign", "uncertain", "uncertain", "malignant"]
-    assert np.isfinite(cohen_kappa(a, b).estimate)
+    assert np.isfinite(kappa(a, b).estimate)
     with pytest.raises(ValueError, match="ordered"):
-        cohen_kappa(a, b, weights="linear")
+        kappa(a, b, weights="linear")
     order = ["benign", "uncertain", "malignant"]
-    assert np.isfinite(cohen_kappa(a, b, weights="linear", categories=order).estimate)
+    assert np.isfinite(kappa(a, b, weights="linear", categories=order).estimate)
 
 
 def test_agreement_table_counts_pairs_and_names_unknown_categories():
-    table, cats = agreement_table(["b", "m", "m"], ["b", "m", "b"])
+    table, cats = agreement_table(pair(["b", "m", "m"], ["b", "m", "b"]), x="a", y="b")
     assert cats == ["b", "m"]
     np.testing.assert_array_equal(table, [[1, 0], [1, 1]])
     with pytest.raises(ValueError, match="not among categories"):
-        agreement_table(["b", "x"], ["b", "b"], categories=["b", "m"])
+        agreement_table(pair(["b", "x"], ["b", "b"]), x="a", y="b", categories=["b", "m"])
 
 
 def test_missing_ratings_raise_unless_dropped():
     a, b = [1, 2, None, 2], [1, 2, 1, 1]
     with pytest.raises(ValueError, match="lack a rating"):
-        cohen_kappa(a, b)
-    assert cohen_kappa(a, b, missing="drop").n == 3
+        kappa(a, b)
+    assert kappa(a, b, missing="drop").n == 3
 
 
 def test_a_single_used_category_gives_nan_not_an_error():
-    r = cohen_kappa(["benign"] * 5, ["benign"] * 5)
+    r = kappa(["benign"] * 5, ["benign"] * 5)
     assert np.isnan(r.estimate) and r.n == 5
 
 
@@ -146,7 +161,7 @@ def diagnoses() -> pd.DataFrame:
 def test_fleiss_kappa_reproduces_fleiss_1971(diagnoses):
     # Fleiss (1971), Psychol Bull 76:378: 30 patients, 6 psychiatrists, 5 diagnoses;
     # overall kappa 0.430; per category 0.245, 0.245, 0.520, 0.471, 0.566.
-    r = fleiss_kappa(diagnoses)
+    r = fleiss_kappa(long(diagnoses))
     assert round(r.estimate, 3) == 0.430
     np.testing.assert_array_equal(
         r.category_kappas["estimate"].round(3), [0.245, 0.245, 0.520, 0.471, 0.566]
@@ -157,7 +172,7 @@ def test_fleiss_kappa_reproduces_fleiss_1971(diagnoses):
 def test_fleiss_kappa_z_test_matches_r_irr(diagnoses):
     # R: irr::kappam.fleiss(diagnoses): Kappa = 0.4302445, z = 17.65183 (statsmodels'
     # test_inter_rater.py records the output).
-    r = fleiss_kappa(diagnoses)
+    r = fleiss_kappa(long(diagnoses))
     assert r.estimate == pytest.approx(0.4302445, abs=1e-7)
     assert r.statistic == pytest.approx(17.65183, abs=1e-5)
     assert r.p_value < 1e-60
@@ -166,7 +181,7 @@ def test_fleiss_kappa_z_test_matches_r_irr(diagnoses):
 def test_fleiss_kappa_matches_statsmodels_on_the_anxiety_ratings():
     ratings = refdata("irr_anxiety.csv").set_index("subject")
     expected = sm_fleiss_kappa(aggregate_raters(ratings.to_numpy())[0])
-    assert fleiss_kappa(ratings).estimate == pytest.approx(expected, rel=1e-12)
+    assert fleiss_kappa(long(ratings)).estimate == pytest.approx(expected, rel=1e-12)
 
 
 def test_fleiss_jackknife_standard_error_matches_a_leave_one_out_loop(diagnoses):
@@ -185,13 +200,22 @@ def test_fleiss_kappa_of_two_raters_is_close_to_cohens_kappa():
     rng = np.random.default_rng(3)
     a = rng.integers(0, 3, 2000)
     b = np.where(rng.random(2000) < 0.7, a, rng.integers(0, 3, 2000))
-    f = fleiss_kappa(np.column_stack([a, b])).estimate
-    assert f == pytest.approx(cohen_kappa(a, b).estimate, abs=0.01)
+    f = fleiss_kappa(long(pair(a, b))).estimate
+    assert f == pytest.approx(kappa(a, b).estimate, abs=0.01)
 
 
 def test_fleiss_kappa_refuses_unequal_numbers_of_ratings():
     with pytest.raises(ValueError, match="same number of ratings"):
         fleiss_kappa_from_counts([[2, 1], [1, 1]])
+
+
+def test_fleiss_kappa_needs_every_subject_rated_by_every_rater_once():
+    ratings = long(pair([1, 2, 1], [1, 2, 2]))
+    with pytest.raises(ValueError, match="lack a rating"):
+        fleiss_kappa(ratings.iloc[1:])
+    assert fleiss_kappa(ratings.iloc[1:], missing="drop").n == 2
+    with pytest.raises(ValueError, match=r"rate the same \(case, reader\) pair more than once"):
+        fleiss_kappa(pd.concat([ratings, ratings.iloc[[0]]]))
 
 
 @pytest.mark.parametrize(

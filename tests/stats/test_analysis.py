@@ -75,27 +75,27 @@ def test_results_have_exactly_the_interface_columns(results):
 
 def test_reader_auc_rows_are_delong_and_bootstrap_without_rounding(results, vandyke):
     r1 = one(vandyke, "reader1")
-    expected = roc.auc_delong(r1["truth"], r1["score"])
+    expected = roc.auc_delong(r1)
     row = pick(results, "auc", "auc_delong", reader="reader1", condition="modality1")
     assert (row["estimate"], row["ci_low"], row["ci_high"], row["n"]) == (
         expected.estimate, expected.ci_low, expected.ci_high, 114,
     )  # fmt: skip
     readers = ["reader1", "reader2", "reader3", "reader4", "reader5", "model-resnet"]
-    scores = np.vstack([one(vandyke, r)["score"] for r in readers])
-    boot = bootstrap_auc(r1["truth"], scores, n_boot=200, seed=3)
+    scores = pd.DataFrame({r: one(vandyke, r)["score"] for r in readers}).assign(
+        truth=r1["truth"])
+    boot = bootstrap_auc(scores, score=readers, n_boot=200, seed=3)
     row = pick(results, "auc", "auc_bootstrap", reader="reader1", condition="modality1")
     assert (row["ci_low"], row["ci_high"]) == (boot["ci_low"].iloc[0], boot["ci_high"].iloc[0])
 
 
 def test_auc_from_calls_and_diagnostic_proportions_match_the_library(results, vandyke):
     r2 = one(vandyke, "reader2", "modality2")
-    calls = (r2["call"] == "malignant").astype(int)
-    auc = roc.auc_from_calls(r2["truth"], calls)
+    auc = roc.auc_from_calls(r2)
     assert (
         pick(results, "auc", "auc_calls", reader="reader2", condition="modality2")["estimate"]
         == auc.estimate
     )
-    m = diagnostic_metrics(r2["truth"], calls)
+    m = diagnostic_metrics(r2)
     sens = pick(results, "diagnostic", "sensitivity", reader="reader2", condition="modality2")
     assert (sens["estimate"], sens["ci_low"], sens["n"]) == (
         m.sensitivity.estimate, m.sensitivity.ci_low, m.sensitivity.total,
@@ -110,7 +110,7 @@ def test_auc_from_calls_and_diagnostic_proportions_match_the_library(results, va
 
 def test_paired_delong_rows_equal_delong_paired(results, vandyke):
     a, b = one(vandyke, "reader1"), one(vandyke, "model-resnet")
-    expected = roc.delong_paired(a["truth"], a["score"], b["score"])
+    expected = roc.delong_paired(a.assign(model=b["score"]), x="score", y="model")
     row = pick(results, "delong_paired", "auc_difference", reader="reader1", other="model-resnet")
     np.testing.assert_allclose(
         row[["estimate", "ci_low", "ci_high", "statistic", "p_value"]].astype(float),
@@ -133,13 +133,14 @@ def test_the_model_is_always_the_other_reader_of_a_pair(results):
 
 def test_mcnemar_rows_equal_the_reader_helpers(results, vandyke):
     a, b = one(vandyke, "reader3"), one(vandyke, "reader5")
+    pair = a.assign(other=b["call"])
     for name, helper in (
         ("sensitivity", mcnemar.mcnemar_sensitivity),
         ("specificity", mcnemar.mcnemar_specificity),
         ("accuracy", mcnemar.mcnemar_accuracy),
     ):
         for method in ("exact", "chi2"):
-            expected = helper(a["truth"], a["call"], b["call"], method=method)
+            expected = helper(pair, x="call", y="other", method=method)
             row = pick(results, "mcnemar", f"{name}_{method}", reader="reader3", other="reader5",
                        condition="modality1")  # fmt: skip
             assert (row["estimate"], row["statistic"], row["p_value"], row["n"]) == (
@@ -149,12 +150,16 @@ def test_mcnemar_rows_equal_the_reader_helpers(results, vandyke):
 
 def test_kappa_and_bland_altman_rows_equal_the_library(results, vandyke):
     a, b = one(vandyke, "reader1", "modality2"), one(vandyke, "reader4", "modality2")
-    k = agreement.cohen_kappa(a["call"], b["call"])
+    pair = a.assign(other_call=b["call"], other_score=b["score"])
+    k = agreement.cohen_kappa(pair, x="call", y="other_call")
     row = pick(
         results, "kappa", "cohen_kappa", reader="reader1", other="reader4", condition="modality2"
     )
     assert (row["estimate"], row["ci_low"], row["statistic"]) == (k.estimate, k.ci_low, k.statistic)
-    ba = bland_altman.bland_altman(a["score"], b["score"])
+    observed = pick(results, "kappa", "observed_agreement", reader="reader1", other="reader4",
+                    condition="modality2")  # fmt: skip
+    assert (observed["estimate"], observed["n"]) == (np.mean(a["call"] == b["call"]), 114)
+    ba = bland_altman.bland_altman(pair, x="score", y="other_score")
     key = {"reader": "reader1", "other": "reader4", "condition": "modality2"}
     assert pick(results, "bland_altman", "bias", **key)["estimate"] == ba.estimate
     assert pick(results, "bland_altman", "loa_upper", **key)["ci_high"] == ba.loa_high_ci_high
@@ -163,15 +168,14 @@ def test_kappa_and_bland_altman_rows_equal_the_library(results, vandyke):
 
 def test_all_reader_analyses_use_the_human_readers_only(results, vandyke):
     humans = vandyke[(vandyke["condition"] == "modality1") & (vandyke["reader"] != "model-resnet")]
-    wide_calls = humans.pivot_table(index="case", columns="reader", values="call", aggfunc="first")
-    expected = agreement.fleiss_kappa(wide_calls)
+    expected = agreement.fleiss_kappa(humans)
     row = pick(results, "fleiss_kappa", "fleiss_kappa", condition="modality1")
     assert (row["estimate"], row["statistic"], row["n"]) == (
         expected.estimate,
         expected.statistic,
         114,
     )
-    forms = icc.icc(humans, target="case", rater="reader", rating="score")
+    forms = icc.icc(humans)
     row = pick(results, "icc", "icc_2_1", condition="modality1")
     by_form = {r.form: r for r in forms}
     # Same formulas; the readers' column order may differ, hence the last-bit tolerance.
@@ -188,8 +192,7 @@ def test_all_reader_analyses_use_the_human_readers_only(results, vandyke):
 
 def test_mrmc_rows_equal_or_hillis_on_the_human_readers(results, vandyke):
     humans = vandyke[vandyke["reader"] != "model-resnet"]
-    expected = or_hillis(humans, reader="reader", treatment="condition", case="case",
-                         truth="truth", score="score")  # fmt: skip
+    expected = or_hillis(humans)
     rrrc = expected.comparisons.set_index("analysis").loc["RRRC"]
     row = pick(results, "mrmc", "auc_difference_rrrc")
     assert (row["condition"], row["other"]) == ("modality1", "modality2")
@@ -200,6 +203,7 @@ def test_mrmc_rows_equal_or_hillis_on_the_human_readers(results, vandyke):
     # The normal-based (FRRC) analysis has no degrees of freedom: NaN, as for z tests.
     assert np.isnan(pick(results, "mrmc", "auc_difference_frrc")["df"])
     assert pick(results, "mrmc", "auc_calls_difference_rrrc")["n"] == 114
+    assert pick(results, "mrmc", "readers")["estimate"] == 5  # the model is left out
 
 
 def test_without_truth_only_agreement_is_computed(vandyke):
@@ -251,7 +255,9 @@ def test_repeat_reads_give_intra_reader_agreement_and_the_interval():
     )  # fmt: skip
     out = analyse(reads, n_boot=10)
     intra = out[out["analysis"] == "intra_reader"].set_index("metric")
-    kappa = agreement.cohen_kappa(np.where(first > 0.5, 1, 0), np.where(repeat > 0.5, 1, 0))
+    calls = pd.DataFrame({"first": np.where(first > 0.5, 1, 0),
+                          "repeat": np.where(repeat > 0.5, 1, 0)})
+    kappa = agreement.cohen_kappa(calls, x="first", y="repeat")
     assert intra.loc["cohen_kappa", "estimate"] == pytest.approx(kappa.estimate)
     forms = {r.form: r for r in icc.icc_wide(np.column_stack([first, repeat]))}
     assert intra.loc["icc_2_1", "estimate"] == forms["ICC(2,1)"].estimate
@@ -263,7 +269,7 @@ def test_repeat_reads_give_intra_reader_agreement_and_the_interval():
     # Only the first round enters the reader's diagnostic rows.
     assert (
         pick(out, "auc", "auc_delong", reader="r1")["estimate"]
-        == roc.auc_delong(truth, first).estimate
+        == roc.auc_delong(pd.DataFrame({"truth": truth, "score": first})).estimate
     )
 
 
@@ -336,7 +342,15 @@ def test_required_columns_and_known_values_are_checked():
     with pytest.raises(ValueError, match="'reader_kind' must be 'human' or 'model'"):
         analyse(base_reads().assign(reader_kind="robot"))
     with pytest.raises(ValueError, match="n_boot"):
-        analyse(base_reads(), n_boot=0)
+        analyse(base_reads(), n_boot=-1)
+
+
+def test_no_bootstrap_resamples_leave_the_bootstrap_out_and_nothing_else():
+    without = analyse(base_reads(), n_boot=0)
+    assert "auc_bootstrap" not in set(without["metric"])
+    with_boot = analyse(base_reads(), n_boot=10)
+    pd.testing.assert_frame_equal(
+        with_boot[with_boot["metric"] != "auc_bootstrap"].reset_index(drop=True), without)
 
 
 def test_readers_who_read_different_cases_are_compared_on_the_cases_they_share(vandyke):
@@ -345,7 +359,8 @@ def test_readers_who_read_different_cases_are_compared_on_the_cases_they_share(v
     out = analyse(reads, n_boot=50)
     a, b = one(vandyke, "reader1"), one(vandyke, "reader2")
     shared = a["case"] > 30
-    expected = roc.delong_paired(a["truth"][shared], a["score"][shared], b["score"][shared])
+    both = a.assign(other=b["score"])[shared]
+    expected = roc.delong_paired(both, x="score", y="other")
     row = pick(out, "delong_paired", "auc_difference", reader="reader1", other="reader2")
     assert row["n"] == shared.sum() == 84
     np.testing.assert_allclose(
@@ -353,7 +368,7 @@ def test_readers_who_read_different_cases_are_compared_on_the_cases_they_share(v
         [expected.estimate, expected.statistic, expected.p_value],
         rtol=1e-12,
     )
-    boot = bootstrap_auc(b["truth"][shared], b["score"][shared], n_boot=50)
+    boot = bootstrap_auc(b[shared], n_boot=50)
     row = pick(out, "auc", "auc_bootstrap", reader="reader2")
     assert (row["ci_low"], row["ci_high"], row["n"]) == (
         boot["ci_low"].iloc[0],

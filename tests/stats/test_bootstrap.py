@@ -24,6 +24,23 @@ def study() -> tuple[np.ndarray, np.ndarray]:
     return truth, scores
 
 
+def frame(truth: np.ndarray, scores: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
+    """One row per case: ``truth`` and one column per score vector; and those columns."""
+    scores = np.atleast_2d(scores)
+    names = [f"s{k}" for k in range(scores.shape[0])]
+    return pd.DataFrame(scores.T, columns=names).assign(truth=truth), names
+
+
+def boot(truth, scores, **options) -> pd.DataFrame:
+    data, names = frame(truth, scores)
+    return bootstrap.bootstrap_auc(data, score=names, **options)
+
+
+def replicates(truth, scores, **options) -> np.ndarray:
+    data, names = frame(truth, scores)
+    return bootstrap.bootstrap_auc_replicates(data, score=names, **options)
+
+
 def sklearn_loop(truth: np.ndarray, scores: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """The slow reference: scikit-learn's roc_auc_score on each resample, one by one."""
     out = np.full((indices.shape[0], scores.shape[0]), np.nan)
@@ -39,9 +56,7 @@ def test_vectorised_replicates_equal_a_per_resample_scikit_learn_loop(study, str
     indices = bootstrap.bootstrap_indices(
         truth.size, n_boot=30, seed=11, strata=truth if stratified else None
     )
-    fast = bootstrap.bootstrap_auc_replicates(
-        truth, scores, n_boot=30, seed=11, stratified=stratified
-    )
+    fast = replicates(truth, scores, n_boot=30, seed=11, stratified=stratified)
     np.testing.assert_allclose(fast, sklearn_loop(truth, scores, indices), rtol=0, atol=1e-12)
 
 
@@ -49,12 +64,12 @@ def test_small_unstratified_resamples_without_a_class_have_no_auc():
     truth = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1])
     score = np.arange(9.0)
     indices = bootstrap.bootstrap_indices(9, n_boot=120, seed=2)
-    fast = bootstrap.bootstrap_auc_replicates(truth, score, n_boot=120, seed=2, stratified=False)
+    fast = replicates(truth, score, n_boot=120, seed=2, stratified=False)
     reference = sklearn_loop(truth, score[np.newaxis], indices)
     assert np.isnan(fast).any()
     np.testing.assert_array_equal(np.isnan(fast), np.isnan(reference))
     np.testing.assert_allclose(fast[~np.isnan(fast)], reference[~np.isnan(reference)], atol=1e-12)
-    table = bootstrap.bootstrap_auc(truth, score, n_boot=120, seed=2, stratified=False)
+    table = boot(truth, score, n_boot=120, seed=2, stratified=False)
     assert table["n_boot"].iloc[0] == int((~np.isnan(fast)).sum())
 
 
@@ -68,15 +83,15 @@ def test_stratified_resamples_keep_the_number_of_positives_and_negatives(study):
 
 def test_chunking_does_not_change_the_replicates(study):
     truth, scores = study
-    whole = bootstrap.bootstrap_auc_replicates(truth, scores, n_boot=64, seed=5)
-    chunked = bootstrap.bootstrap_auc_replicates(truth, scores, n_boot=64, seed=5, chunk_size=7)
+    whole = replicates(truth, scores, n_boot=64, seed=5)
+    chunked = replicates(truth, scores, n_boot=64, seed=5, chunk_size=7)
     np.testing.assert_array_equal(whole, chunked)
 
 
 def test_percentile_interval_and_se_summarise_the_replicates(study):
     truth, scores = study
-    table = bootstrap.bootstrap_auc(truth, scores, n_boot=400, seed=9, alpha=0.1)
-    reps = bootstrap.bootstrap_auc_replicates(truth, scores, n_boot=400, seed=9)
+    table = boot(truth, scores, n_boot=400, seed=9, alpha=0.1)
+    reps = replicates(truth, scores, n_boot=400, seed=9)
     np.testing.assert_allclose(table["ci_low"], np.quantile(reps, 0.05, axis=0))
     np.testing.assert_allclose(table["ci_high"], np.quantile(reps, 0.95, axis=0))
     np.testing.assert_allclose(table["se"], reps.std(axis=0, ddof=1))
@@ -89,19 +104,22 @@ def test_percentile_interval_and_se_summarise_the_replicates(study):
 
 def test_the_same_seed_gives_the_same_interval_and_another_seed_does_not(study):
     truth, scores = study
-    first = bootstrap.bootstrap_auc(truth, scores[0], n_boot=200, seed=1)
-    again = bootstrap.bootstrap_auc(truth, scores[0], n_boot=200, seed=1)
-    other = bootstrap.bootstrap_auc(truth, scores[0], n_boot=200, seed=2)
+    first = boot(truth, scores[0], n_boot=200, seed=1)
+    again = boot(truth, scores[0], n_boot=200, seed=1)
+    other = boot(truth, scores[0], n_boot=200, seed=2)
     pd.testing.assert_frame_equal(first, again)
     assert not first.equals(other)
 
 
-def test_a_dataframe_of_scores_labels_the_rows_by_column(study):
+def test_the_score_columns_label_the_rows(study):
     truth, scores = study
-    frame = pd.DataFrame(scores.T, columns=["model", "resident", "calls", "noise"])
-    table = bootstrap.bootstrap_auc(truth, frame, n_boot=50, seed=0)
-    assert list(table.index) == ["model", "resident", "calls", "noise"]
+    readers = ["model", "resident", "calls", "noise"]
+    data = pd.DataFrame(scores.T, columns=readers).assign(truth=truth)
+    table = bootstrap.bootstrap_auc(data, score=readers, n_boot=50, seed=0)
+    assert list(table.index) == readers
     assert table.index.name == "score"
+    one = bootstrap.bootstrap_auc(data.rename(columns={"resident": "score"}), n_boot=50, seed=0)
+    assert list(one.index) == ["score"]
 
 
 def test_bootstrap_se_agrees_with_delong_on_procs_asah_example():
@@ -111,10 +129,11 @@ def test_bootstrap_se_agrees_with_delong_on_procs_asah_example():
 
     data = refdata("aSAH.csv")
     poor = (data["outcome"] == "Poor").astype(int)
-    delong = roc.auc_delong(poor, data["s100b"])
-    boot = bootstrap.bootstrap_auc(poor, data["s100b"], n_boot=2000, seed=0)
-    assert boot["se"].iloc[0] == pytest.approx(delong.se, rel=0.1)
-    assert boot["estimate"].iloc[0] == pytest.approx(delong.estimate)
+    data = data.assign(poor=poor)
+    delong = roc.auc_delong(data, truth="poor", score="s100b")
+    table = bootstrap.bootstrap_auc(data, truth="poor", score="s100b", n_boot=2000, seed=0)
+    assert table["se"].iloc[0] == pytest.approx(delong.se, rel=0.1)
+    assert table["estimate"].iloc[0] == pytest.approx(delong.estimate)
 
 
 @pytest.mark.parametrize(
@@ -133,7 +152,7 @@ def test_bootstrap_of_reader_calls_reproduces_the_ct_studys_published_intervals(
     tp, positives, tn, negatives = counts
     truth = np.r_[np.ones(positives), np.zeros(negatives)]
     calls = np.r_[np.ones(tp), np.zeros(positives - tp), np.zeros(tn), np.ones(negatives - tn)]
-    table = bootstrap.bootstrap_auc(truth, calls, n_boot=2000, seed=0)
+    table = boot(truth, calls, n_boot=2000, seed=0)
     assert table["ci_low"].iloc[0] == pytest.approx(published_ci[0], abs=0.0075)
     assert table["ci_high"].iloc[0] == pytest.approx(published_ci[1], abs=0.0075)
 
@@ -143,16 +162,16 @@ def test_missing_scores_are_refused_or_dropped_for_every_vector(study):
     holed = scores.copy()
     holed[2, 4] = np.nan
     with pytest.raises(ValueError, match="scores has missing values in 1 of 60 cases"):
-        bootstrap.bootstrap_auc(truth, holed, n_boot=10)
-    dropped = bootstrap.bootstrap_auc(truth, holed, n_boot=10, missing="drop")
+        boot(truth, holed, n_boot=10)
+    dropped = boot(truth, holed, n_boot=10, missing="drop")
     keep = np.arange(60) != 4
-    assert dropped.equals(bootstrap.bootstrap_auc(truth[keep], scores[:, keep], n_boot=10))
+    assert dropped.equals(boot(truth[keep], scores[:, keep], n_boot=10))
 
 
 def test_zero_resamples_are_refused(study):
     truth, scores = study
     with pytest.raises(ValueError, match="n_boot must be a positive integer"):
-        bootstrap.bootstrap_auc(truth, scores, n_boot=0)
+        boot(truth, scores, n_boot=0)
 
 
 # -- bootstrap_statistic --------------------------------------------------------------
@@ -161,26 +180,28 @@ def test_zero_resamples_are_refused(study):
 def test_bootstrap_statistic_applies_the_function_to_each_row_of_the_index_matrix():
     rng = np.random.default_rng(4)
     a, b = rng.normal(size=30), rng.normal(size=30)
-    reps = bootstrap.bootstrap_statistic(lambda x, y: np.mean(x - y), a, b, n_boot=100, seed=8)
+    data = pd.DataFrame({"a": a, "b": b})
+    reps = bootstrap.bootstrap_statistic(lambda d: np.mean(d["a"] - d["b"]), data, n_boot=100,
+                                         seed=8)  # fmt: skip
     indices = bootstrap.bootstrap_indices(30, n_boot=100, seed=8)
     np.testing.assert_allclose(reps, [np.mean(a[i] - b[i]) for i in indices])
 
 
-def test_bootstrap_statistic_resamples_rows_of_tables_and_keeps_strata():
-    table = np.arange(40.0).reshape(20, 2)
-    groups = np.r_[np.zeros(5), np.ones(15)]
+def test_bootstrap_statistic_resamples_rows_and_keeps_strata():
+    data = pd.DataFrame({"x": np.arange(0.0, 40.0, 2), "y": np.arange(1.0, 41.0, 2),
+                         "group": np.r_[np.zeros(5), np.ones(15)]})
     reps = bootstrap.bootstrap_statistic(
-        lambda t, g: np.array([t.shape[0], g.sum(), (t[:, 1] - t[:, 0]).mean()]),
-        table,
-        groups,
+        lambda d: np.array([len(d), d["group"].sum(), (d["y"] - d["x"]).mean()]),
+        data,
         n_boot=40,
         seed=3,
-        stratified_by=groups,
+        strata="group",
     )
     assert reps.shape == (40, 3)
     assert (reps[:, 0] == 20).all() and (reps[:, 1] == 15).all() and (reps[:, 2] == 1).all()
 
 
-def test_bootstrap_statistic_refuses_arrays_of_different_lengths():
-    with pytest.raises(ValueError, match="array 0: 3, array 1: 4"):
-        bootstrap.bootstrap_statistic(np.mean, [1, 2, 3], [1, 2, 3, 4], n_boot=5, seed=0)
+def test_bootstrap_statistic_refuses_an_unknown_strata_column():
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['truth'\]"):
+        bootstrap.bootstrap_statistic(len, pd.DataFrame({"x": [1, 2, 3]}), n_boot=5, seed=0,
+                                      strata="truth")

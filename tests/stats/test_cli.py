@@ -74,15 +74,13 @@ def test_cli_writes_the_three_result_files_with_library_values(vandyke_csv, tmp_
 
     v = refdata("vandyke.csv")
     r1 = v[(v["reader"] == 1) & (v["treatment"] == 1)].sort_values("case")
-    auc = roc.auc_delong(r1["truth"], r1["rating"])
+    auc = roc.auc_delong(r1, score="rating")
     row = results.query(
         "metric == 'auc_delong' and reader == 'reader1' and condition == 'modality1'"
     )
     assert row["estimate"].item() == auc.estimate
 
-    mrmc = or_hillis(
-        v, reader="reader", treatment="treatment", case="case", truth="truth", score="rating"
-    )
+    mrmc = or_hillis(v, treatment="treatment", rating="rating")
     rrrc = mrmc.comparisons.set_index("analysis").loc["RRRC"]
     row = results.query("metric == 'auc_difference_rrrc'")
     assert row["p_value"].item() == pytest.approx(rrrc.p_value, rel=1e-12)

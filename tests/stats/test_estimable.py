@@ -16,22 +16,24 @@ from readerstudy.stats.mrmc import or_hillis
 
 
 def test_attempt_returns_the_result_or_the_reason():
-    result, why = attempt(roc.auc_delong, [0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    scored = pd.DataFrame({"truth": [0, 0, 1, 1], "score": [0.1, 0.4, 0.35, 0.8]})
+    result, why = attempt(roc.auc_delong, scored)
     assert why == "" and result.estimate == pytest.approx(0.75)
-    result, why = attempt(roc.auc_delong, [1, 1, 1], [0.2, 0.5, 0.9])
+    result, why = attempt(roc.auc_delong, scored.assign(truth=1))
     assert result is None and why.startswith("not estimable: truth needs both classes")
 
 
 def test_attempt_explains_a_result_that_is_nan_by_definition():
-    result, why = attempt(agreement.cohen_kappa, ["benign"] * 4, ["benign"] * 4)
+    calls = pd.DataFrame({"a": ["benign"] * 4, "b": ["benign"] * 4})
+    result, why = attempt(agreement.cohen_kappa, calls, x="a", y="b")
     assert np.isnan(result.estimate) and result.n == 4
     assert why == "not estimable: " + result.not_estimable
     assert "chance agreement is 1" in why
 
 
 def test_attempt_lets_bad_input_through():
-    with pytest.raises(ValueError, match="same number of cases") as raised:
-        attempt(roc.auc_delong, [0, 1, 1], [0.2, 0.5])
+    with pytest.raises(ValueError, match="must be coded 0") as raised:
+        attempt(roc.auc_delong, pd.DataFrame({"truth": [0, 1, 2], "score": [0.2, 0.5, 0.7]}))
     assert not isinstance(raised.value, NotEstimableError)
 
 
@@ -45,7 +47,8 @@ def test_a_note_always_names_a_reason():
     (lambda: icc.icc_wide([[1.0, 2.0]]), "at least 2 targets"),
     (lambda: agreement.fleiss_kappa_from_counts([[2, 1]]), "at least 2 subjects"),
     (lambda: mcnemar.mcnemar_from_counts(0, 0, 0), "no paired cases"),
-    (lambda: mcnemar.mcnemar_sensitivity([0, 0], [1, 0], [0, 0]), "no malignant cases"),
+    (lambda: mcnemar.mcnemar_sensitivity(pd.DataFrame({"truth": [0, 0], "a": [1, 0], "b": [0, 0]}),
+                                         x="a", y="b"), "no malignant cases"),
     (lambda: features.logistic_regression(
         pd.DataFrame({"a": [1, 0, 1], "truth": [1, 1, 1]}), features=["a"], truth="truth"),
      "both benign and malignant"),
@@ -56,7 +59,8 @@ def test_thin_data_raise_not_estimable_with_the_reason(compute, reason):
 
 
 def test_a_proportion_of_nothing_says_what_was_missing():
-    metrics = proportions.diagnostic_metrics([0, 0, 0], ["benign", "benign", "malignant"])
+    metrics = proportions.diagnostic_metrics(
+        pd.DataFrame({"truth": [0, 0, 0], "call": ["benign", "benign", "malignant"]}))
     assert np.isnan(metrics.sensitivity.estimate)
     assert metrics.sensitivity.not_estimable == "no malignant cases"
     assert metrics.npv.not_estimable == "" and metrics.ppv.not_estimable == ""
@@ -102,6 +106,8 @@ def test_one_reader_has_no_between_reader_analyses_and_says_why():
         "not estimable: needs at least 2 human readers who called, got 1"]
     assert by(out, "icc", "icc_2_1")["note"].str.contains("who scored, got 1").all()
     mrmc = out[out["analysis"] == "mrmc"]
+    assert by(out, "mrmc", "readers")["estimate"].tolist() == [1.0]
+    mrmc = mrmc[mrmc["metric"] != "readers"]
     assert set(mrmc["metric"]) == {"auc_rrrc", "auc_calls_rrrc"} and mrmc["estimate"].isna().all()
     assert mrmc["note"].str.startswith(
         "not estimable: needs at least 2 human readers who read in every condition").all()
@@ -158,7 +164,7 @@ def test_mrmc_of_one_condition_is_the_reader_averaged_auc_of_or_hillis():
     calls = {r: ["malignant" if s > 0.6 else "benign" for s in v] for r, v in scores.items()}
     data = crossed(calls, truth, scores)
     rows = analyse_mrmc(data)
-    expected = or_hillis(data, treatment="condition", score="score").treatment_aucs
+    expected = or_hillis(data).treatment_aucs
     for record in expected.itertuples():
         row = by(rows, "mrmc", f"auc_{record.analysis.lower()}", condition="CT")
         assert (row["estimate"].item(), row["ci_low"].item(), row["ci_high"].item()) == (

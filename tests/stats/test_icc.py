@@ -77,7 +77,7 @@ def test_a_wider_confidence_level_widens_every_interval(shrout_fleiss):
 def test_long_data_gives_the_same_result_as_the_wide_table(shrout_fleiss):
     long = shrout_fleiss.reset_index().melt(id_vars="target", var_name="judge", value_name="y")
     long = long.sample(frac=1.0, random_state=1)
-    from_long = icc(long, target="target", rater="judge", rating="y")
+    from_long = icc(long, subject="target", rater="judge", rating="y")
     assert [r.estimate for r in from_long] == pytest.approx(
         [r.estimate for r in icc_wide(shrout_fleiss)]
     )
@@ -88,7 +88,7 @@ def test_a_target_rated_twice_by_one_rater_is_refused():
         {"case": [1, 1, 2, 2, 2], "reader": ["a", "b", "a", "b", "b"], "y": [1.0] * 5}
     )
     with pytest.raises(ValueError, match="more than once"):
-        icc(long, target="case", rater="reader", rating="y")
+        icc(long, rating="y")
 
 
 def test_an_incomplete_target_raises_or_is_dropped(shrout_fleiss):

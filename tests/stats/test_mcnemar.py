@@ -106,7 +106,7 @@ def test_no_discordant_pair_gives_p_one():
 def test_outcome_vectors_give_the_same_test_as_counts():
     a = np.array([1, 1, 1, 0, 0, 1, 0, 1, 1, 1])
     b = np.array([1, 0, 0, 0, 1, 1, 0, 0, 0, 1])
-    r = mcnemar(a, b)
+    r = mcnemar(pd.DataFrame({"a": a, "b": b}), x="a", y="b")
     assert (r.a_only, r.b_only, r.n) == (4, 1, 10)
     expected = mcnemar_from_counts(4, 1, 10)
     assert (r.estimate, r.statistic, r.p_value) == (
@@ -120,9 +120,10 @@ def test_reader_helpers_restrict_to_the_right_cases():
     truth = np.array([1, 1, 1, 1, 0, 0, 0, 0])
     a = np.array([1, 1, 1, 0, 0, 0, 0, 1])
     b = np.array([1, 0, 0, 0, 0, 1, 1, 1])
-    sens = mcnemar_sensitivity(truth, a, b)
-    spec = mcnemar_specificity(truth, a, b)
-    acc = mcnemar_accuracy(truth, a, b)
+    calls = pd.DataFrame({"truth": truth, "a": a, "b": b})
+    sens = mcnemar_sensitivity(calls, x="a", y="b")
+    spec = mcnemar_specificity(calls, x="a", y="b")
+    acc = mcnemar_accuracy(calls, x="a", y="b")
     assert (sens.n, sens.a_only, sens.b_only, sens.estimate) == (4, 2, 0, 0.5)
     assert (spec.n, spec.a_only, spec.b_only, spec.estimate) == (4, 2, 0, 0.5)
     assert (acc.n, acc.a_only, acc.b_only, acc.estimate) == (8, 4, 0, 0.5)
@@ -132,7 +133,8 @@ def test_calls_may_be_words():
     truth = [1, 1, 0, 0]
     a = ["malignant", "malignant", "benign", "benign"]
     b = ["benign", "malignant", "benign", "malignant"]
-    assert mcnemar_accuracy(truth, a, b).a_only == 2
+    calls = pd.DataFrame({"truth": truth, "a": a, "b": b})
+    assert mcnemar_accuracy(calls, x="a", y="b").a_only == 2
 
 
 def _mri_pairings(a_correct: int, b_correct: int, total: int):
@@ -171,8 +173,8 @@ def test_bad_arguments_are_refused():
         mcnemar_from_counts(1, 2, 10, method="mid-p")
     with pytest.raises(ValueError, match="exceed"):
         mcnemar_from_counts(8, 5, 10)
-    with pytest.raises(ValueError, match="same number"):
-        mcnemar([1, 0, 1], [1, 0])
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['b'\]"):
+        mcnemar(pd.DataFrame({"a": [1, 0, 1]}), x="a", y="b")
 
 
 @pytest.mark.parametrize(("b", "c"), list(itertools.product([0, 3, 17], [0, 5, 40])))

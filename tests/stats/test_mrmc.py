@@ -24,7 +24,8 @@ from tests.stats.refdata import refdata
 
 @pytest.fixture(scope="module")
 def vandyke() -> pd.DataFrame:
-    return refdata("vandyke.csv").rename(columns={"rating": "score"})
+    # The reads table's column names, which are or_hillis's defaults.
+    return refdata("vandyke.csv").rename(columns={"rating": "score", "treatment": "condition"})
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,8 @@ def vandyke_result(vandyke) -> mrmc.MRMCResult:
 
 @pytest.fixture(scope="module")
 def zanca_result() -> mrmc.MRMCResult:
-    return mrmc.or_hillis(refdata("zanca_dataset04_inferred_roc.csv"), score="rating")
+    return mrmc.or_hillis(refdata("zanca_dataset04_inferred_roc.csv"), treatment="treatment",
+                          rating="rating")
 
 
 def row(frame: pd.DataFrame, **where) -> pd.Series:
@@ -148,7 +150,7 @@ def test_vandyke_single_treatment_intervals_match_rjafroc(
 
 
 def test_one_treatment_alone_gives_the_same_intervals_and_no_comparison(vandyke, vandyke_result):
-    alone = mrmc.or_hillis(vandyke[vandyke["treatment"] == 1])
+    alone = mrmc.or_hillis(vandyke[vandyke["condition"] == 1])
     pd.testing.assert_frame_equal(
         alone.treatment_aucs.reset_index(drop=True),
         vandyke_result.treatment_aucs.query("treatment == 1").reset_index(drop=True),
@@ -240,7 +242,7 @@ def test_one_reader_with_delong_covariance_is_procs_paired_delong_test():
             pd.DataFrame(
                 {
                     "reader": "r1",
-                    "treatment": marker,
+                    "condition": marker,
                     "case": data.index,
                     "truth": poor,
                     "score": data[marker],
@@ -259,8 +261,8 @@ def test_one_reader_with_delong_covariance_is_procs_paired_delong_test():
 def test_delong_error_variance_is_the_mean_squared_delong_se(vandyke):
     result = mrmc.or_hillis(vandyke, covariance="delong")
     squared_se = [
-        roc.auc_delong(group["truth"], group["score"]).se ** 2
-        for _, group in vandyke.sort_values("case").groupby(["treatment", "reader"])
+        roc.auc_delong(group).se ** 2
+        for _, group in vandyke.sort_values("case").groupby(["condition", "reader"])
     ]
     assert components(result)["var_error"] == pytest.approx(np.mean(squared_se), rel=1e-12)
     # jackknife and DeLong estimate the same covariance: close on 114 cases
@@ -279,7 +281,7 @@ def test_closed_form_jackknife_equals_recomputing_every_leave_one_out_auc():
                 pd.DataFrame(
                     {
                         "reader": reader,
-                        "treatment": treatment,
+                        "condition": treatment,
                         "case": np.arange(n),
                         "truth": truth,
                         "score": rating,
@@ -287,7 +289,7 @@ def test_closed_form_jackknife_equals_recomputing_every_leave_one_out_auc():
                 )
             )
     long = pd.concat(rows)
-    scores = long.sort_values(["treatment", "reader", "case"])["score"].to_numpy().reshape(6, n)
+    scores = long.sort_values(["condition", "reader", "case"])["score"].to_numpy().reshape(6, n)
     loo = np.array(
         [
             [metrics.roc_auc_score(np.delete(truth, k), np.delete(s, k)) for s in scores]
@@ -318,7 +320,7 @@ def test_a_missing_score_is_refused_naming_the_column(vandyke):
 def test_missing_drop_drops_the_case_for_every_reader_and_treatment(vandyke):
     holed = vandyke.copy()
     holed.loc[
-        (holed["case"] == 7) & (holed["reader"] == 3) & (holed["treatment"] == 2), "score"
+        (holed["case"] == 7) & (holed["reader"] == 3) & (holed["condition"] == 2), "score"
     ] = np.nan
     dropped = mrmc.or_hillis(holed, missing="drop")
     reference = mrmc.or_hillis(vandyke[vandyke["case"] != 7])
@@ -349,7 +351,7 @@ def test_truth_that_differs_within_a_case_is_refused(vandyke):
 
 def test_a_missing_column_is_refused_listing_the_columns(vandyke):
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['rating'\]"):
-        mrmc.or_hillis(vandyke, score="rating")
+        mrmc.or_hillis(vandyke, rating="rating")
 
 
 def test_an_unknown_covariance_method_is_refused(vandyke):

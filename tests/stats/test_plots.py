@@ -45,7 +45,7 @@ def test_roc_figure_draws_score_curves_call_points_and_a_distinct_model(reads):
     resident = labels["resident (call)"]
     assert resident.get_marker() == "o" and len(resident.get_xdata()) == 1
     r1 = reads[reads["reader"] == "reader1"]
-    curve = roc_curve(r1["truth"], r1["score"])
+    curve = roc_curve(r1)
     drawn = next(line for name, line in labels.items() if name.startswith("reader1 (AUC"))
     np.testing.assert_allclose(drawn.get_xdata(), curve["fpr"])
     np.testing.assert_allclose(drawn.get_ydata(), curve["tpr"])
@@ -59,7 +59,8 @@ def test_roc_figure_needs_truth(reads):
 def test_bland_altman_figure_shows_bias_and_limits():
     rng = np.random.default_rng(1)
     a = rng.normal(size=30)
-    result = bland_altman(a, a + rng.normal(0.2, 0.3, 30))
+    pair = pd.DataFrame({"reader1": a, "model": a + rng.normal(0.2, 0.3, 30)})
+    result = bland_altman(pair, x="reader1", y="model")
     ax = bland_altman_figure(result, reader="reader1", other="model").axes[0]
     levels = sorted(line.get_ydata()[0] for line in ax.get_lines())
     for value in (result.loa_low, result.estimate, result.loa_high):

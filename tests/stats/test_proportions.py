@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
@@ -92,7 +93,7 @@ def test_published_ct_accuracies_follow_from_calls(sens, spec, acc, percent):
     (tp, p), (tn, n) = sens, spec
     truth = np.r_[np.ones(p), np.zeros(n)]
     calls = np.r_[np.ones(tp), np.zeros(p - tp), np.zeros(tn), np.ones(n - tn)]
-    m = diagnostic_metrics(truth, calls)
+    m = diagnostic_metrics(pd.DataFrame({"truth": truth, "call": calls}))
     assert (m.sensitivity.successes, m.sensitivity.total) == sens
     assert (m.specificity.successes, m.specificity.total) == spec
     assert (m.accuracy.successes, m.accuracy.total) == acc
@@ -107,7 +108,9 @@ def test_predictive_values_are_computed_on_the_calls():
 
 def test_calls_may_be_words_in_any_case():
     truth = [1, 1, 0, 0]
-    m = diagnostic_metrics(truth, [" Malignant", "benign", "BENIGN", "malignant"])
+    calls = pd.DataFrame({"truth": truth,
+                          "call": [" Malignant", "benign", "BENIGN", "malignant"]})
+    m = diagnostic_metrics(calls)
     assert (m.tp, m.fn, m.tn, m.fp) == (1, 1, 1, 1)
 
 
@@ -117,13 +120,17 @@ def test_unknown_call_words_are_named_in_the_error():
 
 
 def test_missing_calls_raise_unless_dropped():
-    truth, calls = [1, 1, 0, 0], ["malignant", None, "benign", "benign"]
+    calls = pd.DataFrame({"truth": [1, 1, 0, 0], "call": ["malignant", None, "benign", "benign"]})
     with pytest.raises(ValueError, match="missing"):
-        diagnostic_metrics(truth, calls)
-    m = diagnostic_metrics(truth, calls, missing="drop")
+        diagnostic_metrics(calls)
+    m = diagnostic_metrics(calls, missing="drop")
     assert (m.tp, m.fn, m.tn, m.fp, m.n) == (1, 0, 2, 0, 3)
 
 
-def test_truth_and_calls_of_different_lengths_are_refused():
-    with pytest.raises(ValueError, match="same number of cases"):
-        diagnostic_metrics([1, 0, 1], [1, 0])
+def test_columns_are_named_by_the_caller_and_a_missing_one_is_refused():
+    reads = pd.DataFrame({"reference": [1, 0, 1], "reader_1": ["malignant", "benign", "benign"]})
+    m = diagnostic_metrics(reads, truth="reference", call="reader_1")
+    assert (m.tp, m.fn, m.tn, m.fp) == (1, 1, 1, 0)
+    assert proportions.confusion_counts(reads, truth="reference", call="reader_1") == (1, 1, 1, 0)
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['call'\]"):
+        diagnostic_metrics(reads, truth="reference")

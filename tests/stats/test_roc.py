@@ -31,10 +31,15 @@ def slow_delong(truth: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.n
     return psi.mean(axis=(1, 2)), cov
 
 
-def reader_calls(tp: int, positives: int, tn: int, negatives: int) -> tuple[np.ndarray, np.ndarray]:
+def reader_calls(tp: int, positives: int, tn: int, negatives: int) -> pd.DataFrame:
+    """One row per case: ``truth`` and the reader's 0/1 ``call``."""
     truth = np.r_[np.ones(positives), np.zeros(negatives)]
     calls = np.r_[np.ones(tp), np.zeros(positives - tp), np.zeros(tn), np.ones(negatives - tn)]
-    return truth, calls
+    return pd.DataFrame({"truth": truth, "call": calls})
+
+
+def cases(truth, score) -> pd.DataFrame:
+    return pd.DataFrame({"truth": truth, "score": score})
 
 
 # -- pROC's published aSAH results --------------------------------------------------
@@ -43,7 +48,7 @@ def reader_calls(tp: int, positives: int, tn: int, negatives: int) -> tuple[np.n
 def test_s100b_auc_and_delong_interval_match_procs_documented_example(asah):
     # pROC docs (Robin et al. 2011): roc(aSAH$outcome, aSAH$s100b, ci = TRUE) prints
     # "Area under the curve: 0.7314" and "95% CI: 0.6301-0.8326 (DeLong)".
-    result = roc.auc_delong(asah["poor"], asah["s100b"])
+    result = roc.auc_delong(asah, truth="poor", score="s100b")
     assert round(result.estimate, 4) == 0.7314
     assert (round(result.ci_low, 4), round(result.ci_high, 4)) == (0.6301, 0.8326)
     assert (result.n_pos, result.n_neg) == (41, 72)
@@ -53,7 +58,7 @@ def test_s100b_auc_and_delong_interval_match_procs_documented_example(asah):
 def test_ndka_delong_interval_matches_procs_test_suite(asah):
     # pROC tests/testthat/test-ci.auc.R: ci.auc(r.ndka) ==
     # c(0.501244999271703, 0.611957994579946, 0.722670989888189).
-    result = roc.auc_delong(asah["poor"], asah["ndka"])
+    result = roc.auc_delong(asah, truth="poor", score="ndka")
     assert [result.ci_low, result.estimate, result.ci_high] == pytest.approx(
         [0.501244999271703, 0.611957994579946, 0.722670989888189], abs=1e-12
     )
@@ -87,7 +92,7 @@ def test_ndka_delong_interval_matches_procs_test_suite(asah):
     ],
 )
 def test_paired_delong_test_matches_procs_roc_test(asah, a, b, z, p, ci):
-    result = roc.delong_paired(asah["poor"], asah[a], asah[b])
+    result = roc.delong_paired(asah, x=a, y=b, truth="poor")
     assert result.statistic == pytest.approx(z, abs=1e-10)
     assert result.p_value == pytest.approx(p, abs=1e-12)
     assert (result.ci_low, result.ci_high) == pytest.approx(ci, abs=1e-12)
@@ -97,13 +102,13 @@ def test_paired_delong_test_matches_procs_roc_test(asah, a, b, z, p, ci):
 
 def test_paired_test_of_a_curve_with_itself_gives_z_zero_and_p_one(asah):
     # pROC test-roc.test.R: "DeLong roc.test works when curves are identical".
-    result = roc.delong_paired(asah["poor"], asah["wfns"], asah["wfns"])
+    result = roc.delong_paired(asah, x="wfns", y="wfns", truth="poor")
     assert (result.statistic, result.p_value, result.se) == (0.0, 1.0, 0.0)
 
 
 def test_swapping_the_curves_flips_the_sign_and_keeps_the_p_value(asah):
-    forward = roc.delong_paired(asah["poor"], asah["wfns"], asah["s100b"])
-    backward = roc.delong_paired(asah["poor"], asah["s100b"], asah["wfns"])
+    forward = roc.delong_paired(asah, x="wfns", y="s100b", truth="poor")
+    backward = roc.delong_paired(asah, x="s100b", y="wfns", truth="poor")
     assert backward.statistic == pytest.approx(-forward.statistic)
     assert backward.p_value == pytest.approx(forward.p_value)
 
@@ -144,12 +149,12 @@ def test_a_single_score_vector_gives_a_one_by_one_covariance(tied_scores):
     truth, scores = tied_scores
     aucs, cov = roc.delong_covariance(truth, scores[0])
     assert aucs.shape == (1,) and cov.shape == (1, 1)
-    assert roc.auc_delong(truth, scores[0]).se == pytest.approx(np.sqrt(cov[0, 0]))
+    assert roc.auc_delong(cases(truth, scores[0])).se == pytest.approx(np.sqrt(cov[0, 0]))
 
 
 def test_logit_interval_is_symmetric_on_the_logit_scale_and_inside_zero_one(asah):
-    wald = roc.auc_delong(asah["poor"], asah["wfns"])
-    logit = roc.auc_delong(asah["poor"], asah["wfns"], ci="logit")
+    wald = roc.auc_delong(asah, truth="poor", score="wfns")
+    logit = roc.auc_delong(asah, truth="poor", score="wfns", ci="logit")
     lo, hi = stats.logistic.ppf([logit.ci_low, logit.ci_high])
     centre = stats.logistic.ppf(logit.estimate)
     assert centre - lo == pytest.approx(hi - centre)
@@ -163,7 +168,7 @@ def test_logit_interval_is_symmetric_on_the_logit_scale_and_inside_zero_one(asah
 def test_a_perfect_score_has_zero_se_and_a_degenerate_interval():
     truth = np.array([0, 0, 0, 1, 1, 1])
     for ci in ("wald", "logit"):
-        result = roc.auc_delong(truth, [1, 2, 3, 4, 5, 6], ci=ci)
+        result = roc.auc_delong(cases(truth, [1, 2, 3, 4, 5, 6]), ci=ci)
         assert (result.estimate, result.se, result.ci_low, result.ci_high) == (1.0, 0.0, 1.0, 1.0)
 
 
@@ -182,8 +187,7 @@ CT_TABLE = [
 def test_auc_from_calls_reproduces_the_ct_studys_published_reader_aucs(
     counts, published, published_ci
 ):
-    truth, calls = reader_calls(*counts)
-    result = roc.auc_from_calls(truth, calls)
+    result = roc.auc_from_calls(reader_calls(*counts))
     tp, positives, tn, negatives = counts
     assert result.estimate == pytest.approx((tp / positives + tn / negatives) / 2, abs=1e-15)
     assert round(result.estimate, 2) == published
@@ -194,16 +198,22 @@ def test_auc_from_calls_reproduces_the_ct_studys_published_reader_aucs(
 
 
 def test_auc_from_calls_is_the_delong_auc_of_the_zero_one_score():
-    truth, calls = reader_calls(33, 49, 26, 37)
-    from_calls = roc.auc_from_calls(truth, calls)
-    as_score = roc.auc_delong(truth, calls)
+    reader = reader_calls(33, 49, 26, 37)
+    from_calls = roc.auc_from_calls(reader)
+    as_score = roc.auc_delong(reader, score="call")
     assert (from_calls.estimate, from_calls.se) == (as_score.estimate, as_score.se)
-    assert from_calls.estimate == pytest.approx(metrics.roc_auc_score(truth, calls))
+    assert from_calls.estimate == pytest.approx(
+        metrics.roc_auc_score(reader["truth"], reader["call"]))
+    # The calls as the reads table holds them, in words, give the same AUC.
+    words = reader.assign(call=reader["call"].map({1.0: "malignant", 0.0: "benign"}))
+    assert roc.auc_from_calls(words) == from_calls
 
 
 def test_calls_other_than_zero_or_one_are_refused():
-    with pytest.raises(ValueError, match="calls must be coded 0"):
-        roc.auc_from_calls([0, 1, 1, 0], [0, 1, 2, 0])
+    with pytest.raises(ValueError, match="call must be 0/1 or 'benign'/'malignant'"):
+        roc.auc_from_calls(pd.DataFrame({"truth": [0, 1, 1, 0], "call": [0, 1, 2, 0]}))
+    with pytest.raises(ValueError, match="call must be 0/1 or 'benign'/'malignant'"):
+        roc.auc_from_calls(pd.DataFrame({"truth": [0, 1], "call": ["benign", "uncertain"]}))
 
 
 # -- roc_curve ------------------------------------------------------------------------
@@ -211,7 +221,7 @@ def test_calls_other_than_zero_or_one_are_refused():
 
 def test_roc_curve_runs_from_origin_to_one_one_and_its_area_is_the_auc(tied_scores):
     truth, scores = tied_scores
-    curve = roc.roc_curve(truth, scores[1])
+    curve = roc.roc_curve(cases(truth, scores[1]))
     assert list(curve.columns) == ["fpr", "tpr", "threshold"]
     assert tuple(curve.iloc[0][["fpr", "tpr"]]) == (0.0, 0.0)
     assert curve["threshold"].iloc[0] == np.inf
@@ -224,7 +234,7 @@ def test_roc_curve_runs_from_origin_to_one_one_and_its_area_is_the_auc(tied_scor
 def test_roc_curve_matches_scikit_learn_without_dropped_points(tied_scores):
     truth, scores = tied_scores
     fpr, tpr, thresholds = metrics.roc_curve(truth, scores[2], drop_intermediate=False)
-    curve = roc.roc_curve(truth, scores[2])
+    curve = roc.roc_curve(cases(truth, scores[2]))
     np.testing.assert_allclose(curve["fpr"], fpr)
     np.testing.assert_allclose(curve["tpr"], tpr)
     np.testing.assert_array_equal(curve["threshold"].to_numpy()[1:], thresholds[1:])
@@ -237,7 +247,7 @@ def test_missing_scores_are_refused_by_default_naming_the_input():
     with pytest.raises(
         ValueError, match=r"score has missing values in 1 of 6 cases.*missing='drop'"
     ):
-        roc.auc_delong([0, 0, 0, 1, 1, 1], [0.1, np.nan, 0.3, 0.6, 0.7, 0.8])
+        roc.auc_delong(cases([0, 0, 0, 1, 1, 1], [0.1, np.nan, 0.3, 0.6, 0.7, 0.8]))
 
 
 def test_missing_drop_drops_the_case_from_both_paired_scores(asah):
@@ -245,41 +255,44 @@ def test_missing_drop_drops_the_case_from_both_paired_scores(asah):
     b = asah["s100b"].copy()
     a.iloc[[3, 50]] = np.nan
     b.iloc[7] = np.nan
-    result = roc.delong_paired(asah["poor"], a, b, missing="drop")
+    holed = asah.assign(wfns=a, s100b=b)
+    result = roc.delong_paired(holed, x="wfns", y="s100b", truth="poor", missing="drop")
     keep = a.notna() & b.notna()
-    complete = roc.delong_paired(asah["poor"][keep], a[keep], b[keep])
+    complete = roc.delong_paired(holed[keep], x="wfns", y="s100b", truth="poor")
     assert result == complete
     assert result.n == 110
 
 
 def test_truth_coded_as_labels_is_refused_with_the_coding_rule(asah):
     with pytest.raises(ValueError, match="coded 0 = negative/benign, 1 = positive/malignant"):
-        roc.auc_delong(asah["outcome"], asah["s100b"])
+        roc.auc_delong(asah, truth="outcome", score="s100b")
 
 
 def test_a_single_class_is_not_estimable():
     with pytest.raises(NotEstimableError, match="needs both classes"):
-        roc.auc_delong([1, 1, 1], [0.2, 0.5, 0.9])
+        roc.auc_delong(cases([1, 1, 1], [0.2, 0.5, 0.9]))
 
 
 def test_one_case_in_a_class_is_too_few_for_delongs_variance():
     reason = r"at least 2 positive \(malignant\) and 2 negative \(benign\)"
     with pytest.raises(NotEstimableError, match=reason):
-        roc.auc_delong([0, 0, 1], [0.2, 0.5, 0.9])
+        roc.auc_delong(cases([0, 0, 1], [0.2, 0.5, 0.9]))
     assert roc.delong_not_estimable([0, 0, 1]).startswith("DeLong's variance needs")
     assert roc.delong_not_estimable([0, 0, 1, 1]) == ""
 
 
-def test_inputs_of_different_lengths_are_refused_naming_both():
-    with pytest.raises(ValueError, match=r"truth=4, score=3"):
-        roc.auc_delong([0, 0, 1, 1], [0.2, 0.5, 0.9])
+def test_data_that_is_not_a_frame_or_lacks_a_column_is_refused_naming_it():
+    with pytest.raises(ValueError, match=r"data must be a pandas DataFrame"):
+        roc.auc_delong([[0, 0.2], [1, 0.5]])
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['confidence'\]"):
+        roc.auc_delong(cases([0, 0, 1, 1], [0.2, 0.5, 0.9, 0.1]), score="confidence")
 
 
 def test_an_unknown_interval_method_or_alpha_is_refused():
     with pytest.raises(ValueError, match="ci must be"):
-        roc.auc_delong([0, 0, 1, 1], [1, 2, 3, 4], ci="exact")
+        roc.auc_delong(cases([0, 0, 1, 1], [1, 2, 3, 4]), ci="exact")
     with pytest.raises(ValueError, match="alpha must be between 0 and 1"):
-        roc.auc_delong([0, 0, 1, 1], [1, 2, 3, 4], alpha=5)
+        roc.auc_delong(cases([0, 0, 1, 1], [1, 2, 3, 4]), alpha=5)
 
 
 # -- roc_auc: the area alone, which the model's training report uses ------------------
@@ -292,7 +305,8 @@ def test_roc_auc_reproduces_hanley_and_mcneil_table_1():
     abnormal = np.repeat(np.arange(1, 6), [3, 2, 2, 11, 33])
     truth = np.r_[np.zeros(58), np.ones(51)]
 
-    assert roc.roc_auc(truth, np.concatenate([normal, abnormal])) == pytest.approx(0.893, abs=5e-4)
+    ratings = cases(truth, np.concatenate([normal, abnormal]))
+    assert roc.roc_auc(ratings) == pytest.approx(0.893, abs=5e-4)
 
 
 def test_roc_auc_and_curve_agree_with_scikit_learn_on_tied_scores():
@@ -300,16 +314,17 @@ def test_roc_auc_and_curve_agree_with_scikit_learn_on_tied_scores():
     truth = rng.integers(0, 2, 200)
     scores = np.round(rng.normal(truth * 0.8, 1.0), 1)  # rounding makes ties
 
-    curve = roc.roc_curve(truth, scores)
+    curve = roc.roc_curve(cases(truth, scores))
     sk_fpr, sk_tpr, sk_thresholds = metrics.roc_curve(truth, scores, drop_intermediate=False)
 
-    assert roc.roc_auc(truth, scores) == pytest.approx(metrics.roc_auc_score(truth, scores), abs=1e-12)
+    assert roc.roc_auc(cases(truth, scores)) == pytest.approx(
+        metrics.roc_auc_score(truth, scores), abs=1e-12)
     np.testing.assert_allclose(curve["fpr"], sk_fpr)
     np.testing.assert_allclose(curve["tpr"], sk_tpr)
     np.testing.assert_allclose(curve["threshold"][1:], sk_thresholds[1:])
 
 
 def test_roc_auc_needs_one_case_of_each_class_only():
-    assert roc.roc_auc([0, 1], [0.2, 0.9]) == 1.0  # DeLong's variance would need two of each
+    assert roc.roc_auc(cases([0, 1], [0.2, 0.9])) == 1.0  # DeLong's needs two of each
     with pytest.raises(NotEstimableError, match="both classes"):
-        roc.roc_auc([1, 1], [0.1, 0.2])
+        roc.roc_auc(cases([1, 1], [0.1, 0.2]))

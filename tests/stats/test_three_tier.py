@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from readerstudy.stats.roc import auc_from_calls
 from readerstudy.stats.three_tier import as_three_tier, three_tier_calls, three_tier_metrics
 
 
-def best_ct_model() -> tuple[np.ndarray, np.ndarray]:
+def best_ct_model() -> pd.DataFrame:
     """Internal test set, 49 malignant / 37 benign; definite calls 34/36 and 26/30 right."""
     truth = np.r_[np.ones(49, int), np.zeros(37, int)]
     calls = (
         ["malignant"] * 34 + ["benign"] * 2 + ["uncertain"] * 13
         + ["benign"] * 26 + ["malignant"] * 4 + ["uncertain"] * 7
     )  # fmt: skip
-    return truth, np.array(calls, dtype=object)
+    return pd.DataFrame({"truth": truth, "three_tier": calls})
+
+
+def reads(truth, calls) -> pd.DataFrame:
+    return pd.DataFrame({"truth": truth, "three_tier": calls})
 
 
 def test_published_best_model_on_definite_cases_is_reproduced():
     # STUDY-PROTOCOL.md: best model, definite cases: 34/36, 26/30, AUC 0.91, accuracy
     # 91% (60/66).
-    result = three_tier_metrics(*best_ct_model())
+    result = three_tier_metrics(best_ct_model())
     d = result.definite
     assert (d.sensitivity.successes, d.sensitivity.total) == (34, 36)
     assert (d.specificity.successes, d.specificity.total) == (26, 30)
@@ -33,21 +38,23 @@ def test_published_best_model_on_definite_cases_is_reproduced():
 
 
 def test_share_sent_to_mri_counts_every_uncertain_case():
-    result = three_tier_metrics(*best_ct_model())
+    result = three_tier_metrics(best_ct_model())
     assert (result.uncertain.successes, result.uncertain.total) == (20, 86)
     assert (result.uncertain_malignant, result.uncertain_benign) == (13, 7)
     assert (result.n, result.n_definite) == (86, 66)
 
 
 def test_auc_on_definite_cases_is_the_auc_from_calls():
-    truth, calls = best_ct_model()
-    definite = calls != "uncertain"
-    expected = auc_from_calls(truth[definite], (calls[definite] == "malignant").astype(int))
-    assert three_tier_metrics(truth, calls).auc == expected
+    model = best_ct_model()
+    definite = model[model["three_tier"] != "uncertain"]
+    expected = auc_from_calls(definite, call="three_tier")
+    assert three_tier_metrics(model).auc == expected
 
 
 def test_thresholds_cut_probabilities_into_three_tiers():
-    calls = three_tier_calls([0.05, 0.2, 0.5, 0.79, 0.8, 0.99], lower=0.2, upper=0.8)
+    scores = pd.DataFrame({"score": [0.05, 0.2, 0.5, 0.79, 0.8, 0.99]})
+    calls = three_tier_calls(scores, lower=0.2, upper=0.8)
+    assert calls.index.equals(scores.index) and calls.name == "three_tier"
     assert list(calls) == [
         "benign",
         "uncertain",
@@ -59,13 +66,13 @@ def test_thresholds_cut_probabilities_into_three_tiers():
 
 
 def test_equal_thresholds_give_two_tiers():
-    calls = three_tier_calls([0.1, 0.5, 0.9], lower=0.5, upper=0.5)
+    calls = three_tier_calls(pd.DataFrame({"p": [0.1, 0.5, 0.9]}), score="p", lower=0.5, upper=0.5)
     assert list(calls) == ["benign", "malignant", "malignant"]
 
 
 def test_reversed_thresholds_are_refused():
     with pytest.raises(ValueError, match="lower <= upper"):
-        three_tier_calls([0.5], lower=0.8, upper=0.2)
+        three_tier_calls(pd.DataFrame({"score": [0.5]}), lower=0.8, upper=0.2)
 
 
 def test_a_missing_call_is_not_uncertain():
@@ -85,7 +92,7 @@ def test_codes_accept_words_in_any_case_and_zero_one():
 
 
 def test_all_uncertain_calls_send_every_case_to_mri_and_leave_the_rest_not_estimable():
-    result = three_tier_metrics([0, 1, 1], ["uncertain"] * 3)
+    result = three_tier_metrics(reads([0, 1, 1], ["uncertain"] * 3))
     assert (result.uncertain.successes, result.uncertain.total) == (3, 3)
     assert result.uncertain.estimate == 1.0 and result.n_definite == 0
     assert result.auc is None
@@ -98,7 +105,7 @@ def test_all_uncertain_calls_send_every_case_to_mri_and_leave_the_rest_not_estim
 def test_auc_is_left_out_when_one_class_has_fewer_than_two_definite_calls():
     truth = [1, 1, 1, 0, 0, 0]
     calls = ["malignant", "malignant", "benign", "benign", "uncertain", "uncertain"]
-    result = three_tier_metrics(truth, calls)
+    result = three_tier_metrics(reads(truth, calls))
     assert result.auc is None
     assert result.auc_not_estimable == (
         "DeLong's variance needs at least 2 positive (malignant) and 2 negative (benign) "

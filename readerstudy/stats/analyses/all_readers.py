@@ -1,0 +1,169 @@
+"""All human readers together: ``fleiss_kappa`` and ``icc`` per condition, ``mrmc`` across
+conditions. Model readers are left out: these readers stand for a population of readers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from readerstudy.stats import agreement, icc
+from readerstudy.stats.analyses.panel import Panel
+from readerstudy.stats.analyses.rows import Key, from_result, not_estimable, row
+from readerstudy.stats.estimable import attempt, note
+from readerstudy.stats.io import natural_key
+from readerstudy.stats.mrmc import or_hillis
+
+
+def _all_readers_reason(readers: list[int], complete: np.ndarray, what: str) -> str:
+    """Why an all-reader analysis is not estimable ("" when it is)."""
+    if len(readers) < 2:
+        return note(f"needs at least 2 human readers who {what}, got {len(readers)}")
+    if complete.sum() < 2:
+        return note(
+            f"needs at least 2 cases that every human reader {what}, got {int(complete.sum())}"
+        )
+    return ""
+
+
+def all_reader_rows(panel: Panel, alpha: float) -> list[dict]:
+    """Fleiss' kappa of the human readers' calls and the ICCs of their scores, on the cases
+    every one of them called (scored)."""
+    rows: list[dict] = []
+    humans = [panel.readers.index(r) for r in panel.humans]
+    cond = panel.condition
+    callers = [j for j in humans if panel.codes is not None and panel.calls_of(j)]
+    if callers:
+        codes = panel.codes[:, callers]
+        complete = ~np.isnan(codes).any(axis=1)
+        why = _all_readers_reason(callers, complete, "called")
+        key = ("fleiss_kappa", cond, "", "")
+        if why:
+            rows.append(not_estimable(key, "fleiss_kappa", why, int(complete.sum())))
+        else:
+            counts = np.zeros((int(complete.sum()), len(panel.categories)))
+            for column in codes[complete].T.astype(np.int64):
+                counts[np.arange(counts.shape[0]), column] += 1
+            r = agreement.fleiss_kappa_from_counts(counts, alpha=alpha)
+            rows.append(from_result(key, "fleiss_kappa", r))
+    scorers = [j for j in humans if j in panel.scorers()]
+    if scorers:
+        scores = panel.score[:, scorers]
+        complete = ~np.isnan(scores).any(axis=1)
+        why = _all_readers_reason(scorers, complete, "scored")
+        rows += icc_rows(("icc", cond, "", ""), scores[complete], alpha, why=why)
+    return rows
+
+
+def icc_metric(form: str) -> str:
+    """``"ICC(2,1)"`` -> ``"icc_2_1"``."""
+    return "icc_" + form[4:-1].replace(",", "_")
+
+
+def icc_rows(
+    key: Key,
+    ratings: np.ndarray,
+    alpha: float,
+    forms: Iterable[str] | None = None,
+    why: str = "",
+    prefix: str = "",
+) -> list[dict]:
+    """One row per ICC form (metric ``prefix`` + ``icc_2_1`` ...); each not estimable
+    (``why``, or the ICC's own reason) when the ratings do not allow it."""
+    forms = list(icc.FORMS) if forms is None else list(forms)
+    results = None
+    if not why:
+        with np.errstate(all="ignore"):
+            results, why = attempt(icc.icc_wide, ratings, alpha=alpha)
+    if results is None:
+        return [not_estimable(key, prefix + icc_metric(f), why, ratings.shape[0]) for f in forms]
+    return [
+        from_result(key, prefix + icc_metric(r.form), r, df=r.df2)
+        for r in results
+        if r.form in forms
+    ]
+
+
+def _finite(df: float) -> float:
+    """Infinite degrees of freedom (a normal reference) are reported as NaN, as for z tests."""
+    return float(df) if np.isfinite(df) else np.nan
+
+
+def _mrmc_sources(panels: list[Panel], readers: list[str]) -> list[tuple[str, list]]:
+    """The ratings the MRMC analysis uses: scores when every reader scored in every
+    condition (``auc``), binary calls when every reader gave them (``auc_calls``)."""
+    sources: list[tuple[str, list]] = []
+    wanted = set(readers)
+    if all({p.readers[j] for j in p.scorers()} >= wanted for p in panels):
+        sources.append(("auc", [p.score for p in panels]))
+    if all({p.readers[j] for j in p.binary_call_readers()} >= wanted for p in panels):
+        codes = [
+            np.column_stack([p.binary_codes(j) for j in range(len(p.readers))]) for p in panels
+        ]
+        sources.append(("auc_calls", codes))
+    return sources
+
+
+def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
+    """Obuchowski-Rockette-Hillis on the fully crossed human reads: each condition's
+    reader-averaged AUC and, with two or more conditions, their differences; and
+    ``readers``, the number of human readers who read in every condition."""
+    if not panels or any(p.truth is None for p in panels):
+        return []
+    readers = [r for r in panels[0].humans if all(r in p.humans for p in panels[1:])]
+    if not readers:
+        return []
+    common = sorted(set.intersection(*(set(p.cases) for p in panels)), key=natural_key)
+    rows: list[dict] = []
+    at = [{c: i for i, c in enumerate(p.cases)} for p in panels]
+    case_idx = [np.array([a[c] for c in common], dtype=np.int64) for a in at]
+    reader_idx = [[p.readers.index(r) for r in readers] for p in panels]
+    for prefix, matrices in _mrmc_sources(panels, readers):
+        cube = np.stack(
+            [m[np.ix_(ci, ri)].T for m, ci, ri in zip(matrices, case_idx, reader_idx, strict=True)]
+        )  # (conditions, readers, cases)
+        complete = ~np.isnan(cube).any(axis=(0, 1))
+        truth = panels[0].truth[case_idx[0]][complete]
+        cube = cube[:, :, complete]
+        n_t, n_r, n = cube.shape
+        result, why = None, ""
+        if n_r < 2:
+            why = note(f"needs at least 2 human readers who read in every condition, got {n_r}")
+        elif n == 0:
+            why = note("no case was read by every human reader in every condition")
+        else:
+            crossed = pd.DataFrame(
+                {
+                    "condition": np.repeat([p.condition for p in panels], n_r * n),
+                    "reader": np.tile(np.repeat(readers, n), n_t),
+                    "case": np.tile(np.asarray(common, dtype=object)[complete], n_t * n_r),
+                    "truth": np.tile(truth, n_t * n_r),
+                    "value": cube.ravel(),
+                }
+            )
+            result, why = attempt(or_hillis, crossed, rating="value", alpha=alpha)
+        if result is None:
+            rows += [
+                not_estimable(("mrmc", p.condition, "", ""), f"{prefix}_rrrc", why, n)
+                for p in panels
+            ]
+            continue
+        for rec in result.treatment_aucs.itertuples():
+            key = ("mrmc", str(rec.treatment), "", "")
+            metric = f"{prefix}_{rec.analysis.lower()}"
+            rows.append(from_result(key, metric, rec, df=_finite(rec.df), n=n))
+        for rec in result.comparisons.itertuples():
+            key = ("mrmc", str(rec.treatment_a), "", str(rec.treatment_b))
+            metric = f"{prefix}_difference_{rec.analysis.lower()}"
+            rows.append(from_result(key, metric, rec, df=_finite(rec.df), n=n))
+        if len(panels) > 2:
+            for rec in result.global_tests.itertuples():
+                metric = f"{prefix}_equality_{rec.analysis.lower()}"
+                rows.append(
+                    row(("mrmc", "", "", ""), metric, np.nan, statistic=rec.statistic,
+                        df=rec.df_den, p_value=rec.p_value, n=n)
+                )  # fmt: skip
+    if rows:
+        rows.append(row(("mrmc", "", "", ""), "readers", float(len(readers))))
+    return rows

@@ -1,0 +1,176 @@
+"""Every pair of readers in a condition: ``delong_paired``, ``mcnemar``, ``kappa``,
+``bland_altman``.
+
+In a pair, ``reader`` is the earlier of the panel's order (human readers first, then
+models) and ``other`` the later, so every difference is reader minus other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from readerstudy.stats import agreement, mcnemar
+from readerstudy.stats.analyses.panel import Panel, ordered
+from readerstudy.stats.analyses.rows import from_result, not_estimable, pairs, row
+from readerstudy.stats.bland_altman import BlandAltmanResult, bland_altman
+from readerstudy.stats.estimable import attempt, note
+from readerstudy.stats.roc import delong_covariance, delong_not_estimable
+
+
+def pairwise_rows(panel: Panel, alpha: float) -> list[dict]:
+    rows: list[dict] = []
+    cond, readers = panel.condition, panel.readers
+    if panel.truth is not None and panel.score is not None:
+        rows += _paired_auc_rows(panel, panel.score, readers, "auc_difference", alpha)
+    binary_idx = panel.binary_call_readers() if panel.truth is not None else []
+    if len(binary_idx) >= 2:
+        binary = [readers[j] for j in binary_idx]
+        codes = np.column_stack([panel.binary_codes(j) for j in binary_idx])
+        rows += _paired_auc_rows(panel, codes, binary, "auc_calls_difference", alpha)
+        rows += _mcnemar_rows(panel, codes, binary, alpha)
+    if panel.codes is not None:
+        rows += _kappa_rows(panel, alpha)
+    scorers = panel.scorers()
+    for a, i in enumerate(scorers):
+        for j in scorers[a + 1 :]:
+            both = ~np.isnan(panel.score[:, i]) & ~np.isnan(panel.score[:, j])
+            key = ("bland_altman", cond, readers[i], readers[j])
+            rows += bland_altman_rows(
+                key, panel.score[both, i], panel.score[both, j], alpha,
+                nothing="no case scored by both readers",
+            )  # fmt: skip
+    return rows
+
+
+BLAND_ALTMAN_METRICS = ("bias", "loa_lower", "loa_upper", "sd_difference")
+
+
+def bland_altman_rows(
+    key: tuple[str, str, str, str],
+    a: np.ndarray,
+    b: np.ndarray,
+    alpha: float,
+    *,
+    nothing: str,
+    prefix: str = "",
+) -> list[dict]:
+    """``bias``, ``loa_lower``, ``loa_upper``, ``sd_difference`` of ``a - b`` (each metric
+    name after ``prefix``); not estimable with ``nothing`` as the reason when no pair is
+    complete."""
+    r: BlandAltmanResult | None
+    data = pd.DataFrame({"x": a, "y": b})
+    r, why = attempt(bland_altman, data, x="x", y="y", alpha=alpha) if a.size else (
+        None, note(nothing))
+    if r is None:
+        return [not_estimable(key, prefix + m, why, int(a.size)) for m in BLAND_ALTMAN_METRICS]
+    return [
+        from_result(key, f"{prefix}bias", r, df=r.df),
+        row(key, f"{prefix}loa_lower", r.loa_low, r.loa_low_ci_low, r.loa_low_ci_high, n=r.n),
+        row(key, f"{prefix}loa_upper", r.loa_high, r.loa_high_ci_low, r.loa_high_ci_high, n=r.n),
+        row(key, f"{prefix}sd_difference", r.sd, n=r.n),
+    ]
+
+
+def _paired_auc_rows(
+    panel: Panel, matrix: np.ndarray, readers: list[str], metric: str, alpha: float
+) -> list[dict]:
+    """DeLong's paired test for every pair, as :func:`readerstudy.stats.roc.delong_paired`.
+
+    One covariance matrix serves every pair that read the same cases, instead
+    of one DeLong computation per pair.
+    """
+    rows = []
+    z = stats.norm.ppf(1.0 - alpha / 2.0)
+    masks = [~np.isnan(matrix[:, j]) for j in range(len(readers))]
+    cache: dict[bytes, tuple[list[int], np.ndarray, np.ndarray]] = {}
+    for i, j in pairs(len(readers)):
+        if not (masks[i].any() and masks[j].any()):
+            continue  # a reader without any value: nothing to compare
+        both = masks[i] & masks[j]
+        key_ = ("delong_paired", panel.condition, readers[i], readers[j])
+        reason = delong_not_estimable(panel.truth[both]) if both.any() else "no case read by both"
+        if reason:
+            rows.append(not_estimable(key_, metric, note(reason), int(both.sum())))
+            continue
+        key = both.tobytes()
+        if key not in cache:
+            members = [k for k in range(len(readers)) if (masks[k] & both).sum() == both.sum()]
+            scores = matrix[np.ix_(both, members)].T
+            cache[key] = (members, *delong_covariance(panel.truth[both], scores))
+        members, aucs, cov = cache[key]
+        a, b = members.index(i), members.index(j)
+        diff = float(aucs[a] - aucs[b])
+        se = float(np.sqrt(max(cov[a, a] + cov[b, b] - 2.0 * cov[a, b], 0.0)))
+        # Identical curves: z = 0; a difference with no variance: z = +/-inf.
+        stat = diff / se if se > 0 else float(np.copysign(np.inf, diff) if diff else 0.0)
+        p_value = float(2.0 * stats.norm.sf(abs(stat)))
+        rows.append(
+            row(key_, metric, diff, diff - z * se, diff + z * se, stat, np.nan, p_value,
+                int(both.sum()))
+        )  # fmt: skip
+    return rows
+
+
+def _mcnemar_rows(panel: Panel, codes: np.ndarray, readers: list[str], alpha: float) -> list[dict]:
+    rows = []
+    for i, j in pairs(len(readers)):
+        both = ~np.isnan(codes[:, i]) & ~np.isnan(codes[:, j])
+        t, a, b = panel.truth[both], codes[both, i], codes[both, j]
+        key = ("mcnemar", panel.condition, readers[i], readers[j])
+        for name, subset, cases in (
+            ("sensitivity", t == 1, "malignant cases"),
+            ("specificity", t == 0, "benign cases"),
+            ("accuracy", t == t, "cases"),
+        ):
+            if not subset.any():
+                why = note(f"no {cases} called by both readers")
+                rows += [not_estimable(key, f"{name}_{m}", why, 0) for m in ("exact", "chi2")]
+                continue
+            right_a, right_b = a[subset] == t[subset], b[subset] == t[subset]
+            a_only, b_only = int((right_a & ~right_b).sum()), int((right_b & ~right_a).sum())
+            for method in ("exact", "chi2"):
+                r = mcnemar.mcnemar_from_counts(
+                    a_only, b_only, int(subset.sum()), method=method, alpha=alpha
+                )
+                rows.append(from_result(key, f"{name}_{method}", r, df=r.df))
+    return rows
+
+
+def _kappa_rows(panel: Panel, alpha: float) -> list[dict]:
+    rows = []
+    variants: list[tuple[str | None, str]] = [(None, "cohen_kappa")]
+    if ordered(panel.categories):
+        variants += [("linear", "cohen_kappa_linear"), ("quadratic", "cohen_kappa_quadratic")]
+    callers = [j for j in range(len(panel.readers)) if panel.calls_of(j)]
+    for a, i in enumerate(callers):
+        for j in callers[a + 1 :]:
+            rows += _kappa_pair(panel, i, j, variants, alpha)
+    return rows
+
+
+def _kappa_pair(
+    panel: Panel, i: int, j: int, variants: list[tuple[str | None, str]], alpha: float
+) -> list[dict]:
+    codes, k = panel.codes, len(panel.categories)
+    key = ("kappa", panel.condition, panel.readers[i], panel.readers[j])
+    both = ~np.isnan(codes[:, i]) & ~np.isnan(codes[:, j])
+    if not both.any():
+        why = note("no case called by both readers")
+        metrics = [metric for _, metric in variants] + ["observed_agreement"]
+        return [not_estimable(key, metric, why, 0) for metric in metrics]
+    cells = codes[both, i].astype(np.int64) * k + codes[both, j].astype(np.int64)
+    table = np.bincount(cells, minlength=k * k).reshape(k, k)
+    results = [
+        (metric, agreement.cohen_kappa_from_table(table, weights=w, alpha=alpha))
+        for w, metric in variants
+    ]
+    return [from_result(key, metric, r) for metric, r in results] + [
+        observed_agreement_row(key, results[0][1])
+    ]
+
+
+def observed_agreement_row(key: tuple[str, str, str, str], kappa: agreement.KappaResult) -> dict:
+    """The share of cases both raters put in the same category (unweighted kappa's p_o)."""
+    return row(key, "observed_agreement", kappa.observed_agreement, n=kappa.n)

@@ -1,0 +1,108 @@
+"""Result rows: one estimate each, with the columns of :data:`readerstudy.stats.io.RESULT_COLUMNS`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from readerstudy.stats import proportions
+from readerstudy.stats.estimable import note
+from readerstudy.stats.io import ANALYSES, RESULT_COLUMNS
+
+#: Where an estimate belongs: (analysis, condition, reader, other).
+Key = tuple[str, str, str, str]
+
+PROPORTIONS = ("sensitivity", "specificity", "accuracy", "ppv", "npv")
+
+
+def row(
+    key: Key,
+    metric: str,
+    estimate: float,
+    ci_low: float = np.nan,
+    ci_high: float = np.nan,
+    statistic: float = np.nan,
+    df: float = np.nan,
+    p_value: float = np.nan,
+    n: int | None = None,
+    note: str = "",
+) -> dict:
+    values = (*key, metric, estimate, ci_low, ci_high, statistic, df, p_value, n, note)
+    return dict(zip(RESULT_COLUMNS, values, strict=True))
+
+
+def not_estimable(key: Key, metric: str, why: str, n: int | None = None) -> dict:
+    """A row for an estimate the data do not allow: NaN, and ``why`` (a note) in ``note``."""
+    return row(key, metric, np.nan, n=n, note=why)
+
+
+def from_result(
+    key: Key, metric: str, r: object, *, df: float = np.nan, n: int | None = None
+) -> dict:
+    """A row from a result dataclass (estimate, ci_low, ci_high; statistic, p_value, n if any).
+
+    A NaN estimate carries the result's ``not_estimable`` reason in ``note``.
+    """
+    reason = getattr(r, "not_estimable", "")
+    return row(
+        key,
+        metric,
+        r.estimate,
+        r.ci_low,
+        r.ci_high,
+        getattr(r, "statistic", np.nan),
+        df,
+        getattr(r, "p_value", np.nan),
+        getattr(r, "n", None) if n is None else n,
+        note(reason) if reason else "",
+    )
+
+
+def count(key: Key, metric: str, value: int, of: int) -> dict:
+    """A whole number ``value`` out of ``of`` cases (no interval)."""
+    return row(key, metric, float(value), n=of)
+
+
+def proportion_rows(key: Key, name: str, value: proportions.Proportion) -> list[dict]:
+    """``name`` (Wilson interval), ``name_clopper_pearson`` and ``name_successes``."""
+    why = note(value.not_estimable) if value.not_estimable else ""
+    return [
+        row(key, name, value.estimate, value.ci_low, value.ci_high, n=value.total, note=why),
+        row(
+            key,
+            f"{name}_clopper_pearson",
+            value.estimate,
+            value.exact_ci_low,
+            value.exact_ci_high,
+            n=value.total,
+            note=why,
+        ),
+        count(key, f"{name}_successes", value.successes, value.total),
+    ]
+
+
+def diagnostic_rows(key: Key, metrics: proportions.DiagnosticMetrics) -> list[dict]:
+    rows = []
+    for name in PROPORTIONS:
+        rows += proportion_rows(key, name, getattr(metrics, name))
+    return rows
+
+
+def pairs(n: int) -> list[tuple[int, int]]:
+    """Index pairs ``(i, j)``, ``i < j``, of ``n`` readers."""
+    return [(i, j) for i in range(n) for j in range(i + 1, n)]
+
+
+def results_frame(rows: list[dict]) -> pd.DataFrame:
+    """The rows as the results table: ordered by :data:`ANALYSES`, typed as documented."""
+    results = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+    if results.empty:
+        return results.astype({"n": "Int64", "note": str})
+    order = {name: i for i, name in enumerate(ANALYSES)}
+    results = results.sort_values("analysis", key=lambda s: s.map(order), kind="stable")
+    text = ["analysis", "condition", "reader", "other", "metric", "note"]
+    results[text] = results[text].astype(str)
+    numeric = ["estimate", "ci_low", "ci_high", "statistic", "df", "p_value"]
+    results[numeric] = results[numeric].astype("float64")
+    results["n"] = results["n"].astype("Float64").astype("Int64")
+    return results.reset_index(drop=True)
