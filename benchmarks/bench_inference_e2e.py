@@ -3,9 +3,9 @@
 Prints, for the chosen device (CPU by default):
 
 * per-case latency: one case per task (``predictions.predict_case``), from the stored
-  series of an imported case to its stored ``Prediction`` and Grad-CAM saliency map
-  (target < 1 s per CT case on CPU); the first case, which also loads the network,
-  separately;
+  series of an imported case to its stored ``Prediction`` (target < 1 s per CT case on
+  CPU), with its Grad-CAM saliency map when ``--feedback`` makes the study a teaching
+  study; the first case, which also loads the network, separately;
 * throughput of a study of ``--cases`` cases (default 200) run as an inference job does it:
   chunks of ``--chunk`` cases, each preprocessed case by case and predicted in one
   network batch, stored, counted;
@@ -20,6 +20,7 @@ SQLite database; tasks run in this process (no broker). The network has random w
     .venv/bin/python benchmarks/bench_inference_e2e.py
     .venv/bin/python benchmarks/bench_inference_e2e.py --cases 50 --slices 120 --matrix 256
     .venv/bin/python benchmarks/bench_inference_e2e.py --device cuda
+    .venv/bin/python benchmarks/bench_inference_e2e.py --feedback   # with Grad-CAM maps
 """
 
 from __future__ import annotations
@@ -222,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--matrix", type=int, default=512)
     parser.add_argument("--runs", type=int, default=10, help="cases timed one by one")
     parser.add_argument("--chunk", type=int, default=16, help="cases per task in the study run")
+    parser.add_argument("--feedback", action="store_true",
+                        help="a teaching study (ai_feedback): the worker stores a Grad-CAM map a case")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as folder:
         tmp = Path(folder)
@@ -232,6 +235,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"device {'cuda' if torch.cuda.is_available() else 'cpu'}, torch {torch.__version__}, "
               f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, load average {load:.1f}")
         study = _import_series(tmp, series=args.series, slices=args.slices, matrix=args.matrix)
+        if args.feedback:
+            study.ai_feedback = True
+            study.save(update_fields=["ai_feedback"])
+        print(f"study             : {'teaching (Grad-CAM map a case)' if args.feedback else 'research (no maps)'}")
         _clone_cases(study, args.cases)
         model = _register_model(tmp)
         bench_latency(study, model, runs=args.runs)

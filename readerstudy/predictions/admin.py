@@ -30,3 +30,8 @@ class PredictionAdmin(ReadOnlyAdmin):
     list_display = ("case", "model_version", "probability", "three_tier", "runtime_s", "created_at")
     list_filter = ("model_version", "three_tier", "case__study")
     search_fields = ("case__code",)
+    # The saliency images (tens of kB of data URIs a case) are the trainees' feedback.
+    exclude = ("saliency",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("saliency")

@@ -139,7 +139,7 @@ class Prediction(models.Model):
         null=True, blank=True,
         help_text="Where the model looked, made by the worker with the prediction: "
         '{"method": "Grad-CAM", "views": [{"view", "png" (data URI)}]}; the trainees\' '
-        "feedback shows it. Empty for a prediction stored without one.",
+        "feedback shows it. Made in teaching studies (ai_feedback) only, else empty.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -5,8 +5,10 @@ they run (:mod:`readerstudy.predictions.tasks`), never by the web process.
 A case is read from its stored de-identified series, preprocessed as the model card says,
 and the chunk goes through the network in one batch; each case's probability is
 :func:`inference.postprocess.case_probability` of its patches (MRI: the highest of three)
-and its saliency map the Grad-CAM of the patch that gave it, stored with the prediction
-for the trainees' feedback. Networks are loaded once per worker process
+and, in a teaching study (``Study.ai_feedback``), its saliency map the Grad-CAM of the
+patch that gave it, stored with the prediction for the trainees' feedback (Grad-CAM costs
+about as much as the rest of a case on a CPU, so a study without feedback goes without).
+A prediction stored while its study gave no feedback keeps no map. Networks are loaded once per worker process
 (:func:`readerstudy.predictions.registry.model_version_load`), on CUDA when present.
 
 A cancelled job (:func:`readerstudy.predictions.services.inference_job_cancel`) stops its
@@ -80,7 +82,7 @@ def predict_chunk(*, case_pks: Sequence[int], model_version_pk: int, job_pk: int
     batch's network time (the saliency map is not counted). A cancelled job's chunk does
     no work (see the module's docstring).
     """
-    job = InferenceJob.objects.filter(pk=job_pk).first()
+    job = InferenceJob.objects.select_related("study").filter(pk=job_pk).first()
     if job is None or job.is_finished:
         return 0  # cancelled, or a stale redelivery of a job an earlier delivery finished
     model_version = ModelVersion.objects.get(pk=model_version_pk)
@@ -116,7 +118,8 @@ def predict_chunk(*, case_pks: Sequence[int], model_version_pk: int, job_pk: int
             probability, patch = case_probability(probabilities[offset : offset + n])
             offset += n
             runtime_s = read.preprocess_s + network_s * n / n_patches
-            readings.append((read, probability, runtime_s, _saliency(model, read.patches[patch])))
+            saliency = _saliency(model, read.patches[patch]) if job.study.ai_feedback else None
+            readings.append((read, probability, runtime_s, saliency))
         if selectors.job_cancelled(job_pk=job_pk):
             return 0
         lower, upper = model.thresholds

@@ -104,6 +104,8 @@ def test_a_job_stores_one_prediction_per_reading_case_as_predict_case_reads_it(c
         assert stored.three_tier == three_tier(stored.probability, lower, upper)
         assert stored.runtime_s > 0 and stored.job_id == job.pk
     assert probabilities_differ(Prediction.objects.values_list("probability", flat=True))
+    # Not a teaching study: no Grad-CAM maps (they cost about as much as the rest of a case).
+    assert not Prediction.objects.filter(saliency__isnull=False).exists()
 
 
 def test_training_cases_are_not_predicted(ct_cases, ct_model):

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='prediction',
             name='saliency',
-            field=models.JSONField(blank=True, help_text='Where the model looked, made by the worker with the prediction: {"method": "Grad-CAM", "views": [{"view", "png" (data URI)}]}; the trainees\' feedback shows it. Empty for a prediction stored without one.', null=True),
+            field=models.JSONField(blank=True, help_text='Where the model looked, made by the worker with the prediction: {"method": "Grad-CAM", "views": [{"view", "png" (data URI)}]}; the trainees\' feedback shows it. Made in teaching studies (ai_feedback) only, else empty.', null=True),
         ),
     ]
