@@ -20,8 +20,10 @@ Conventions
   ``ReaderProfile.simulated``); False for people and the model.
 - ``round``: "first" or "repeat" (an AI-aided read is the reader's first read in the aided
   condition); ``interval_days`` is the actual time from the first to the repeat read.
-- ``feature_<key>`` (True/False) per feature of the 15-feature checklist and
-  ``measurement_<key>`` (mm or degrees) per measurement, when the study asks for them.
+- one column per other question the study asks (``protocol.QUESTIONS``, its ``frame_column``):
+  ``feature_<key>`` (True/False) per feature of the 15-feature checklist,
+  ``measurement_<key>`` (mm or degrees) per measurement, and any question added to the
+  protocol under its own key; missing where a read has no answer to it.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ import numpy as np
 import pandas as pd
 
 from readerstudy.predictions.selectors import predictions_frame
-from readerstudy.studies.answer_form import FEATURES, MEASUREMENTS
-from readerstudy.studies.models import Case, Modality, Read, Round, Study
+from readerstudy.studies.answer_form import answer_of
+from readerstudy.studies.models import Case, Modality, Read, Study
+from readerstudy.studies.protocol import FIRST, GROUPS, ROUNDS, Question, questions_for
+from readerstudy.vocabulary import TRUTH
 
 logger = logging.getLogger(__name__)
 
@@ -61,24 +65,34 @@ SUBGROUPS = ("institution", "scanner_vendor", "field_strength")
 
 
 def feature_column(key: str) -> str:
-    return f"feature_{key}"
+    return f"{GROUPS['features'].prefix}_{key}"
 
 
 def measurement_column(key: str) -> str:
-    return f"measurement_{key}"
+    return f"{GROUPS['measurements'].prefix}_{key}"
 
 
 def condition_name(study: Study, round: str) -> str:
     """The reading condition of a read in ``round`` of ``study`` (see the module docstring)."""
-    modality = Modality(study.modality).label
-    return f"{modality} + AI" if round == Round.AIDED else modality
+    return ROUNDS[round].condition_for(Modality(study.modality).label)
+
+
+def _answer_columns(study: Study) -> list[Question]:
+    """The questions ``study`` asks, in any round, whose answers are not base columns."""
+    return [q for q in questions_for(study) if q.frame_column not in BASE_COLUMNS]
+
+
+def _cell(question: Question, read: Read):
+    value = answer_of(read, question)
+    if value is None:
+        return np.nan
+    return float(value) if question.frame_column == "score" else value
 
 
 def cases_frame(study: Study) -> pd.DataFrame:
     """One row per analysable case: test cases with a reference standard."""
     rows = (
-        Case.objects.filter(study=study, reference__isnull=False)
-        .exclude(test_set=Case.TestSet.TRAINING)
+        Case.objects.reading().filter(study=study, reference__isnull=False)
         .order_by("code")
         .values("code", "patient_pseudonym", "reference__label", "reference__source", "test_set",
                 "institution", "scanner_vendor", "field_strength", "vertebra_level", "age", "sex")
@@ -90,16 +104,17 @@ def cases_frame(study: Study) -> pd.DataFrame:
     frame = frame.rename(columns={
         "code": "case", "patient_pseudonym": "patient", "reference__source": "reference_source",
     })
-    frame["truth"] = (frame.pop("reference__label") == "malignant").astype("int64")
+    frame["truth"] = frame.pop("reference__label").map(TRUTH).astype("int64")
     frame["field_strength"] = pd.to_numeric(frame["field_strength"], errors="coerce")
     frame["age"] = pd.to_numeric(frame["age"], errors="coerce")
     return frame[CASE_COLUMNS]
 
 
 def _human_reads(study: Study, reads_upto: int | None) -> pd.DataFrame:
-    reads = Read.objects.filter(study=study).exclude(case__test_set=Case.TestSet.TRAINING)
+    reads = Read.objects.of_reading_cases().filter(study=study)
     if reads_upto is not None:
         reads = reads.filter(pk__lte=reads_upto)
+    questions = list(questions_for(study))
     records = []
     for r in reads.select_related("reader", "reader__reader_profile", "case").order_by("pk"):
         profile = getattr(r.reader, "reader_profile", None)
@@ -110,20 +125,12 @@ def _human_reads(study: Study, reads_upto: int | None) -> pd.DataFrame:
             "years": profile.years_experience if profile else np.nan,
             "simulated": bool(profile and profile.simulated),
             "case": r.case.code,
-            "score": float(r.confidence) if r.confidence is not None else np.nan,
-            "call": r.call,
-            "three_tier": r.three_tier or np.nan,
             "condition": condition_name(study, r.round),
-            "round": Round.REPEAT.value if r.round == Round.REPEAT else Round.FIRST.value,
+            "round": ROUNDS[r.round].analysed_as,
             "interval_days": r.repeat_interval_days if r.repeat_interval is not None else np.nan,
             "reading_seconds": r.reading_seconds,
         }
-        if study.ask_features:
-            for key in FEATURES:
-                record[feature_column(key)] = (r.features or {}).get(key, np.nan)
-        for key in study.measurements:
-            value = (r.measurements or {}).get(key)
-            record[measurement_column(key)] = float(value) if value is not None else np.nan
+        record |= {q.frame_column: _cell(q, r) for q in questions}
         records.append(record)
     return pd.DataFrame.from_records(records)
 
@@ -136,7 +143,7 @@ def model_reads(study: Study) -> pd.DataFrame:
         return pd.DataFrame()
     return frame.assign(
         score=frame["score"] * 100.0, reader_kind=MODEL, role=MODEL, years=np.nan,
-        simulated=False, round=Round.FIRST.value, interval_days=np.nan, reading_seconds=np.nan,
+        simulated=False, round=FIRST, interval_days=np.nan, reading_seconds=np.nan,
     )[["reader", "reader_kind", "role", "years", "simulated", "case", "score", "call",
        "three_tier", "round", "interval_days", "reading_seconds"]]
 
@@ -168,14 +175,10 @@ def reads_frame(study: Study, *, include_model: bool = True,
         if not model.empty:
             conditions = (
                 sorted(humans["condition"].unique()) if not humans.empty
-                else [condition_name(study, Round.FIRST)]
+                else [condition_name(study, FIRST)]
             )
             parts += [model.assign(condition=condition) for condition in conditions]
-    extra = []
-    if study.ask_features:
-        extra += [feature_column(k) for k in FEATURES]
-    extra += [measurement_column(k) for k in study.measurements if k in MEASUREMENTS]
-    columns = BASE_COLUMNS + extra
+    columns = BASE_COLUMNS + [q.frame_column for q in _answer_columns(study)]
     if not parts:
         return pd.DataFrame(columns=columns)
     reads = pd.concat(parts, ignore_index=True)

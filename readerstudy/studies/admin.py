@@ -1,8 +1,9 @@
 """The Django admin for coordinators. Every write goes through the services the coordinator's
 pages and the API call: study settings through ``study_save``, opening and closing through
 ``study_open`` / ``study_close``, assignments through ``assignment_create`` (which draws the
-reader's orders in an open study) and ``assignment_remove``. Reads, slots and the audit log are
-read-only.
+reader's orders in an open study) and ``assignment_remove``, a case's fields and its reference
+standard through ``case_save``, ``case_delete``, ``reference_set`` and ``reference_remove``.
+Reads, slots and the audit log are read-only.
 """
 
 from django import forms
@@ -16,6 +17,8 @@ from readerstudy.studies.models import Assignment, Case, Read, ReadingSlot, Refe
 
 
 class ReferenceInline(admin.StackedInline):
+    """Saved by ``CaseAdmin.save_formset`` through the services, never by the formset itself."""
+
     model = ReferenceStandard
     extra = 0
 
@@ -82,6 +85,24 @@ class CaseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return obj is not None and obj.study.status == Study.Status.DRAFT and not obj.reads.exists()
+
+    def save_model(self, request, obj, form, change):
+        services.case_save(case=obj, by=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        # commit=False writes nothing, and lists what changed for the admin's history message.
+        for reference in formset.save(commit=False):
+            services.reference_set(case=form.instance, label=reference.label, source=reference.source,
+                                   notes=reference.notes, by=request.user)
+        if formset.deleted_objects:
+            services.reference_remove(case=form.instance, by=request.user)
+
+    def delete_model(self, request, obj):
+        services.case_delete(case=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for case in queryset:
+            services.case_delete(case=case, by=request.user)
 
 
 class AssignmentForm(forms.ModelForm):

@@ -1,180 +1,180 @@
-"""The study's answer form and the one function that validates a read against it.
+"""A study's answer form, built from the reading protocol's questions (``protocol.QUESTIONS``):
+the one rule for a valid read, where a read keeps each answer, and the form the reading room
+draws.
 
-``validate_answers`` is the single rule for what a valid read is: the API serializer, the
-reading page, the admin and any task call it.
+``validate_answers`` is the single rule for what a valid read is: ``services.read_submit``
+(which the API and the reading page post to), the admin and any task call it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
-CALLS = ("benign", "malignant")
+from readerstudy.studies.protocol import (
+    FEATURES,
+    FIRST,
+    GROUPS,
+    MEASUREMENTS,
+    QUESTIONS,
+    AnswerError,
+    Question,
+    is_asked,
+    questions_for,
+)
+from readerstudy.vocabulary import CALLS, THREE_TIER
 
-THREE_TIER = {
-    "benign": "definitely benign (osteoporotic)",
-    "uncertain": "uncertain - recommend MRI",
-    "malignant": "definitely malignant",
-}
+# The names other modules import from here: the vocabulary's and the protocol's.
+__all__ = [
+    "CALLS",
+    "FEATURES",
+    "MEASUREMENTS",
+    "THREE_TIER",
+    "answer_of",
+    "form_description",
+    "read_fields",
+    "submission_keys",
+    "validate_answers",
+]
 
-# The 15 binary MRI features of the published protocol, in its order.
-FEATURES: dict[str, str] = {
-    "no_collapse": "Absence of collapse",
-    "anterior_wedge": "Anterior wedge deformity (preserved posterior height)",
-    "entire_body_compression": "Compression of entire body",
-    "central_concave": "Central concave deformity",
-    "homogeneous_marrow": "Homogeneous marrow signal",
-    "dark_line_band": "Intravertebral dark line or band",
-    "band_edema": "Band-pattern marrow edema",
-    "dark_patch": "Intravertebral dark patch",
-    "fluid_cleft": "Fluid or necrotic cleft",
-    "diffuse_signal_change": "Diffuse signal change of the body > 3/4",
-    "mass_like_lesion": "Intravertebral mass-like or nodular lesion",
-    "body_protrusion": "Anterior/posterior protrusion of the body",
-    "soft_tissue_mass": "Epidural/paraspinal soft-tissue mass",
-    "posterior_element_involvement": "Pedicle and posterior element involvement",
-    "skipped_lesions": "Skipped nodular lesions in other vertebrae",
-}
-
-
-@dataclass(frozen=True)
-class Measurement:
-    label: str
-    unit: str
-    minimum: float
-    maximum: float
+ANSWERS_FIELD = "answers"  # the read's JSON field for answers without a column of their own
 
 
-# Continuous measurements on the mid-sagittal slice.
-MEASUREMENTS: dict[str, Measurement] = {
-    "anterior_height": Measurement("Anterior height", "mm", 0.0, 80.0),
-    "posterior_height": Measurement("Posterior height", "mm", 0.0, 80.0),
-    "superior_concavity": Measurement("Superior endplate concavity", "mm", 0.0, 40.0),
-    "inferior_concavity": Measurement("Inferior endplate concavity", "mm", 0.0, 40.0),
-    "vertebral_angle": Measurement("Vertebral angle", "degrees", -90.0, 90.0),
-}
+def submission_keys() -> set[str]:
+    """The answer keys a submission may carry: questions of their own and groups."""
+    return {q.group or q.key for q in QUESTIONS.values()}
 
 
-def form_description(study) -> dict[str, Any]:
-    """The answer form as the reading page and API clients see it."""
+def form_description(study, round: str = FIRST) -> dict[str, Any]:
+    """The answer form of ``study`` in ``round`` as the reading room and API clients see it:
+    the questions asked, in order, and the groups some of them are answered in."""
+    questions = list(questions_for(study, round))
+    used = {q.group for q in questions if q.group}
     return {
-        "call": {"choices": list(CALLS)},
-        "confidence": study.ask_confidence,
-        "three_tier": (
-            [{"key": k, "label": v} for k, v in THREE_TIER.items()] if study.ask_three_tier else None
-        ),
-        "features": (
-            [{"key": k, "label": v} for k, v in FEATURES.items()] if study.ask_features else []
-        ),
-        "measurements": [
-            {"key": k, "label": MEASUREMENTS[k].label, "unit": MEASUREMENTS[k].unit}
-            for k in study.measurements
+        "questions": [_describe(q) for q in questions],
+        "groups": [
+            {"key": g.key, "label": g.label, "help": g.help, "prefix": g.prefix}
+            for g in GROUPS.values() if g.key in used
         ],
     }
 
 
-def validate_answers(study, data: dict[str, Any]) -> dict[str, Any]:
-    """Check a read's answers against ``study``'s form; return the cleaned answers.
+def _describe(q: Question) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "key": q.key, "kind": q.kind.value, "label": q.label, "help": q.help,
+        "group": q.group, "required": q.required,
+    }
+    if q.choices:
+        described["choices"] = [{"key": c.key, "label": c.label, "shortcut": c.shortcut} for c in q.choices]
+    if q.minimum is not None:
+        described |= {"minimum": q.minimum, "maximum": q.maximum, "unit": q.unit}
+    if q.shortcuts:
+        described["shortcuts"] = list(q.shortcuts)
+    if q.anchors:
+        described["anchors"] = list(q.anchors)
+    if q.consistent_with:
+        described["consistent_with"] = q.consistent_with
+    return described
 
-    Raises ``django.core.exceptions.ValidationError`` with one message per bad field. Keys the
-    form does not ask for are refused rather than silently dropped.
+
+def _message(key: str, exc: AnswerError) -> str:
+    text = str(exc)
+    return f"{key}: {text[:1].lower()}{text[1:]}"
+
+
+def validate_answers(study, data: dict[str, Any], *, round: str = FIRST) -> dict[str, Any]:
+    """Check a read's answers against the questions ``study`` asks in ``round``; return them
+    cleaned, in the submission's shape (a group's answers in one object).
+
+    Raises ``django.core.exceptions.ValidationError`` with the messages of each bad answer
+    under its question's key (a group's under the group's key). Answers the form does not
+    ask for are refused rather than silently dropped.
     """
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
-    allowed = {"call", "confidence", "three_tier", "features", "measurements"}
-    for key in sorted(set(data) - allowed):
-        errors.setdefault(key, []).append("This study's form has no such question.")
+    for key in sorted(set(data) - submission_keys()):
+        errors[key] = ["This study's form has no such question."]
 
-    call = data.get("call")
-    if call not in CALLS:
-        errors["call"] = [f"Required: one of {', '.join(CALLS)} (got {call!r})."]
-    else:
-        cleaned["call"] = call
+    for q in QUESTIONS.values():
+        if q.group:
+            continue
+        value = data.get(q.key)
+        if not is_asked(q, study, round):
+            if value is not None:
+                errors[q.key] = [f"This study's form does not ask for the {q.label.lower()}."]
+            continue
+        try:
+            answer = q.clean(value)
+        except AnswerError as exc:
+            errors[q.key] = [str(exc)]
+            continue
+        if answer is not None:
+            cleaned[q.key] = answer
 
-    confidence = data.get("confidence")
-    if study.ask_confidence:
-        if confidence is None or isinstance(confidence, bool):
-            errors["confidence"] = ["Required: the probability of malignancy, 0 to 100."]
-        else:
+    for group in GROUPS.values():
+        members = [q for q in QUESTIONS.values() if q.group == group.key]
+        asked = [q for q in members if is_asked(q, study, round)]
+        given = data.get(group.key)
+        if not asked:
+            if given:
+                errors[group.key] = [f"This study's form does not ask for {group.label.lower()}."]
+            continue
+        if not isinstance(given, dict):
+            errors[group.key] = [f"Required: an object with {', '.join(q.key for q in asked)}."]
+            continue
+        messages = [f"{key}: not asked for by this study."
+                    for key in sorted(set(given) - {q.key for q in asked})]
+        answers: dict[str, Any] = {}
+        for q in asked:
             try:
-                value = float(confidence)
-            except (TypeError, ValueError):
-                value = float("nan")
-            if not (0.0 <= value <= 100.0) or value != int(value):
-                errors["confidence"] = [f"Must be a whole number from 0 to 100 (got {confidence!r})."]
-            else:
-                cleaned["confidence"] = int(value)
-                if (value > 50 and call == "benign") or (value < 50 and call == "malignant"):
-                    errors["confidence"] = [
-                        f"A {call} call with a {int(value)}% probability of malignancy is "
-                        "contradictory: adjust the call or the slider."
-                    ]
-    elif confidence is not None:
-        errors["confidence"] = ["This study's form does not ask for a confidence."]
-
-    tier = data.get("three_tier")
-    if study.ask_three_tier:
-        if tier not in THREE_TIER:
-            errors["three_tier"] = [f"Required: one of {', '.join(THREE_TIER)} (got {tier!r})."]
+                answer = q.clean(given.get(q.key))
+            except AnswerError as exc:
+                messages.append(_message(q.key, exc))
+                continue
+            if answer is not None:
+                answers[q.key] = answer
+        if messages:
+            errors[group.key] = messages
         else:
-            cleaned["three_tier"] = tier
-    elif tier is not None:
-        errors["three_tier"] = ["This study's form does not ask for the three-tier call."]
+            cleaned[group.key] = answers
 
-    features = data.get("features")
-    if study.ask_features:
-        if not isinstance(features, dict):
-            errors["features"] = ["Required: an object giving true/false for each of the 15 features."]
-        else:
-            unknown = sorted(set(features) - set(FEATURES))
-            missing = [k for k in FEATURES if k not in features]
-            bad = [k for k in FEATURES if k in features and not isinstance(features[k], bool)]
-            msgs = []
-            if unknown:
-                msgs.append(f"Unknown features: {', '.join(unknown)}.")
-            if missing:
-                msgs.append(f"Missing features: {', '.join(missing)}.")
-            if bad:
-                msgs.append(f"Not true/false: {', '.join(bad)}.")
-            if msgs:
-                errors["features"] = msgs
-            else:
-                cleaned["features"] = {k: features[k] for k in FEATURES}
-    elif features:
-        errors["features"] = ["This study's form does not ask for the feature checklist."]
-
-    measurements = data.get("measurements")
-    if study.measurements:
-        if not isinstance(measurements, dict):
-            errors["measurements"] = [f"Required: {', '.join(study.measurements)}."]
-        else:
-            msgs = []
-            values: dict[str, float] = {}
-            for key in sorted(set(measurements) - set(study.measurements)):
-                msgs.append(f"{key}: not asked for by this study.")
-            for key in study.measurements:
-                spec = MEASUREMENTS[key]
-                raw = measurements.get(key)
-                try:
-                    value = float(raw)
-                except (TypeError, ValueError):
-                    msgs.append(f"{key}: required, a number in {spec.unit} (got {raw!r}).")
-                    continue
-                if not (spec.minimum <= value <= spec.maximum):
-                    msgs.append(
-                        f"{key}: {value} {spec.unit} is outside {spec.minimum}..{spec.maximum}."
-                    )
-                    continue
-                values[key] = value
-            if msgs:
-                errors["measurements"] = msgs
-            else:
-                cleaned["measurements"] = values
-    elif measurements:
-        errors["measurements"] = ["This study's form asks for no measurements."]
+    for q in questions_for(study, round):
+        contradiction = q.contradiction(cleaned.get(q.key), cleaned)
+        if contradiction and q.key not in errors:
+            errors[q.key] = [contradiction]
 
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def read_fields(cleaned: dict[str, Any]) -> dict[str, Any]:
+    """The ``Read`` fields that keep the answers ``cleaned`` by :func:`validate_answers`."""
+    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in cleaned.items():
+        if key in GROUPS:
+            target = fields if GROUPS[key].own_field else extra
+            target[key] = value
+        elif QUESTIONS[key].own_field:
+            fields[key] = value
+        else:
+            extra[key] = value
+    if extra:
+        fields[ANSWERS_FIELD] = extra
+    return fields
+
+
+def answer_of(read, question: Question) -> Any:
+    """``read``'s answer to ``question``; None when it has none."""
+    if question.own_field:
+        value = getattr(read, question.key)
+        return None if value == "" else value
+    if question.group:
+        group = GROUPS[question.group]
+        source = (getattr(read, group.key) if group.own_field
+                  else getattr(read, ANSWERS_FIELD).get(group.key)) or {}
+    else:
+        source = getattr(read, ANSWERS_FIELD) or {}
+    return source.get(question.key)

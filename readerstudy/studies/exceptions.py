@@ -20,6 +20,12 @@ class NotInWorklist(ReadingError):
     code = "not_in_worklist"
 
 
+class RoundNotRead(ReadingError):
+    """A round the protocol defines but no study reads yet (``RoundDefinition.in_use``)."""
+
+    code = "round_not_read"
+
+
 class StudyNotOpen(ReadingError):
     code = "study_not_open"
 

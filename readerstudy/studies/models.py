@@ -16,7 +16,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from readerstudy.studies.answer_form import CALLS, MEASUREMENTS, THREE_TIER
+from readerstudy import vocabulary
+from readerstudy.studies import protocol
 
 # Unambiguous characters (no 0/O, 1/I/L): codes are read aloud and typed by people.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -40,9 +41,13 @@ class Modality(models.TextChoices):
 
 
 class Round(models.TextChoices):
-    FIRST = "first", "first read"
-    REPEAT = "repeat", "repeat read"
-    AIDED = "aided", "AI-aided read"
+    """The rounds by name, for code that means one of them; what each round is (its cases,
+    washout, what it shows the reader) is its definition in ``protocol.ROUNDS``, and the
+    model fields take every round defined there (``protocol.round_choices``)."""
+
+    FIRST = protocol.FIRST, protocol.ROUNDS[protocol.FIRST].label
+    REPEAT = protocol.REPEAT, protocol.ROUNDS[protocol.REPEAT].label
+    AIDED = protocol.AIDED, protocol.ROUNDS[protocol.AIDED].label
 
 
 class Study(models.Model):
@@ -53,7 +58,7 @@ class Study(models.Model):
 
     # Once a read exists these give the reads their meaning and cannot change.
     FROZEN_FIELDS = (
-        "modality", "ask_confidence", "ask_three_tier", "ask_features", "measurements",
+        "modality", *protocol.question_switches(),
         "washout_days", "repeat_sample_size", "repeat_same_patients", "seed", "ai_feedback",
     )
 
@@ -75,7 +80,7 @@ class Study(models.Model):
     ask_features = models.BooleanField(default=False, help_text="Ask for the 15-feature checklist.")
     measurements = models.JSONField(
         default=list, blank=True,
-        help_text=f"Continuous measurements to ask for, from: {', '.join(MEASUREMENTS)}.",
+        help_text=f"Continuous measurements to ask for, from: {', '.join(protocol.MEASUREMENTS)}.",
     )
 
     washout_days = models.PositiveIntegerField(
@@ -114,7 +119,8 @@ class Study(models.Model):
     def clean(self) -> None:
         """The rules of a study's settings, for every way of changing them (the coordinator's
         page, the API and the admin validate through ``full_clean``; ``services.study_save``)."""
-        unknown = [m for m in self.measurements or [] if m not in MEASUREMENTS]
+        known = protocol.group_questions("measurements")
+        unknown = [m for m in self.measurements or [] if m not in known]
         if unknown:
             raise ValidationError({"measurements": f"Unknown measurements: {', '.join(unknown)}."})
         stored = (Study.objects.filter(pk=self.pk).values("status", "slug", "modality", *self.DRAWN_AT_OPENING).first()
@@ -162,6 +168,16 @@ class Study(models.Model):
         return timedelta(days=self.washout_days)
 
 
+class CaseQuerySet(models.QuerySet):
+    def reading(self) -> CaseQuerySet:
+        """The cases readers read: every case outside the training set."""
+        return self.exclude(test_set=Case.TestSet.TRAINING)
+
+    def training(self) -> CaseQuerySet:
+        """The training set: never read, never in the analysis; the model learns from it."""
+        return self.filter(test_set=Case.TestSet.TRAINING)
+
+
 class Case(models.Model):
     """One fracture of one patient: the unit of reading."""
 
@@ -190,6 +206,8 @@ class Case(models.Model):
     field_strength = models.FloatField(null=True, blank=True, help_text="Tesla (MRI).")
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = CaseQuerySet.as_manager()
+
     class Meta:
         ordering = ["study", "code"]
         constraints = [
@@ -199,17 +217,13 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.code
 
-    @property
-    def is_read_by_readers(self) -> bool:
-        return self.test_set != self.TestSet.TRAINING
-
 
 class ReferenceStandard(models.Model):
     """Ground truth for one case. Readers can never reach this table."""
 
     class Label(models.TextChoices):
-        BENIGN = "benign", "benign (osteoporotic)"
-        MALIGNANT = "malignant", "malignant (pathological)"
+        BENIGN = vocabulary.BENIGN, vocabulary.LABELS[vocabulary.BENIGN]
+        MALIGNANT = vocabulary.MALIGNANT, vocabulary.LABELS[vocabulary.MALIGNANT]
 
     class Source(models.TextChoices):
         HISTOPATHOLOGY = "histopathology", "histopathology"
@@ -246,7 +260,7 @@ class ReadingSlot(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="slots")
     reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="slots")
-    round = models.CharField(max_length=10, choices=Round.choices)
+    round = models.CharField(max_length=protocol.ROUND_KEY_LENGTH, choices=protocol.round_choices)
     position = models.PositiveIntegerField(help_text="1-based place in this reader's order for the round.")
 
     class Meta:
@@ -265,7 +279,7 @@ class CaseOpening(models.Model):
 
     reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
-    round = models.CharField(max_length=10, choices=Round.choices)
+    round = models.CharField(max_length=protocol.ROUND_KEY_LENGTH, choices=protocol.round_choices)
     opened_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -278,6 +292,10 @@ class CaseOpening(models.Model):
 
 
 class ReadQuerySet(models.QuerySet):
+    def of_reading_cases(self) -> ReadQuerySet:
+        """Reads of the cases readers read (``CaseQuerySet.reading``): not of training cases."""
+        return self.exclude(case__test_set=Case.TestSet.TRAINING)
+
     def update(self, **kwargs):  # type: ignore[override]
         raise PermissionError("Submitted reads are immutable.")
 
@@ -288,18 +306,23 @@ class Read(models.Model):
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="reads")
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="reads")
     reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reads")
-    round = models.CharField(max_length=10, choices=Round.choices)
+    round = models.CharField(max_length=protocol.ROUND_KEY_LENGTH, choices=protocol.round_choices)
     position = models.PositiveIntegerField(help_text="Place of the case in the reader's order for the round.")
     submission_id = models.UUIDField(unique=True, default=uuid.uuid4, help_text="Generated by the client.")
 
-    call = models.CharField(max_length=10, choices=[(c, c) for c in CALLS])
+    # The answers to the questions of the study's form (``protocol.QUESTIONS``); questions
+    # without a column of their own are answered in ``answers``.
+    call = models.CharField(max_length=10, choices=[(c, c) for c in vocabulary.CALLS])
     confidence = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(100)],
         help_text="Probability of malignancy, 0-100.",
     )
-    three_tier = models.CharField(max_length=10, blank=True, choices=list(THREE_TIER.items()))
+    three_tier = models.CharField(max_length=10, blank=True, choices=list(vocabulary.THREE_TIER.items()))
     features = models.JSONField(default=dict, blank=True)
     measurements = models.JSONField(default=dict, blank=True)
+    answers = models.JSONField(
+        default=dict, blank=True, help_text="Answers to the form's questions that have no column of their own.",
+    )
 
     opened_at = models.DateTimeField(help_text="Server time the reader first opened the case in this round.")
     submitted_at = models.DateTimeField(help_text="Server time of submission.")

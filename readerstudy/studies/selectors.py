@@ -25,8 +25,8 @@ def studies_overview() -> list[dict[str, Any]]:
     def counts(queryset) -> dict[int, int]:
         return dict(queryset.values_list("study").annotate(n=Count("id")).values_list("study", "n"))
 
-    reading = counts(Case.objects.exclude(test_set=Case.TestSet.TRAINING))
-    training = counts(Case.objects.filter(test_set=Case.TestSet.TRAINING))
+    reading = counts(Case.objects.reading())
+    training = counts(Case.objects.training())
     simulated = Q(reader__reader_profile__simulated=True)
     readers = counts(Assignment.objects.exclude(simulated))
     simulated_readers = counts(Assignment.objects.filter(simulated))
@@ -130,7 +130,7 @@ def case_payload_for_reader(*, study: Study, slot: ReadingSlot) -> dict[str, Any
         "position": slot.position,
         "total": total,
         "modality": study.modality,
-        "form": form_description(study),
+        "form": form_description(study, slot.round),
         "series": viewer_series(case=slot.case, round=slot.round),
     }
 

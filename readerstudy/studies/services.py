@@ -5,7 +5,7 @@ case, submitting a read. Keyword-only arguments; each function is the one place 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
 
@@ -15,56 +15,71 @@ from django.utils import timezone
 
 from readerstudy.core.models import AuditEvent, audit
 from readerstudy.studies import ordering
-from readerstudy.studies.answer_form import validate_answers
-from readerstudy.studies.exceptions import NotInWorklist, ReadConflict, RepeatNotDue, StudyNotOpen
+from readerstudy.studies.answer_form import read_fields, validate_answers
+from readerstudy.studies.exceptions import (
+    NotInWorklist,
+    ReadConflict,
+    RepeatNotDue,
+    RoundNotRead,
+    StudyNotOpen,
+)
 from readerstudy.studies.models import (
     Assignment,
     Case,
     CaseOpening,
     Read,
     ReadingSlot,
-    Round,
+    ReferenceStandard,
     Study,
 )
+from readerstudy.studies.protocol import (
+    FIRST,
+    REPEAT,
+    REPEAT_SAMPLE,
+    ROUNDS,
+    RoundDefinition,
+    question_switches,
+    rounds_for,
+)
 
-ANSWER_KEYS = ("call", "confidence", "three_tier", "features", "measurements")
+# What a submission carries besides its answers.
+SUBMISSION_ENVELOPE = ("case", "round", "submission_id")
 
 
 def reading_cases(study: Study):
-    """The cases readers read: every case outside the training set."""
-    return study.cases.exclude(test_set=Case.TestSet.TRAINING)
+    """The cases readers read (``Case.objects.reading``)."""
+    return study.cases.reading()
 
 
-def repeat_patients_for(*, study: Study, reader) -> list[str]:
+def repeat_patients_for(*, study: Study, reader, round: str = REPEAT) -> list[str]:
+    """The patients ``reader`` reads again in ``round`` (a :data:`protocol.REPEAT_SAMPLE` round)."""
     patients = reading_cases(study).values_list("patient_pseudonym", flat=True)
     return ordering.repeat_sample(
         seed=study.seed,
         patients=list(patients),
-        size=study.repeat_sample_size,
+        size=ROUNDS[round].sample_size(study) or 0,
         reader=None if study.repeat_same_patients else reader.username,
     )
 
 
 @transaction.atomic
 def slots_build(*, study: Study, reader) -> int:
-    """Record ``reader``'s own orders for the first and repeat rounds; idempotent."""
+    """Record ``reader``'s own order for each round the study reads (``protocol.rounds_for``):
+    every reading case, or the repeat sample; idempotent."""
     if ReadingSlot.objects.filter(study=study, reader=reader).exists():
         return 0
     cases = {c.code: c for c in reading_cases(study)}
-    slots = [
-        ReadingSlot(study=study, reader=reader, case=cases[code], round=Round.FIRST, position=i)
-        for i, code in enumerate(
-            ordering.reading_order(seed=study.seed, reader=reader.username, round=Round.FIRST,
-                                   case_codes=list(cases)), start=1)
-    ]
-    if study.repeat_sample_size:
-        sampled = set(repeat_patients_for(study=study, reader=reader))
-        repeat_codes = [code for code, c in cases.items() if c.patient_pseudonym in sampled]
+    slots = []
+    for definition in rounds_for(study):
+        codes = list(cases)
+        if definition.cases == REPEAT_SAMPLE:
+            sampled = set(repeat_patients_for(study=study, reader=reader, round=definition.key))
+            codes = [code for code, c in cases.items() if c.patient_pseudonym in sampled]
+        order = ordering.reading_order(seed=study.seed, reader=reader.username, round=definition.key,
+                                       case_codes=codes)
         slots += [
-            ReadingSlot(study=study, reader=reader, case=cases[code], round=Round.REPEAT, position=i)
-            for i, code in enumerate(
-                ordering.reading_order(seed=study.seed, reader=reader.username, round=Round.REPEAT,
-                                       case_codes=repeat_codes), start=1)
+            ReadingSlot(study=study, reader=reader, case=cases[code], round=definition.key, position=i)
+            for i, code in enumerate(order, start=1)
         ]
     ReadingSlot.objects.bulk_create(slots)
     return len(slots)
@@ -73,8 +88,8 @@ def slots_build(*, study: Study, reader) -> int:
 # What a coordinator sets on a study (the page, the API and the admin): status changes only
 # through study_open and study_close.
 STUDY_SETTINGS = (
-    "title", "slug", "description", "modality", "ask_confidence", "ask_three_tier", "ask_features",
-    "measurements", "washout_days", "repeat_sample_size", "repeat_same_patients", "seed", "ai_feedback",
+    "title", "slug", "description", "modality", *question_switches(),
+    "washout_days", "repeat_sample_size", "repeat_same_patients", "seed", "ai_feedback",
 )
 
 
@@ -180,18 +195,90 @@ def assignment_remove(*, study: Study, reader, by=None) -> None:
           study_slug=study.slug, reader=reader.username)
 
 
-def repeat_available_from(*, study: Study, first_read: Read) -> datetime:
-    """A repeat read is due from the start of the day ``washout_days`` after the day of the
-    reader's own first read (days in the site's time zone, ``TIME_ZONE``): by day, because a
-    time to the microsecond told a reader which first read a repeat belongs to."""
+@transaction.atomic
+def case_save(*, case: Case, by=None) -> Case:
+    """Create or change a case's fields: what the API and the admin call (an import creates its
+    cases with their images, in ``imaging.importer``).
+
+    Validates with the model's field rules and refuses a source case id the study has already
+    (``ValidationError`` on ``source_case_id``, rather than the database's constraint).
+    """
+    created = case.pk is None
+    case.full_clean(exclude=["study"], validate_unique=False, validate_constraints=False)
+    others = Case.objects.filter(study_id=case.study_id, source_case_id=case.source_case_id)
+    if others.exclude(pk=case.pk).exists():
+        raise ValidationError({"source_case_id": [f"A case {case.source_case_id!r} is already in this study."]})
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:  # added by a concurrent request since the check
+        raise ValidationError({"source_case_id": [
+            f"A case {case.source_case_id!r} is already in this study."]}) from None
+    audit(actor=by, verb=AuditEvent.Verb.CREATED if created else AuditEvent.Verb.CHANGED,
+          object_type="studies.case", object_id=case.code, study_slug=case.study.slug)
+    return case
+
+
+@transaction.atomic
+def case_delete(*, case: Case, by=None) -> None:
+    """Delete a case that has no reads (reads are immutable and belong to the analysis)."""
+    if Read.objects.filter(case=case).exists():
+        raise ValidationError("A case with reads cannot be deleted.")
+    code, study_slug = case.code, case.study.slug
+    case.delete()
+    audit(actor=by, verb=AuditEvent.Verb.CHANGED, object_type="studies.case", object_id=code,
+          study_slug=study_slug, deleted=True)
+
+
+@transaction.atomic
+def reference_set(*, case: Case, label: str, source: str, notes: str = "", by=None) -> ReferenceStandard:
+    """Set or correct a case's reference standard (the API, the admin); audited, since every
+    estimate of the analysis rests on it."""
+    reference = ReferenceStandard.objects.filter(case=case).first() or ReferenceStandard(case=case)
+    reference.label, reference.source, reference.notes = label, source, notes
+    reference.full_clean(exclude=["case"], validate_unique=False)
+    reference.save()
+    audit(actor=by, verb=AuditEvent.Verb.CHANGED, object_type="studies.case", object_id=case.code,
+          study_slug=case.study.slug, reference=label, reference_source=source)
+    return reference
+
+
+@transaction.atomic
+def reference_remove(*, case: Case, by=None) -> None:
+    """Remove a case's reference standard: the case becomes unclear, and the analysis leaves it out."""
+    if ReferenceStandard.objects.filter(case=case).delete()[0]:
+        audit(actor=by, verb=AuditEvent.Verb.CHANGED, object_type="studies.case", object_id=case.code,
+              study_slug=case.study.slug, reference=None)
+
+
+def repeat_available_from(*, study: Study, first_read: Read, round: str = REPEAT) -> datetime:
+    """A read in ``round`` (by default the repeat round) is due from the start of the day the
+    round's washout (``RoundDefinition.washout_from``) after the day of the reader's own read it
+    repeats (days in the site's time zone, ``TIME_ZONE``): by day, because a time to the
+    microsecond told a reader which first read a repeat belongs to."""
     zone = timezone.get_default_timezone()
-    day = timezone.localtime(first_read.submitted_at, zone).date() + study.washout
+    day = timezone.localtime(first_read.submitted_at, zone).date() + timedelta(
+        days=ROUNDS[round].washout_days(study))
     return datetime.combine(day, dt_time.min, tzinfo=zone)
 
 
+def round_read(key: str) -> RoundDefinition:
+    """The definition of the round ``key`` that readers read; ``NotInWorklist`` for an unknown
+    round, ``RoundNotRead`` for one the protocol defines but no study reads yet (AI-aided)."""
+    definition = ROUNDS.get(key)
+    in_use = [r.key for r in ROUNDS.values() if r.in_use]
+    if definition is None:
+        raise NotInWorklist(f"Unknown round {key!r}: use {' or '.join(repr(k) for k in in_use)}.")
+    if not definition.in_use:
+        raise RoundNotRead(
+            f"The {definition.label} round is defined but not read yet ({definition.not_read_because}): "
+            f"use {' or '.join(repr(k) for k in in_use)}.")
+    return definition
+
+
 def _slot_for(*, study: Study, reader, code: str, round: str) -> ReadingSlot:
-    if round not in (Round.FIRST, Round.REPEAT):
-        raise NotInWorklist(f"Unknown round {round!r}: use 'first' or 'repeat'.")
+    # A round no study reads yet has no slots, so its cases are "not in the worklist" too.
+    round_read(round)
     slot = (
         ReadingSlot.objects.select_related("case")
         .filter(study=study, reader=reader, round=round, case__code=code)
@@ -203,21 +290,28 @@ def _slot_for(*, study: Study, reader, code: str, round: str) -> ReadingSlot:
     return slot
 
 
-def _check_repeat_due(*, study: Study, reader, case: Case, now: datetime) -> Read:
-    first = Read.objects.filter(reader=reader, case=case, round=Round.FIRST).first()
+def _repeated_read(*, study: Study, reader, case: Case, definition: RoundDefinition,
+                   now: datetime) -> Read | None:
+    """For a round that repeats another: the reader's read it repeats, once the washout after
+    it has passed (``RepeatNotDue`` before); None for a round that repeats nothing."""
+    if not definition.repeats:
+        return None
+    repeated = ROUNDS[definition.repeats]
+    first = Read.objects.filter(reader=reader, case=case, round=repeated.key).first()
     if first is None:
-        raise NotInWorklist(f"Case {case.code} has no first read yet, so no repeat read is due.")
-    available_from = repeat_available_from(study=study, first_read=first)
+        raise NotInWorklist(
+            f"Case {case.code} has no {repeated.label} yet, so no {definition.label} is due.")
+    available_from = repeat_available_from(study=study, first_read=first, round=definition.key)
     if now < available_from:
         raise RepeatNotDue(
-            f"The repeat read of case {case.code} is available from "
-            f"{available_from:%Y-%m-%d %H:%M} UTC ({study.washout_days} days after your first read).",
+            f"The {definition.label} of case {case.code} is available from "
+            f"{available_from:%Y-%m-%d %H:%M} UTC ({definition.washout_days(study)} days after your {repeated.label}).",
             available_from=available_from,
         )
     return first
 
 
-def case_open(*, study: Study, reader, code: str, round: str = Round.FIRST,
+def case_open(*, study: Study, reader, code: str, round: str = FIRST,
               now: datetime | None = None) -> ReadingSlot:
     """Open a case for reading: checks the worklist and washout, records the first open time."""
     now = now or timezone.now()
@@ -226,8 +320,7 @@ def case_open(*, study: Study, reader, code: str, round: str = Round.FIRST,
     slot = _slot_for(study=study, reader=reader, code=code, round=round)
     if Read.objects.filter(reader=reader, case=slot.case, round=round).exists():
         raise ReadConflict(f"You have already submitted your {round} read of case {code}.")
-    if round == Round.REPEAT:
-        _check_repeat_due(study=study, reader=reader, case=slot.case, now=now)
+    _repeated_read(study=study, reader=reader, case=slot.case, definition=round_read(round), now=now)
     _opening, created = CaseOpening.objects.get_or_create(
         reader=reader, case=slot.case, round=round, defaults={"opened_at": now}
     )
@@ -262,7 +355,7 @@ def read_submit(*, study: Study, reader, data: dict[str, Any],
     if study.status != Study.Status.OPEN:
         raise StudyNotOpen("This study is not open for reading.")
     code = str(data.get("case", ""))
-    round = str(data.get("round", Round.FIRST))
+    round = str(data.get("round", FIRST))
     slot = _slot_for(study=study, reader=reader, code=code, round=round)
     earlier = Read.objects.filter(reader=reader, case=slot.case, round=round).first()
     if earlier is not None:
@@ -270,19 +363,16 @@ def read_submit(*, study: Study, reader, data: dict[str, Any],
             f"You already submitted your {round} read of case {code} at "
             f"{earlier.submitted_at:%Y-%m-%d %H:%M} UTC; a submitted read cannot be changed."
         )
-    answers = validate_answers(study, {k: data[k] for k in ANSWER_KEYS if k in data})
-    first_read = None
-    if round == Round.REPEAT:
-        first_read = _check_repeat_due(study=study, reader=reader, case=slot.case, now=now)
+    answers = validate_answers(
+        study, {k: v for k, v in data.items() if k not in SUBMISSION_ENVELOPE}, round=round)
+    first_read = _repeated_read(study=study, reader=reader, case=slot.case, definition=round_read(round),
+                                now=now)
     opening = CaseOpening.objects.filter(reader=reader, case=slot.case, round=round).first()
     try:
         with transaction.atomic():
             read = Read.objects.create(
                 study=study, case=slot.case, reader=reader, round=round, position=slot.position,
-                submission_id=submission_id,
-                call=answers["call"], confidence=answers.get("confidence"),
-                three_tier=answers.get("three_tier", ""), features=answers.get("features", {}),
-                measurements=answers.get("measurements", {}),
+                submission_id=submission_id, **read_fields(answers),
                 opened_at=opening.opened_at if opening else now, submitted_at=now,
                 first_read=first_read,
                 repeat_interval=(now - first_read.submitted_at) if first_read else None,

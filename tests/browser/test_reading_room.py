@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from readerstudy.studies import protocol
 from readerstudy.studies.models import Read
 from readerstudy.studies.selectors import worklist_for
 from tests.browser.conftest import READING_SCREEN, canvas_stats, sign_in, wait_until_loaded
@@ -341,7 +342,7 @@ def test_the_full_answer_form_takes_a_length_measured_on_the_image(page, live_se
 
     page.keyboard.press("m")
     page.keyboard.press("5")
-    page.check("#tier-malignant")
+    page.check("#three_tier-malignant")
     page.check("#feature-soft_tissue_mass")
     page.click("#submit-button")
     assert "Epidural/paraspinal soft-tissue mass" in page.text_content("#confirm-summary")
@@ -352,3 +353,30 @@ def test_the_full_answer_form_takes_a_length_measured_on_the_image(page, live_se
     assert (read.call, read.confidence, read.three_tier) == ("malignant", 90, "malignant")
     assert [key for key, present in read.features.items() if present] == ["soft_tissue_mass"]
     assert read.measurements == {"anterior_height": measured}
+
+
+def test_a_question_added_to_the_protocol_is_drawn_in_the_form_and_stored(page, live_server, ct_study, reader):
+    question = protocol.register(protocol.Question(
+        "image_quality", protocol.Kind.CHOICE, "Image quality",
+        choices=(protocol.Choice("diagnostic", "Diagnostic"), protocol.Choice("limited", "Limited")),
+    ))
+    try:
+        code = open_next_case(page, live_server, ct_study, reader)
+        wait_until_loaded(page)
+        assert page.text_content(".field-image_quality legend") == question.label
+
+        page.keyboard.press("b")
+        page.keyboard.press("2")
+        page.keyboard.press("Enter")  # unanswered: the form says so and sends nothing
+        assert page.is_visible('[data-error-for="image_quality"]')
+        assert not page.is_visible("#confirm-dialog")
+
+        page.check("#image_quality-limited")
+        page.click("#submit-button")
+        assert "Image quality: Limited" in page.text_content("#confirm-summary")
+        page.click("#confirm-submit")
+        page.wait_for_url(lambda url: f"/{code}/" not in url)
+        read = Read.objects.get(reader=reader, case__code=code, round="first")
+        assert (read.call, read.confidence, read.answers) == ("benign", 30, {"image_quality": "limited"})
+    finally:
+        protocol.unregister(question.key)

@@ -1,28 +1,27 @@
 /**
- * The answer panel, built from the study's form (`payload.form`): the benign/malignant call,
- * the probability of malignancy, the three-tier call, the feature checklist and measurements.
+ * The answer panel, built from the study's form (`payload.form`): the questions of the reading
+ * protocol the study asks in this round (`readerstudy/studies/protocol.py`), in order, each drawn
+ * by its kind, and the groups some are answered in (one fieldset, one object in the answers).
  *
  * The server's `validate_answers` is the rule; the checks here only spare the reader a round
  * trip and mirror its messages.
+ *
+ * Kinds: `choice` (radio buttons, with a key per choice when it has a `shortcut`), `scale` (a
+ * whole number on a slider that starts unset; keys 1, 2, ... set its `shortcuts`), `number` (a
+ * number in its `unit`; a length in mm can be copied from the length tool) and `boolean` (a
+ * checkbox: unticked is false).
  */
 import { el } from '../lib/dom.js';
 
-const CALL_LABELS = {
-  benign: 'Benign (osteoporotic)',
-  malignant: 'Malignant (pathological)',
-};
-const CALL_KEYS = { benign: 'B', malignant: 'M' };
-
-/** Confidence values for the keys 1 to 5: the middle of each fifth of the 0-100 scale. */
-export const CONFIDENCE_KEYS = { 1: 10, 2: 30, 3: 50, 4: 70, 5: 90 };
-
-function callChoices(form) {
-  if (form.call && Array.isArray(form.call.choices)) return form.call.choices;
-  return ['benign', 'malignant'];
-}
-
 function fieldError(name) {
   return el('p', { class: 'field-error', dataset: { errorFor: name }, hidden: true, role: 'alert' });
+}
+
+/** The id of a question's input (`<group prefix>-<key>` in a group), or of one of its choices. */
+function inputId(question, groups, choice = null) {
+  const prefix = question.group ? groups[question.group]?.prefix || question.group : '';
+  const base = prefix ? `${prefix}-${question.key}` : question.key;
+  return choice ? `${base}-${choice}` : base;
 }
 
 /**
@@ -30,148 +29,137 @@ function fieldError(name) {
  * `onChange()` is called whenever an answer changes.
  */
 export function buildAnswerForm(root, form, { onChange = () => {} } = {}) {
+  const questions = form.questions || [];
+  const groups = Object.fromEntries((form.groups || []).map((group) => [group.key, group]));
   const formElement = el('form', { class: 'answer-form', novalidate: true, autocomplete: 'off' });
-  const state = { confidenceTouched: false, lastLength: null };
-
-  // The call.
-  const callSet = el('fieldset', { class: 'field field-call' }, [el('legend', { text: 'Call' })]);
-  for (const choice of callChoices(form)) {
-    const id = `call-${choice}`;
-    callSet.append(
-      el('label', { class: `choice choice-${choice}`, for: id }, [
-        el('input', { type: 'radio', name: 'call', value: choice, id, required: true }),
-        el('span', { text: CALL_LABELS[choice] || choice }),
-        CALL_KEYS[choice] ? el('kbd', { text: CALL_KEYS[choice] }) : null,
-      ]),
-    );
-  }
-  callSet.append(fieldError('call'));
-  formElement.append(callSet);
-
-  // Probability of malignancy.
-  let slider = null;
-  let sliderOutput = null;
-  if (form.confidence) {
-    slider = el('input', {
-      type: 'range',
-      name: 'confidence',
-      id: 'confidence',
-      min: 0,
-      max: 100,
-      step: 1,
-      value: 50,
-      'aria-describedby': 'confidence-help',
-    });
-    sliderOutput = el('output', { for: 'confidence', class: 'confidence-value', text: 'not set' });
-    const confidenceField = el('div', { class: 'field field-confidence is-untouched' }, [
-      el('label', { for: 'confidence' }, [
-        'Probability of malignancy ',
-        sliderOutput,
-      ]),
-      slider,
-      el('div', { class: 'scale-ends', 'aria-hidden': 'true' }, [
-        el('span', { text: '0 benign' }),
-        el('span', { text: '100 malignant' }),
-      ]),
-      el('p', { class: 'help', id: 'confidence-help' }, [
-        'Keys ',
-        el('kbd', { text: '1' }),
-        '–',
-        el('kbd', { text: '5' }),
-        ' set 10, 30, 50, 70, 90; arrows fine-tune.',
-      ]),
-      fieldError('confidence'),
-    ]);
-    slider.addEventListener('input', () => {
-      state.confidenceTouched = true;
-      confidenceField.classList.remove('is-untouched');
-      sliderOutput.textContent = `${slider.value}%`;
-    });
-    formElement.append(confidenceField);
-  }
-
-  // Three-tier call.
-  if (Array.isArray(form.three_tier) && form.three_tier.length) {
-    const tierSet = el('fieldset', { class: 'field field-three-tier' }, [
-      el('legend', { text: 'Three-tier call' }),
-    ]);
-    for (const { key, label } of form.three_tier) {
-      const id = `tier-${key}`;
-      tierSet.append(
-        el('label', { class: 'choice', for: id }, [
-          el('input', { type: 'radio', name: 'three_tier', value: key, id }),
-          el('span', { text: label }),
-        ]),
-      );
-    }
-    tierSet.append(fieldError('three_tier'));
-    formElement.append(tierSet);
-  }
-
-  // Feature checklist.
-  const features = form.features || [];
-  if (features.length) {
-    const featureSet = el('fieldset', { class: 'field field-features' }, [
-      el('legend', { text: 'Features present' }),
-    ]);
-    const list = el('div', { class: 'feature-list' });
-    for (const { key, label } of features) {
-      const id = `feature-${key}`;
-      list.append(
-        el('label', { class: 'feature', for: id }, [
-          el('input', { type: 'checkbox', name: `feature:${key}`, id, dataset: { feature: key } }),
-          el('span', { text: label }),
-        ]),
-      );
-    }
-    featureSet.append(list, fieldError('features'));
-    formElement.append(featureSet);
-  }
-
-  // Measurements.
-  const measurements = form.measurements || [];
+  const state = { lastLength: null };
+  const inputs = {}; // question key -> its input(s)
+  const scales = {}; // question key -> { slider, touched }
+  const groupBodies = {};
   const useLengthButtons = [];
-  if (measurements.length) {
-    const measureSet = el('fieldset', { class: 'field field-measurements' }, [
-      el('legend', { text: 'Measurements' }),
-      el('p', { class: 'help', text: 'On the mid-sagittal slice; the length tool (L) can fill the mm fields.' }),
-    ]);
-    for (const { key, label, unit } of measurements) {
-      const id = `measurement-${key}`;
-      const input = el('input', {
-        type: 'number',
-        inputmode: 'decimal',
-        step: 'any',
-        name: `measurement:${key}`,
-        id,
-        dataset: { measurement: key },
-      });
-      const row = el('div', { class: 'measurement' }, [
-        el('label', { for: id, text: label }),
-        input,
-        el('span', { class: 'unit', text: unit }),
-      ]);
-      if (unit === 'mm') {
-        const button = el('button', {
-          type: 'button',
-          class: 'use-length',
-          disabled: true,
-          title: 'Copy the last length drawn with the length tool',
-          text: 'use length',
-          onclick: () => {
-            if (state.lastLength) {
-              input.value = state.lastLength.value.toFixed(1);
-              onChange();
-            }
-          },
-        });
-        useLengthButtons.push(button);
-        row.append(button);
-      }
-      measureSet.append(row);
+
+  function choiceWidget(q) {
+    const set = el('fieldset', { class: `field field-choice field-${q.key}` }, [el('legend', { text: q.label })]);
+    for (const choice of q.choices) {
+      const id = inputId(q, groups, choice.key);
+      set.append(
+        el('label', { class: `choice choice-${choice.key}`, for: id }, [
+          el('input', { type: 'radio', name: inputId(q, groups), value: choice.key, id, dataset: { question: q.key } }),
+          el('span', { text: choice.label }),
+          choice.shortcut ? el('kbd', { text: choice.shortcut }) : null,
+        ]),
+      );
     }
-    measureSet.append(fieldError('measurements'));
-    formElement.append(measureSet);
+    if (q.help) set.append(el('p', { class: 'help', text: q.help }));
+    inputs[q.key] = set;
+    return set;
+  }
+
+  function scaleWidget(q) {
+    const id = inputId(q, groups);
+    const middle = (q.minimum + q.maximum) / 2;
+    const slider = el('input', {
+      type: 'range', name: id, id, min: q.minimum, max: q.maximum, step: 1, value: middle,
+      'aria-describedby': `${id}-help`, dataset: { question: q.key },
+    });
+    const output = el('output', { for: id, id: `${id}-value`, class: `scale-value ${q.key}-value`, text: 'not set' });
+    const [low, high] = q.anchors || [];
+    const keys = q.shortcuts || [];
+    const field = el('div', { class: `field field-scale field-${q.key} is-untouched` }, [
+      el('label', { for: id }, [`${q.label} `, output]),
+      slider,
+      low || high
+        ? el('div', { class: 'scale-ends', 'aria-hidden': 'true' }, [
+          el('span', { text: `${q.minimum} ${low || ''}` }),
+          el('span', { text: `${q.maximum} ${high || ''}` }),
+        ])
+        : null,
+      el('p', { class: 'help', id: `${id}-help` }, [
+        q.help ? `${q.help} ` : '',
+        ...(keys.length
+          ? ['Keys ', el('kbd', { text: '1' }), '–', el('kbd', { text: String(keys.length) }),
+            ` set ${keys.join(', ')}; arrows fine-tune.`]
+          : []),
+      ]),
+    ]);
+    const scale = { slider, touched: false };
+    slider.addEventListener('input', () => {
+      scale.touched = true;
+      field.classList.remove('is-untouched');
+      output.textContent = `${slider.value}${q.unit || ''}`;
+    });
+    scales[q.key] = scale;
+    inputs[q.key] = slider;
+    return field;
+  }
+
+  function booleanWidget(q) {
+    const id = inputId(q, groups);
+    const input = el('input', { type: 'checkbox', name: id, id, dataset: { question: q.key } });
+    inputs[q.key] = input;
+    return el('label', { class: 'checkbox-item', for: id }, [input, el('span', { text: q.label })]);
+  }
+
+  function numberWidget(q) {
+    const id = inputId(q, groups);
+    const input = el('input', {
+      type: 'number', inputmode: 'decimal', step: 'any', name: id, id, dataset: { question: q.key },
+    });
+    inputs[q.key] = input;
+    const row = el('div', { class: `number-row number-${q.key}` }, [
+      el('label', { for: id, text: q.label }),
+      input,
+      el('span', { class: 'unit', text: q.unit }),
+    ]);
+    if (q.unit === 'mm') {
+      const button = el('button', {
+        type: 'button',
+        class: 'use-length',
+        disabled: true,
+        title: 'Copy the last length drawn with the length tool',
+        text: 'use length',
+        onclick: () => {
+          if (state.lastLength) {
+            input.value = state.lastLength.value.toFixed(1);
+            onChange();
+          }
+        },
+      });
+      useLengthButtons.push(button);
+      row.append(button);
+    }
+    return row;
+  }
+
+  const widgets = { choice: choiceWidget, scale: scaleWidget, boolean: booleanWidget, number: numberWidget };
+
+  function groupBody(key) {
+    if (!groupBodies[key]) {
+      const group = groups[key] || { key, label: key };
+      const body = el('div', { class: 'group-items' });
+      formElement.append(
+        el('fieldset', { class: `field field-group field-${key}` }, [
+          el('legend', { text: group.label }),
+          group.help ? el('p', { class: 'help', text: group.help }) : null,
+          body,
+          fieldError(key),
+        ]),
+      );
+      groupBodies[key] = body;
+    }
+    return groupBodies[key];
+  }
+
+  for (const q of questions) {
+    const widget = widgets[q.kind]?.(q);
+    if (!widget) continue; // a kind this page does not know: the server will say it is missing
+    if (q.group) {
+      groupBody(q.group).append(widget);
+    } else {
+      const field = widget.classList.contains('field') ? widget : el('div', { class: `field field-${q.key}` }, [widget]);
+      field.append(fieldError(q.key));
+      formElement.append(field);
+    }
   }
 
   const formErrors = el('div', { class: 'form-errors', role: 'alert', hidden: true });
@@ -182,97 +170,104 @@ export function buildAnswerForm(root, form, { onChange = () => {} } = {}) {
   formElement.addEventListener('submit', (evt) => evt.preventDefault());
   root.replaceChildren(formElement);
 
-  function radioValue(name) {
-    const checked = formElement.querySelector(`input[name="${name}"]:checked`);
-    return checked ? checked.value : null;
+  function valueOf(q) {
+    const input = inputs[q.key];
+    if (q.kind === 'choice') return input.querySelector('input:checked')?.value ?? null;
+    if (q.kind === 'scale') return scales[q.key].touched ? Number(input.value) : null;
+    if (q.kind === 'boolean') return input.checked;
+    return input.value === '' ? null : Number(input.value);
   }
 
-  function setRadio(name, value) {
-    for (const input of formElement.querySelectorAll(`input[name="${name}"]`)) {
-      input.checked = input.value === value;
+  function setValue(q, value) {
+    const input = inputs[q.key];
+    if (q.kind === 'choice') {
+      for (const radio of input.querySelectorAll('input')) radio.checked = radio.value === value;
+    } else if (q.kind === 'scale') {
+      input.value = String(value);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    } else if (q.kind === 'boolean') {
+      input.checked = Boolean(value);
+    } else {
+      input.value = String(value);
     }
+  }
+
+  const known = questions.filter((q) => inputs[q.key]);
+
+  /** The text of an answer for a person: a choice's label, a number with its unit. */
+  function shown(q, value) {
+    if (value === null || value === undefined) return '—';
+    if (q.kind === 'choice') return q.choices.find((c) => c.key === value)?.label || value;
+    if (q.kind === 'boolean') return value ? 'yes' : 'no';
+    return `${value}${q.kind === 'scale' ? '' : ' '}${q.unit || ''}`;
   }
 
   const api = {
     element: formElement,
 
-    /** The answers in the shape the reads endpoint takes. */
+    /** The answers in the shape the reads endpoint takes: a group's answers in one object. */
     answers() {
-      const answers = { call: radioValue('call') };
-      if (slider) answers.confidence = state.confidenceTouched ? Number(slider.value) : null;
-      if (Array.isArray(form.three_tier) && form.three_tier.length) {
-        answers.three_tier = radioValue('three_tier');
-      }
-      if (features.length) {
-        answers.features = {};
-        for (const input of formElement.querySelectorAll('input[data-feature]')) {
-          answers.features[input.dataset.feature] = input.checked;
-        }
-      }
-      if (measurements.length) {
-        answers.measurements = {};
-        for (const input of formElement.querySelectorAll('input[data-measurement]')) {
-          answers.measurements[input.dataset.measurement] =
-            input.value === '' ? null : Number(input.value);
-        }
+      const answers = {};
+      for (const q of known) {
+        const target = q.group ? (answers[q.group] ||= {}) : answers;
+        target[q.key] = valueOf(q);
       }
       return answers;
     },
 
     /** Puts saved answers back (a submission restored from the outbox). */
     restore(answers) {
-      if (answers.call) setRadio('call', answers.call);
-      if (slider && typeof answers.confidence === 'number') {
-        slider.value = String(answers.confidence);
-        slider.dispatchEvent(new Event('input', { bubbles: true }));
-      }
-      if (answers.three_tier) setRadio('three_tier', answers.three_tier);
-      for (const [key, value] of Object.entries(answers.features || {})) {
-        const input = formElement.querySelector(`input[data-feature="${key}"]`);
-        if (input) input.checked = Boolean(value);
-      }
-      for (const [key, value] of Object.entries(answers.measurements || {})) {
-        const input = formElement.querySelector(`input[data-measurement="${key}"]`);
-        if (input && value !== null && value !== undefined) input.value = String(value);
+      for (const q of known) {
+        const value = q.group ? (answers[q.group] || {})[q.key] : answers[q.key];
+        if (value !== null && value !== undefined) setValue(q, value);
       }
       onChange();
     },
 
     /** Problems the reader must fix before submitting, keyed like the server's errors. */
     problems() {
-      const a = api.answers();
+      const answers = api.answers();
       const problems = {};
-      if (!a.call) problems.call = ['Choose benign or malignant.'];
-      if (slider) {
-        if (a.confidence === null) {
-          problems.confidence = ['Set the probability of malignancy (drag the slider or press 1–5).'];
-        } else if ((a.confidence > 50 && a.call === 'benign') || (a.confidence < 50 && a.call === 'malignant')) {
-          problems.confidence = [
-            `A ${a.call} call with a ${a.confidence}% probability of malignancy is contradictory: ` +
-              'adjust the call or the slider.',
-          ];
+      const add = (key, message) => (problems[key] ||= []).push(message);
+      const missingInGroup = {};
+      for (const q of known) {
+        const value = q.group ? answers[q.group][q.key] : answers[q.key];
+        const missing = value === null || Number.isNaN(value);
+        if (!missing || !q.required || q.kind === 'boolean') continue;
+        if (q.group) {
+          (missingInGroup[q.group] ||= []).push(q.label);
+        } else if (q.kind === 'choice') {
+          add(q.key, `Choose ${q.choices.map((c) => c.label.toLowerCase()).join(' or ')}.`);
+        } else if (q.kind === 'scale') {
+          add(q.key, `Set the ${q.label.toLowerCase()}${q.shortcuts?.length ? ` (drag the slider or press 1–${q.shortcuts.length})` : ''}.`);
+        } else {
+          add(q.key, `Enter the ${q.label.toLowerCase()}.`);
         }
       }
-      if ('three_tier' in a && !a.three_tier) problems.three_tier = ['Choose one of the three tiers.'];
-      if (a.measurements) {
-        const missing = Object.entries(a.measurements)
-          .filter(([, v]) => v === null || Number.isNaN(v))
-          .map(([k]) => measurements.find((m) => m.key === k)?.label || k);
-        if (missing.length) problems.measurements = [`Enter: ${missing.join(', ')}.`];
+      for (const [group, labels] of Object.entries(missingInGroup)) add(group, `Enter: ${labels.join(', ')}.`);
+      for (const q of known) {
+        const value = answers[q.key];
+        const call = answers[q.consistent_with];
+        if (!q.consistent_with || value === null || !call || problems[q.key]) continue;
+        const middle = (q.minimum + q.maximum) / 2;
+        if ((value > middle && call === 'benign') || (value < middle && call === 'malignant')) {
+          add(q.key, `A ${call} call with a ${value}${q.unit || ''} ${q.label.toLowerCase()} is contradictory: ` +
+            'adjust the call or the slider.');
+        }
       }
       return problems;
     },
 
     /** Shows `errors` ({field: [messages]}, as DRF returns them) next to their fields. */
     showErrors(errors = {}) {
-      const shown = new Set();
+      const shownFields = new Set();
       for (const node of formElement.querySelectorAll('[data-error-for]')) {
         const messages = errors[node.dataset.errorFor];
         node.hidden = !messages;
         node.textContent = messages ? [].concat(messages).join(' ') : '';
-        if (messages) shown.add(node.dataset.errorFor);
+        if (messages) shownFields.add(node.dataset.errorFor);
       }
-      const other = Object.entries(errors).filter(([field]) => !shown.has(field));
+      const other = Object.entries(errors).filter(([field]) => !shownFields.has(field));
       formErrors.hidden = other.length === 0;
       formErrors.replaceChildren(
         ...other.map(([field, messages]) =>
@@ -281,15 +276,25 @@ export function buildAnswerForm(root, form, { onChange = () => {} } = {}) {
       );
     },
 
-    setCall(call) {
-      setRadio('call', call);
-      onChange();
-    },
-
-    setConfidence(value) {
-      if (!slider) return;
-      slider.value = String(value);
-      slider.dispatchEvent(new Event('input', { bubbles: true }));
+    /** Applies an answer key (a choice's shortcut, or 1, 2, ... on a scale); false when `key` is none. */
+    shortcut(key) {
+      for (const q of known) {
+        if (q.kind === 'choice') {
+          const choice = q.choices.find((c) => c.shortcut && c.shortcut.toLowerCase() === key.toLowerCase());
+          if (choice) {
+            setValue(q, choice.key);
+            onChange();
+            return true;
+          }
+        }
+      }
+      const scale = known.find((q) => q.kind === 'scale' && q.shortcuts?.length);
+      const index = /^[1-9]$/.test(key) ? Number(key) - 1 : -1;
+      if (scale && index >= 0 && index < scale.shortcuts.length) {
+        setValue(scale, scale.shortcuts[index]);
+        return true;
+      }
+      return false;
     },
 
     setLastLength(length) {
@@ -306,22 +311,22 @@ export function buildAnswerForm(root, form, { onChange = () => {} } = {}) {
       }
     },
 
-    /** A short human summary for the confirmation dialog. */
+    /** A short human summary for the confirmation dialog (a checklist: what is ticked). */
     summary() {
-      const a = api.answers();
-      const lines = [`Call: ${CALL_LABELS[a.call] || a.call || '—'}`];
-      if ('confidence' in a) lines.push(`Probability of malignancy: ${a.confidence ?? '—'}%`);
-      if (a.three_tier) {
-        lines.push(`Three-tier: ${form.three_tier.find((t) => t.key === a.three_tier)?.label || a.three_tier}`);
-      }
-      if (a.features) {
-        const present = features.filter((f) => a.features[f.key]).map((f) => f.label);
-        lines.push(`Features present: ${present.length ? present.join('; ') : 'none'}`);
-      }
-      if (a.measurements) {
-        for (const m of measurements) {
-          lines.push(`${m.label}: ${a.measurements[m.key] ?? '—'} ${m.unit}`);
+      const answers = api.answers();
+      const lines = [];
+      const ticked = {};
+      for (const q of known) {
+        const value = q.group ? answers[q.group][q.key] : answers[q.key];
+        if (q.kind === 'boolean' && q.group) {
+          ticked[q.group] ||= [];
+          if (value) ticked[q.group].push(q.label);
+        } else {
+          lines.push(`${q.label}: ${shown(q, value)}`);
         }
+      }
+      for (const [group, labels] of Object.entries(ticked)) {
+        lines.push(`${groups[group]?.label || group}: ${labels.length ? labels.join('; ') : 'none'}`);
       }
       return lines;
     },

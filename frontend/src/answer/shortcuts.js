@@ -1,5 +1,5 @@
-/** Keyboard shortcuts for the common answers: B / M for the call, 1-5 for the confidence. */
-import { CONFIDENCE_KEYS } from './answerForm.js';
+/** Keyboard shortcuts for the common answers: the keys the study's form gives its choices (B / M
+ * for the call) and 1-5 for the probability of malignancy. */
 
 const TYPING_TYPES = new Set(['text', 'number', 'search', 'email', 'password', 'url', 'tel']);
 
@@ -12,18 +12,5 @@ export function isTypingTarget(target) {
 
 /** Applies the answer shortcut for `key`; returns false when the key is not one. */
 export function answerShortcut(key, form) {
-  const lower = key.toLowerCase();
-  if (lower === 'b') {
-    form.setCall('benign');
-    return true;
-  }
-  if (lower === 'm') {
-    form.setCall('malignant');
-    return true;
-  }
-  if (key in CONFIDENCE_KEYS) {
-    form.setConfidence(CONFIDENCE_KEYS[key]);
-    return true;
-  }
-  return false;
+  return form.shortcut(key);
 }

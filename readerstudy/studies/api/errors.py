@@ -11,6 +11,7 @@ from readerstudy.studies.exceptions import (
     ReadConflict,
     ReadingError,
     RepeatNotDue,
+    RoundNotRead,
     StudyNotOpen,
 )
 
@@ -19,6 +20,7 @@ _STATUS = {
     StudyNotOpen: status.HTTP_409_CONFLICT,
     ReadConflict: status.HTTP_409_CONFLICT,
     RepeatNotDue: status.HTTP_403_FORBIDDEN,
+    RoundNotRead: status.HTTP_400_BAD_REQUEST,
 }
 
 

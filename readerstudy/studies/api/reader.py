@@ -14,7 +14,13 @@ from readerstudy.studies import pseudonyms, selectors, services
 from readerstudy.studies.api import schemas
 from readerstudy.studies.api.errors import reading_error_response, validation_error_response
 from readerstudy.studies.exceptions import NotInWorklist, ReadingError, RepeatNotDue
-from readerstudy.studies.models import Read, Round, Study
+from readerstudy.studies.models import Read, Study
+from readerstudy.studies.protocol import FIRST, GROUPS, QUESTIONS, ROUNDS, Kind, Question
+
+
+def rounds_read() -> list[str]:
+    """The rounds a case can be opened and read in (``protocol.ROUNDS`` in use)."""
+    return [r.key for r in ROUNDS.values() if r.in_use]
 
 CASE_UNAVAILABLE = "No such case in your worklist for this round, or not available yet."
 
@@ -89,11 +95,12 @@ class WorklistView(APIView):
 class CaseOpenView(APIView):
     permission_classes = [IsReader]
 
-    @extend_schema(responses=schemas.CASE_OPEN_RESPONSES, parameters=[OpenApiParameter("round", str, enum=["first", "repeat"])])
+    @extend_schema(responses=schemas.CASE_OPEN_RESPONSES, parameters=[OpenApiParameter("round", str, enum=rounds_read())])
     def get(self, request, slug: str, code: str):
         study = get_study_for_reader(request, slug)
-        round = request.query_params.get("round", Round.FIRST)
+        round = request.query_params.get("round", FIRST)
         try:
+            services.round_read(round)  # a round not read yet says so, before any code is looked up
             slot = services.case_open(study=study, reader=request.user, round=round,
                                       code=stored_case_code(request, study, round, code))
         except ReadingError as exc:
@@ -101,17 +108,43 @@ class CaseOpenView(APIView):
         return Response(selectors.case_payload_for_reader(study=study, slot=slot))
 
 
+def _answer_field(question: Question, **kwargs) -> serializers.Field:
+    # Loose types: what an answer must be is validate_answers' rule, with its own messages.
+    if question.kind is Kind.SCALE:
+        return serializers.IntegerField(**kwargs)
+    if question.kind is Kind.NUMBER:
+        return serializers.FloatField(**kwargs)
+    if question.kind is Kind.BOOLEAN:
+        return serializers.BooleanField(**kwargs)
+    return serializers.CharField(**kwargs)
+
+
 class ReadSubmissionSerializer(serializers.Serializer):
-    """The shape of a submission; the answers are validated by the study's form."""
+    """The shape of a submission: the round, and one field per question of the reading protocol
+    (``protocol.QUESTIONS``), a group's answers in one object. Which questions a study asks in
+    a round, and what a valid answer is, is ``validate_answers``' rule."""
 
     case = serializers.CharField(max_length=16)
-    round = serializers.ChoiceField(choices=[Round.FIRST.value, Round.REPEAT.value], default=Round.FIRST.value)
     submission_id = serializers.UUIDField()
-    call = serializers.CharField()
-    confidence = serializers.IntegerField(required=False, allow_null=True)
-    three_tier = serializers.CharField(required=False, allow_null=True)
-    features = serializers.DictField(child=serializers.BooleanField(), required=False)
-    measurements = serializers.DictField(child=serializers.FloatField(), required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # Every defined round: one not read yet is refused by the service, saying why.
+        fields["round"] = serializers.ChoiceField(choices=list(ROUNDS), default=FIRST)
+        for question in QUESTIONS.values():
+            if not question.group:
+                # Required here only when every study asks it in every round (the call).
+                always = question.required and not (question.asked_by or question.modalities or question.rounds)
+                fields[question.key] = _answer_field(question, required=always, allow_null=not always,
+                                                     help_text=question.label)
+        for group in GROUPS.values():
+            members = [q for q in QUESTIONS.values() if q.group == group.key]
+            if not members:
+                continue
+            child = (_answer_field(members[0]) if len({q.kind for q in members}) == 1
+                     else serializers.JSONField())
+            fields[group.key] = serializers.DictField(child=child, required=False, help_text=group.label)
+        return fields
 
 
 class ReadReceiptSerializer(serializers.ModelSerializer):
@@ -143,6 +176,7 @@ class ReadsView(APIView):
         shape.is_valid(raise_exception=True)
         data = {k: v for k, v in request.data.items() if k in shape.fields and v is not None}
         try:
+            services.round_read(shape.validated_data["round"])
             data["case"] = stored_case_code(request, study, shape.validated_data["round"], data.get("case", ""))
             read, created = services.read_submit(study=study, reader=request.user, data=data)
         except ReadingError as exc:
