@@ -44,7 +44,7 @@ DEMO_INTENDED_USE = (
 
 
 def _training_cases(study: Study):
-    return Case.objects.filter(study=study, test_set=Case.TestSet.TRAINING).order_by("pk")
+    return Case.objects.training().filter(study=study).order_by("pk")
 
 
 def demo_fingerprint(study: Study) -> str:

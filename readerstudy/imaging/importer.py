@@ -37,7 +37,14 @@ from readerstudy.imaging.validation import (
     check_series,
     read_header,
 )
-from readerstudy.studies.models import Case, Modality, ReferenceStandard, Study, new_case_code
+from readerstudy.studies.models import (
+    Case,
+    Modality,
+    ReferenceStandard,
+    Study,
+    is_reading_set,
+    new_case_code,
+)
 
 MANIFEST_NAME = "manifest.csv"
 DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024**3
@@ -117,7 +124,7 @@ def plan_import(*, study: Study, manifest_text: str, dicom_root: Path, secret: s
     existing_ids = set(study.cases.values_list("source_case_id", flat=True))
     existing_splits = dict(study.cases.values_list("patient_pseudonym", "test_set"))
     existing_test_cases = dict(
-        study.cases.exclude(test_set=Case.TestSet.TRAINING).values_list("patient_pseudonym", "source_case_id")
+        study.cases.reading().values_list("patient_pseudonym", "source_case_id")
     )
     plans: list[CasePlan] = []
     source_series: dict[str, str] = {}
@@ -130,7 +137,7 @@ def plan_import(*, study: Study, manifest_text: str, dicom_root: Path, secret: s
             problems.append(Problem(row=row.row, reason=(
                 f"patient {row.patient_id!r} already has cases in the {split} set of this study: "
                 "splits are made at patient level")))
-        elif row.test_set != Case.TestSet.TRAINING and pseudonym in existing_test_cases:
+        elif is_reading_set(row.test_set) and pseudonym in existing_test_cases:
             problems.append(Problem(row=row.row, reason=(
                 f"patient {row.patient_id!r} already has a case in the {row.test_set} test set of this study "
                 f"(case_id {existing_test_cases[pseudonym]!r}): a test set holds one fracture per patient")))

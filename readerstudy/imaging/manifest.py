@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from readerstudy.imaging.validation import Problem
-from readerstudy.studies.models import LEVELS, Case, Modality, ReferenceStandard
+from readerstudy.studies.models import LEVELS, Case, Modality, ReferenceStandard, is_reading_set
 
 REQUIRED_COLUMNS = (
     "patient_id", "case_id", "label", "label_source", "test_set", "vertebra_level",
@@ -204,7 +204,7 @@ def _cross_row_problems(rows: list[ManifestRow]) -> list[Problem]:
             problems.append(Problem(row=r.row, reason=(
                 f"patient {r.patient_id!r} is in test set {split!r} in row {where} and {r.test_set!r} here: "
                 "splits are made at patient level")))
-        if r.test_set != Case.TestSet.TRAINING:
+        if is_reading_set(r.test_set):
             key = (r.patient_id, r.test_set)
             if key in test_case_of:
                 problems.append(Problem(row=r.row, reason=(

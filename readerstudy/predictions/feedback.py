@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from inference.postprocess import TIER_LABELS
 from readerstudy.core.models import AuditEvent, audit
 from readerstudy.predictions import selectors
 from readerstudy.predictions.models import Prediction
 from readerstudy.studies import selectors as study_selectors
 from readerstudy.studies.models import Read, ReadingSlot, ReferenceStandard
+from readerstudy.vocabulary import THREE_TIER
 
 __all__ = ["FeedbackUnavailable", "feedback_for"]
 
@@ -88,7 +88,7 @@ def _model_part(prediction: Prediction) -> dict[str, Any]:
         "probability": prediction.probability,
         "call": selectors.call_for(prediction.probability, model_version.card),
         "three_tier": prediction.three_tier,
-        "three_tier_label": TIER_LABELS.get(prediction.three_tier, prediction.three_tier),
+        "three_tier_label": THREE_TIER.get(prediction.three_tier, prediction.three_tier),
         "thresholds": {"lower": lower, "upper": upper},
         "intended_use": model_version.card.get("intended_use", ""),
     }

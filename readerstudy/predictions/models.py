@@ -13,13 +13,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from readerstudy import vocabulary
 from readerstudy.studies.models import Case, Modality, Study
 
-TIER_CHOICES = [
-    ("benign", "definitely benign (osteoporotic)"),
-    ("uncertain", "uncertain - recommend MRI"),
-    ("malignant", "definitely malignant"),
-]
+TIER_CHOICES = list(vocabulary.THREE_TIER.items())
 
 
 class ModelVersion(models.Model):

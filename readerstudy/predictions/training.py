@@ -50,7 +50,7 @@ class _Preprocessing:
 
 def _training_cases(study: Study):
     return (
-        Case.objects.filter(study=study, test_set=Case.TestSet.TRAINING)
+        Case.objects.training().filter(study=study)
         .select_related("reference").order_by("pk")
     )
 

@@ -168,9 +168,17 @@ class Study(models.Model):
         return timedelta(days=self.washout_days)
 
 
+def is_reading_set(test_set: str) -> bool:
+    """Whether the cases of ``test_set`` are read by readers and analysed: every set but the
+    training set. The one "not a training case" rule: ``CaseQuerySet.reading`` / ``training``
+    and ``ReadQuerySet.of_reading_cases`` for queries, this for rows that are not cases yet (a
+    manifest's)."""
+    return test_set != Case.TestSet.TRAINING
+
+
 class CaseQuerySet(models.QuerySet):
     def reading(self) -> CaseQuerySet:
-        """The cases readers read: every case outside the training set."""
+        """The cases readers read: every case outside the training set (``is_reading_set``)."""
         return self.exclude(test_set=Case.TestSet.TRAINING)
 
     def training(self) -> CaseQuerySet:

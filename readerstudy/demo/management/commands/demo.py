@@ -28,7 +28,7 @@ from readerstudy.demo.phantom_facts import PhantomTruth, phantom_truths
 from readerstudy.demo.services import simulated_reads_make
 from readerstudy.demo.simulate import CT_READERS, MRI_READERS, TRAINEES, SimulatedReader
 from readerstudy.studies import services
-from readerstudy.studies.models import Case, Study
+from readerstudy.studies.models import Study, is_reading_set
 
 # Demo accounts: username, role, years of experience. Passwords are "demo-" + username.
 DEMO_READERS = [
@@ -77,7 +77,7 @@ def _manifest_for(manifest: Path, modality: str, *, with_training: bool) -> str:
         writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [], lineterminator="\n")
         writer.writeheader()
         writer.writerows(row for row in reader if row["modality"] == modality
-                         and (with_training or row["test_set"] != Case.TestSet.TRAINING))
+                         and (with_training or is_reading_set(row["test_set"])))
     return out.getvalue()
 
 
