@@ -97,3 +97,26 @@ def test_reads_cannot_be_added_changed_or_deleted_in_the_admin(admin_client, mak
                              {"post": "yes"}).status_code == 403
     read.refresh_from_db()
     assert (read.call, read.confidence) == ("malignant", 80)
+
+
+def test_the_api_writes_cases_and_references_through_the_same_services(client_for, coordinator, make_study, reader):
+    study = make_study("api-cases", n=1)
+    api = client_for(coordinator)
+    url = f"/api/v1/studies/{study.slug}/cases/"
+    body = {"source_case_id": "NEW-1", "patient_pseudonym": "PAT-NEW", "test_set": "internal",
+            "vertebra_level": "L2", "reference": {"label": "benign", "source": "follow-up"}}
+    created = api.post(url, body, format="json")
+    assert created.status_code == 201, created.json()
+    code = created.json()["code"]
+    duplicate = api.post(url, body | {"patient_pseudonym": "PAT-OTHER"}, format="json")
+    assert duplicate.status_code == 400 and "already in this study" in duplicate.json()["source_case_id"][0]
+
+    patched = api.patch(f"{url}{code}/", {"reference": {"label": "malignant"}}, format="json")
+    assert patched.status_code == 200, patched.json()
+    reference = ReferenceStandard.objects.get(case__code=code)
+    assert (reference.label, reference.source) == ("malignant", "follow-up")
+    events = AuditEvent.objects.filter(object_type="studies.case", object_id=code, actor=coordinator)
+    assert sorted(events.values_list("verb", flat=True)) == ["changed", "changed", "changed", "created"]
+
+    assert api.delete(f"{url}{code}/").status_code == 204
+    assert events.filter(details__deleted=True).exists()

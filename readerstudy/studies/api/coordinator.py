@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -51,18 +51,27 @@ class CaseSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["code"]
 
-    def create(self, validated_data):
-        reference = validated_data.pop("reference", None)
-        case = Case.objects.create(**validated_data)
-        if reference:
-            ReferenceStandard.objects.create(case=case, **reference)
-        return case
-
-    def update(self, instance, validated_data):
-        reference = validated_data.pop("reference", None)
-        case = super().update(instance, validated_data)
-        if reference:
-            ReferenceStandard.objects.update_or_create(case=case, defaults=reference)
+    def save(self, **kwargs):
+        """Through the services the admin calls: ``case_save`` and ``reference_set`` (audited,
+        one transaction); their refusals are 400s naming the field."""
+        data = {**self.validated_data, **kwargs}
+        reference = data.pop("reference", None)
+        case = self.instance or Case()
+        for field, value in data.items():
+            setattr(case, field, value)
+        by = self.context["request"].user
+        try:
+            with transaction.atomic():
+                services.case_save(case=case, by=by)
+                if reference:
+                    current = ReferenceStandard.objects.filter(case=case).values("label", "source", "notes").first()
+                    services.reference_set(case=case, by=by, **({"label": "", "source": "", "notes": ""}
+                                                                 | (current or {}) | reference))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+            ) from None
+        self.instance = case
         return case
 
 
@@ -214,24 +223,15 @@ class CaseViewSet(_StudyChildMixin, viewsets.ModelViewSet):
         self._save(serializer, self.get_study())
 
     def _save(self, serializer, study: Study) -> None:
-        """Saves the case (and its reference) whole; a source case id the study has already is
-        a 400 (the database's unique constraint would otherwise be a 500)."""
-        source_case_id = serializer.validated_data.get("source_case_id")
-        duplicate = serializers.ValidationError(
-            {"source_case_id": [f"A case {source_case_id!r} is already in this study."]})
-        others = study.cases.exclude(pk=serializer.instance.pk if serializer.instance else None)
-        if source_case_id is not None and others.filter(source_case_id=source_case_id).exists():
-            raise duplicate
-        try:
-            with transaction.atomic():
-                serializer.save(study=study)
-        except IntegrityError:  # added by a concurrent request since the check
-            raise duplicate from None
+        """Saves the case and its reference whole through ``services.case_save`` and
+        ``reference_set``: a source case id the study has already is a 400."""
+        serializer.save(study=study)
 
     def perform_destroy(self, instance):
-        if instance.reads.exists():
-            raise serializers.ValidationError("A case with reads cannot be deleted.")
-        instance.delete()
+        try:
+            services.case_delete(case=instance, by=self.request.user)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
 
 
 class AssignmentViewSet(_StudyChildMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
