@@ -2,7 +2,8 @@
 the reference standard and where the model looked.
 
 Only in studies with ``ai_feedback``, only for cases in the trainee's own worklist, and
-only once the trainee's read of the case is submitted. Every refusal is the same
+only once the trainee's read of the case is submitted; what is shown is what the read's round
+reveals after a read (``protocol.ROUNDS[...].shown_after_read``). Every refusal is the same
 :class:`FeedbackUnavailable` (a 404 for the API), so a refusal says nothing about why.
 
 Where the model looked (Grad-CAM) is read from the prediction, where the worker stored it
@@ -18,6 +19,7 @@ from readerstudy.predictions import selectors
 from readerstudy.predictions.models import Prediction
 from readerstudy.studies import selectors as study_selectors
 from readerstudy.studies.models import Read, ReadingSlot, ReferenceStandard
+from readerstudy.studies.protocol import MODEL_OUTPUT, REFERENCE, ROUNDS, SALIENCY
 from readerstudy.vocabulary import THREE_TIER
 
 __all__ = ["FeedbackUnavailable", "feedback_for"]
@@ -46,7 +48,7 @@ def feedback_for(*, reader, slug: str, code: str) -> dict[str, Any]:
         reader's worklist, or the reader has not submitted a read of it yet.
     """
     study = study_selectors.study_for_reader(reader=reader, slug=slug)
-    if study is None or not study.ai_feedback:
+    if study is None:
         raise FeedbackUnavailable
     slot = ReadingSlot.objects.select_related("case").filter(
         study=study, reader=reader, case__code=code
@@ -56,6 +58,10 @@ def feedback_for(*, reader, slug: str, code: str) -> dict[str, Any]:
     case = slot.case
     read = Read.objects.filter(study=study, reader=reader, case=case).order_by("-submitted_at").first()
     if read is None:
+        raise FeedbackUnavailable
+    # What the read's round reveals once it is submitted (nothing outside teaching studies).
+    shown = ROUNDS[read.round].shown_after_read(study)
+    if not shown:
         raise FeedbackUnavailable
     reference = ReferenceStandard.objects.filter(case=case).first()
     prediction = (
@@ -69,10 +75,11 @@ def feedback_for(*, reader, slug: str, code: str) -> dict[str, Any]:
             "three_tier": read.three_tier or None, "submitted_at": read.submitted_at,
         },
         "reference": (
-            {"label": reference.label, "source": reference.source} if reference else None
+            {"label": reference.label, "source": reference.source}
+            if reference and REFERENCE in shown else None
         ),
-        "model": _model_part(prediction) if prediction else None,
-        "saliency": prediction.saliency if prediction else None,
+        "model": _model_part(prediction) if prediction and MODEL_OUTPUT in shown else None,
+        "saliency": prediction.saliency if prediction and SALIENCY in shown else None,
     }
     audit(actor=reader, verb=AuditEvent.Verb.FEEDBACK, object_type="studies.case",
           object_id=case.code, study_slug=study.slug,
