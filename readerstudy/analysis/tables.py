@@ -283,13 +283,43 @@ def publication_tables(reads: pd.DataFrame, *, alpha: float = 0.05,
         notes.append("No model predictions: no p-values against the model.")
     features = feature_table(reads, results)
     notes += logistic_notes(features)
+    agreement, mrmc = (agreement_table(reads, results, reference_model=reference_model),
+                       mrmc_table(results))
+    notes += _truncation_notes(agreement, mrmc)
     return PublicationTables(
         performance=performance_table(reads, results, reference_model=reference_model),
         counts=counts_table(reads, results),
-        agreement=agreement_table(reads, results, reference_model=reference_model),
+        agreement=agreement,
         measurements=measurement_table(reads, results),
         three_tier=three_tier_table(reads, results),
-        mrmc=mrmc_table(results),
+        mrmc=mrmc,
         features=features,
         notes=notes,
     )
+
+
+def _truncated(table: pd.DataFrame, lowest: float | pd.Series) -> bool:
+    """Whether an interval of ``table`` was cut at its range (a bound on the range's end
+    that its estimate is not on)."""
+    if table.empty or "ci_low" not in table:
+        return False
+    low = (table["ci_low"] == lowest) & (table["estimate"] != lowest)
+    high = (table["ci_high"] == 1.0) & (table["estimate"] != 1.0)
+    return bool((low | high).any())
+
+
+def _truncation_notes(agreement: pd.DataFrame, mrmc: pd.DataFrame) -> list[str]:
+    """The notes that name the interval method where an interval reached its range's
+    end (:data:`readerstudy.stats.agreement.KAPPA_CI_METHOD`, ``or_hillis``'s
+    ``ci_method``)."""
+    notes = []
+    if _truncated(agreement, -1.0):
+        notes.append("Table 3: kappa intervals are Wald intervals (Cohen's kappa: "
+                     "Fleiss-Cohen-Everitt SE; Fleiss' kappa: jackknife SE) truncated to "
+                     "kappa's range [-1, 1]; some reach its end.")
+    if not mrmc.empty:
+        lowest = (mrmc["comparison"] == "difference").map({True: -1.0, False: 0.0})
+        if _truncated(mrmc, lowest):
+            notes.append("Table 5: intervals are t intervals (z for FRRC) truncated to the "
+                         "AUC's range [0, 1] (a difference's [-1, 1]); some reach its end.")
+    return notes

@@ -84,7 +84,8 @@ class KappaResult:
         Large-sample standard error (Fleiss, Cohen & Everitt 1969), used for
         the interval ("ASE" in SAS).
     ci_low, ci_high : float
-        ``estimate +/- z se`` (not truncated, as SAS).
+        ``estimate +/- z se``, truncated to kappa's range [-1, 1] (SAS reports the
+        untruncated bounds; they differ only where a bound passes -1 or 1).
     statistic : float
         ``estimate / se_null``, the z test of kappa = 0.
     p_value : float
@@ -99,6 +100,8 @@ class KappaResult:
         ``"unweighted"``, ``"linear"`` or ``"quadratic"``.
     categories : tuple
         The categories, in the order the weights use.
+    ci_method : str
+        How the interval was made (:data:`KAPPA_CI_METHOD`).
     """
 
     estimate: float
@@ -113,6 +116,7 @@ class KappaResult:
     expected_agreement: float
     weights: str
     categories: tuple[object, ...]
+    ci_method: str = ""
 
     @property
     def not_estimable(self) -> str:
@@ -120,6 +124,17 @@ class KappaResult:
         if not np.isnan(self.estimate):
             return ""
         return _ONE_CATEGORY
+
+
+#: The interval of Cohen's kappa, as the results name it.
+KAPPA_CI_METHOD = "Wald, Fleiss-Cohen-Everitt large-sample SE, truncated to [-1, 1]"
+#: The interval of Fleiss' kappa.
+FLEISS_CI_METHOD = "Wald, jackknife SE over subjects, truncated to [-1, 1]"
+
+
+def _in_range(bound: float) -> float:
+    """A kappa interval's bound inside kappa's range [-1, 1] (NaN stays NaN)."""
+    return float(np.clip(bound, -1.0, 1.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +149,7 @@ class FleissKappaResult:
         Jackknife standard error over subjects (Efron & Tibshirani 1993,
         ch. 11), used for the interval.
     ci_low, ci_high : float
-        ``estimate +/- z se``.
+        ``estimate +/- z se``, truncated to [-1, 1].
     statistic : float
         ``estimate / se_null``, the z test of kappa = 0 (``irr::kappam.fleiss``).
     p_value : float
@@ -148,6 +163,8 @@ class FleissKappaResult:
     category_kappas : pandas.DataFrame
         One row per category: ``category, estimate, se_null, statistic,
         p_value`` (Fleiss 1971, eq. 9).
+    ci_method : str
+        How the interval was made (:data:`FLEISS_CI_METHOD`).
     """
 
     estimate: float
@@ -160,6 +177,7 @@ class FleissKappaResult:
     n: int
     n_raters: int
     category_kappas: pd.DataFrame
+    ci_method: str = ""
 
     @property
     def not_estimable(self) -> str:
@@ -383,8 +401,8 @@ def cohen_kappa_from_table(
     return KappaResult(
         estimate=float(kappa),
         se=se,
-        ci_low=float(kappa - z * se),
-        ci_high=float(kappa + z * se),
+        ci_low=_in_range(kappa - z * se),
+        ci_high=_in_range(kappa + z * se),
         statistic=float(statistic),
         p_value=p_value,
         se_null=se0,
@@ -393,6 +411,7 @@ def cohen_kappa_from_table(
         expected_agreement=p_e,
         weights=label,
         categories=cats,
+        ci_method=KAPPA_CI_METHOD,
     )
 
 
@@ -545,14 +564,15 @@ def fleiss_kappa_from_counts(
     return FleissKappaResult(
         estimate=kappa,
         se=se,
-        ci_low=float(kappa - z * se),
-        ci_high=float(kappa + z * se),
+        ci_low=_in_range(kappa - z * se),
+        ci_high=_in_range(kappa + z * se),
         statistic=float(statistic),
         p_value=p_value,
         se_null=se0,
         n=int(n_subj),
         n_raters=int(m),
         category_kappas=category_kappas,
+        ci_method=FLEISS_CI_METHOD,
     )
 
 

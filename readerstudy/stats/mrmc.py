@@ -89,6 +89,7 @@ _COMPARISON_COLUMNS = [
     "statistic_name",
     "df",
     "p_value",
+    "ci_method",
 ]
 _GLOBAL_COLUMNS = ["analysis", "statistic_name", "statistic", "df_num", "df_den", "p_value"]
 
@@ -106,12 +107,14 @@ class MRMCResult:
     treatment_aucs : pandas.DataFrame
         One row per analysis and treatment: ``analysis`` ("RRRC", "FRRC",
         "RRFC"), ``treatment``, ``estimate`` (reader-averaged AUC), ``se``,
-        ``df`` (inf for normal-based intervals), ``ci_low``, ``ci_high``.
-        Each treatment's interval uses only that treatment's data.
+        ``df`` (inf for normal-based intervals), ``ci_low``, ``ci_high``
+        (truncated to the AUC's range [0, 1]), ``ci_method`` (how the interval
+        was made, e.g. "t (df 5.2), truncated to [0, 1]"). Each treatment's
+        interval uses only that treatment's data.
     comparisons : pandas.DataFrame
         One row per analysis and treatment pair: ``analysis``,
         ``treatment_a``, ``treatment_b``, ``estimate`` (a - b), ``se``,
-        ``ci_low``, ``ci_high``, ``statistic`` (t for RRRC and RRFC, z for
+        ``ci_low``, ``ci_high`` (truncated to [-1, 1]), ``ci_method``, ``statistic`` (t for RRRC and RRFC, z for
         FRRC; named in ``statistic_name``), ``df`` (Hillis ddf for RRRC,
         inf for FRRC, (t-1)(r-1) for RRFC), ``p_value`` (two-sided). Empty
         with a single treatment.
@@ -315,6 +318,16 @@ def _t_interval(
     return estimate - quantile * se, estimate + quantile * se, float(statistic), p
 
 
+def _clipped(low: float, high: float, df: float, lowest: float) -> tuple[float, float, str]:
+    """The interval truncated to [``lowest``, 1] (an AUC's range, or a difference's
+    [-1, 1]), and how it was made: a t interval on ``df`` degrees of freedom, or a normal
+    (z) one when ``df`` is infinite. RJafroc and iMRMC report the untruncated bounds;
+    they differ only where a bound passes the range."""
+    kind = "z" if np.isinf(df) else f"t (df {df:.4g})"
+    return (float(np.clip(low, lowest, 1.0)), float(np.clip(high, lowest, 1.0)),
+            f"{kind}, truncated to [{lowest:g}, 1]")
+
+
 def _f_sf(statistic: float, df_num: int, df_den: float) -> float:
     """Upper tail of F(df_num, df_den); F(d, inf) is chi2(d) / d."""
     if np.isinf(df_den):
@@ -360,6 +373,7 @@ def _treatment_intervals(
             else:
                 se, dof = np.sqrt(ms_r_i / r), float(r - 1)
             low, high, _, _ = _t_interval(estimate, float(se), dof, alpha)
+            low, high, method = _clipped(low, high, dof, 0.0)
             rows.append(
                 {
                     "analysis": analysis,
@@ -369,6 +383,7 @@ def _treatment_intervals(
                     "df": dof,
                     "ci_low": low,
                     "ci_high": high,
+                    "ci_method": method,
                 }
             )
     return pd.DataFrame(rows)
@@ -409,6 +424,7 @@ def _comparisons(
         for a, b in combinations(range(t), 2):
             estimate = float(means[a] - means[b])
             low, high, statistic, p = _t_interval(estimate, se, dof, alpha)
+            low, high, method = _clipped(low, high, dof, -1.0)
             pairs.append(
                 {
                     "analysis": analysis,
@@ -422,6 +438,7 @@ def _comparisons(
                     "statistic_name": "z" if analysis == "FRRC" else "t",
                     "df": dof,
                     "p_value": p,
+                    "ci_method": method,
                 }
             )
         ratio = ms_t / den if den > 0 else float("inf")

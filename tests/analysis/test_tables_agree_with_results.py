@@ -14,6 +14,7 @@ import pytest
 from readerstudy.analysis import bundle
 from readerstudy.analysis.frames import BASE_COLUMNS
 from readerstudy.analysis.services import ExportParameters
+from readerstudy.analysis.tables import publication_tables
 
 MODEL = "model:net@1.0"
 FEATURES = ["feature_fluid_cleft", "feature_band_edema", "feature_soft_tissue_mass"]
@@ -284,3 +285,21 @@ def test_every_number_of_every_table_equals_its_row_of_results_csv(export):
     # The study has every table, in the test sets and in the subgroups.
     assert checked == set(EXPECTED)
     assert (export / "all" / "subgroups").is_dir()
+
+
+def test_a_kappa_interval_cut_at_its_range_is_named_in_the_notes():
+    # 9 of 10 cases called alike: kappa 0.8, Wald bound 1.16 (SAS's ASE) shown as 1.
+    calls = {"r1": [1, 1, 1, 1, 0, 0, 0, 0, 1, 0], "r2": [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]}
+    reads = pd.DataFrame([
+        {"reader": r, "reader_kind": "human", "role": "resident", "years": 1, "case": f"C{i}",
+         "truth": calls["r1"][i], "condition": "CT", "round": "first",
+         "call": "malignant" if c else "benign"}
+        for r, cs in calls.items() for i, c in enumerate(cs)
+    ]).reindex(columns=BASE_COLUMNS)
+    tables = publication_tables(reads)
+    kappa = tables.agreement.iloc[0]
+    assert kappa["estimate"] == pytest.approx(0.8) and kappa["ci_high"] == 1.0
+    assert any(n.startswith("Table 3: kappa intervals are Wald intervals") for n in tables.notes)
+    # The MRMC interval of these two readers' calls (AUCs 1 and 0.9) passes 1 too.
+    assert tables.mrmc["ci_high"].max() == 1.0
+    assert any(n.startswith("Table 5: intervals are t intervals") for n in tables.notes)

@@ -238,3 +238,26 @@ def test_fleiss_kappa_needs_every_subject_rated_by_every_rater_once():
 def test_landis_koch_bands(kappa, band):
     # Landis & Koch (1977), Biometrics 33:159, p. 165.
     assert landis_koch(kappa) == band
+
+
+def test_a_kappa_interval_is_truncated_to_kappas_range_and_says_so():
+    # 9 of 10 cases called alike: kappa 0.8 with the Fleiss-Cohen-Everitt SE 0.186 (as SAS
+    # PROC FREQ's ASE), whose Wald bound 0.8 + 1.96 x 0.186 = 1.164 passes kappa's maximum.
+    data = pd.DataFrame({"x": [1, 1, 1, 1, 0, 0, 0, 0, 1, 0], "y": [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]})
+    result = cohen_kappa(data, x="x", y="y")
+    assert result.estimate == pytest.approx(0.8)
+    assert result.estimate + 1.959963984540054 * result.se > 1.0
+    assert result.ci_high == 1.0
+    assert result.ci_low == pytest.approx(result.estimate - 1.959963984540054 * result.se)
+    assert result.ci_method == "Wald, Fleiss-Cohen-Everitt large-sample SE, truncated to [-1, 1]"
+
+
+def test_a_fleiss_kappa_interval_is_truncated_to_kappas_range():
+    # Three raters agree on 7 of 8 subjects: the jackknife Wald bound passes 1.
+    calls = [[1, 1, 1]] * 4 + [[0, 0, 0]] * 3 + [[1, 0, 0]]
+    data = pd.DataFrame([{"case": i, "reader": f"r{j}", "call": c}
+                         for i, row in enumerate(calls) for j, c in enumerate(row)])
+    result = fleiss_kappa(data)
+    assert result.estimate + 1.959963984540054 * result.se > 1.0
+    assert result.ci_high == 1.0 and -1.0 <= result.ci_low < result.estimate
+    assert result.ci_method.endswith("truncated to [-1, 1]")

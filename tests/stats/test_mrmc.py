@@ -357,3 +357,22 @@ def test_a_missing_column_is_refused_listing_the_columns(vandyke):
 def test_an_unknown_covariance_method_is_refused(vandyke):
     with pytest.raises(ValueError, match="covariance must be 'jackknife' or 'delong'"):
         mrmc.or_hillis(vandyke, covariance="bootstrap")
+
+
+def test_reader_averaged_auc_intervals_are_truncated_to_the_auc_range_and_say_how():
+    # Three readers who separate 6 malignant from 6 benign cases almost perfectly: the t
+    # interval of the reader-averaged AUC passes 1 (RJafroc and iMRMC print it as it is).
+    rng = np.random.default_rng(1)
+    truth = np.r_[np.ones(6), np.zeros(6)]
+    data = pd.DataFrame([
+        {"condition": t, "reader": r, "case": f"c{i}", "truth": truth[i], "score": s}
+        for t in ("A", "B") for r in ("r1", "r2", "r3")
+        for i, s in enumerate(truth * 2 + rng.normal(0, 0.6, 12))
+    ])
+    result = mrmc.or_hillis(data, rating="score")
+    aucs = result.treatment_aucs
+    assert ((aucs["ci_low"] >= 0) & (aucs["ci_high"] <= 1)).all()
+    a = aucs.set_index(["analysis", "treatment"]).loc[("RRRC", "A")]
+    assert a["ci_high"] == 1.0 and a["estimate"] + a["se"] * 4.302652729749464 > 1.0  # t(2)
+    assert a["ci_method"] == "t (df 2), truncated to [0, 1]"
+    assert (result.comparisons["ci_method"].str.endswith("truncated to [-1, 1]")).all()
