@@ -231,9 +231,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 # READERSTUDY_INFERENCE_QUEUE, the others to Celery's default queue.
 CELERY_TASK_ROUTES = ["readerstudy.core.tasks.route"]
 
-# The study protocol's defaults.
-READERSTUDY_DEFAULT_WASHOUT_DAYS = env_int("READERSTUDY_DEFAULT_WASHOUT_DAYS", 30)
-READERSTUDY_DEFAULT_REPEAT_SAMPLE = env_int("READERSTUDY_DEFAULT_REPEAT_SAMPLE", 20)
 # The most an uploaded import zip may unpack to (bytes); the coordinator's page refuses a larger
 # upload before unpacking it.
 READERSTUDY_IMPORT_MAX_BYTES = env_int("READERSTUDY_IMPORT_MAX_BYTES", 16 * 1024**3)

@@ -99,17 +99,6 @@ def _authenticate(request: HttpRequest) -> tuple[Any, bool]:
     return user, from_session
 
 
-def request_user(request: HttpRequest) -> Any:
-    """The active user making a DICOMweb request; raises :class:`NotAuthenticated` otherwise.
-
-    The viewer authenticates with the session cookie, which Django's own middleware
-    resolves (no DRF on this path). An ``Authorization: Token ...`` header (API clients) is
-    checked only when there is no session. DRF's ``Request`` is used for that fallback so
-    that its test client's ``force_authenticate`` keeps working.
-    """
-    return _authenticate(request)[0]
-
-
 # -- the short-lived grants ---------------------------------------------------------------------
 #
 # A reader scrolling a series asks for each of its slices within seconds, with the same
@@ -313,8 +302,8 @@ def instance_for_request(request: HttpRequest, *, study_uid: str, series_uid: st
 
     Raises :class:`NotAuthenticated` when the request has no valid credentials. A session
     that was granted this series moments ago skips the authentication and worklist lookups
-    (see the grants above); otherwise this is :func:`request_user` then
-    :func:`instance_for`.
+    (see the grants above); otherwise it authenticates the request (the session, else a
+    token: :func:`_authenticate`) then calls :func:`instance_for`.
     """
     return _for_request(request, study_uid, series_uid,
                         lambda reader_id: _instance(reader_id, study_uid, series_uid, sop_uid))

@@ -85,11 +85,6 @@ def profile_actions() -> tuple[dict[int, str], tuple[tuple[int, int, int, int, s
     return exact, tuple(masked)
 
 
-def profile_tags() -> list[int]:
-    """Every attribute tag listed in the profile's table (repeating groups excluded)."""
-    return sorted(profile_actions()[0])
-
-
 def _action_for(tag: BaseTag) -> str | None:
     exact, masked = profile_actions()
     action = exact.get(int(tag))

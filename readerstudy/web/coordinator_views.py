@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -60,14 +60,6 @@ def coordinator_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     return never_cache(strict_csp(login_required(wrapped)))
 
 
-def _optional_url(name: str, **kwargs: Any) -> str | None:
-    """The URL of a page another part of the project may not have built yet."""
-    try:
-        return reverse(name, kwargs=kwargs)
-    except NoReverseMatch:
-        return None
-
-
 def _study(slug: str) -> Study:
     return get_object_or_404(Study, slug=slug)
 
@@ -84,10 +76,10 @@ def study_page_context(study: Study, section: str) -> dict[str, Any]:
         ("settings", "Settings", reverse("web-study-settings", kwargs={"slug": study.slug})),
         ("cases", "Cases", reverse("web-study-cases", kwargs={"slug": study.slug})),
         ("readers", "Readers", reverse("web-study-readers", kwargs={"slug": study.slug})),
-        ("model", "Model", _optional_url("web-inference", slug=study.slug)),
-        ("exports", "Statistics and exports", _optional_url("web-exports", slug=study.slug)),
+        ("model", "Model", reverse("web-inference", kwargs={"slug": study.slug})),
+        ("exports", "Statistics and exports", reverse("web-exports", kwargs={"slug": study.slug})),
     ]
-    return {"study": study, "section": section, "study_nav": [item for item in nav if item[2]]}
+    return {"study": study, "section": section, "study_nav": nav}
 
 
 _study_context = study_page_context  # the name the model and export pages first imported
@@ -145,14 +137,14 @@ def coordinator(request: HttpRequest, slug: str) -> HttpResponse:
     n_cases = services.reading_cases(study).count()
     n_training = study.cases.count() - n_cases
     api = [
-        ("Study", _optional_url("study-detail", slug=slug)),
-        ("Progress", _optional_url("study-progress", slug=slug)),
-        ("Repeat-read schedule", _optional_url("study-schedule", slug=slug)),
-        ("All reads", _optional_url("study-reads", slug=slug)),
-        ("Audit log", _optional_url("study-audit", slug=slug)),
-        ("Exports", _optional_url("study-exports", slug=slug)),
-        ("Model inference status", _optional_url("study-inference", slug=slug)),
-        ("Model predictions", _optional_url("study-predictions", slug=slug)),
+        ("Study", reverse("study-detail", kwargs={"slug": slug})),
+        ("Progress", reverse("study-progress", kwargs={"slug": slug})),
+        ("Repeat-read schedule", reverse("study-schedule", kwargs={"slug": slug})),
+        ("All reads", reverse("study-reads", kwargs={"slug": slug})),
+        ("Audit log", reverse("study-audit", kwargs={"slug": slug})),
+        ("Exports", reverse("study-exports", kwargs={"slug": slug})),
+        ("Model inference status", reverse("study-inference", kwargs={"slug": slug})),
+        ("Model predictions", reverse("study-predictions", kwargs={"slug": slug})),
     ]
     return render(request, "web/coordinator/study.html", study_page_context(study, "overview") | {
         "progress": progress,
