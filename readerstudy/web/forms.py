@@ -24,7 +24,7 @@ def import_max_bytes() -> int:
     return getattr(settings, "READERSTUDY_IMPORT_MAX_BYTES", DEFAULT_MAX_UPLOAD_BYTES)
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     """A service's ``ValidationError`` shown on the form: on its field when the form has one."""
     if hasattr(exc, "error_dict"):
         for field, messages in exc.message_dict.items():

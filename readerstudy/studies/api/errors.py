@@ -15,7 +15,7 @@ from readerstudy.studies.exceptions import (
     StudyNotOpen,
 )
 
-_STATUS = {
+_STATUS: dict[type[ReadingError], int] = {
     NotInWorklist: status.HTTP_404_NOT_FOUND,
     StudyNotOpen: status.HTTP_409_CONFLICT,
     ReadConflict: status.HTTP_409_CONFLICT,

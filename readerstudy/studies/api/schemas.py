@@ -71,7 +71,7 @@ class ViewerInstanceSerializer(serializers.Serializer):
 
 class ViewerSeriesSerializer(serializers.Serializer):
     role = serializers.CharField(help_text="e.g. axial, sagittal, t1w, t2w")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # the field "label" shadows Field.label
     study_uid = serializers.CharField()
     series_uid = serializers.CharField()
     metadata_url = serializers.CharField()
