@@ -29,6 +29,7 @@ from sklearn.metrics import cohen_kappa_score, roc_auc_score
 from readerstudy.predictions import registry
 from readerstudy.predictions.models import Prediction
 from readerstudy.studies.models import Case, Read, Study
+from readerstudy.studies.pseudonyms import case_code_resolve
 from tests.browser import dicom_series
 from tests.browser.conftest import ARTIFACTS, new_page, sign_in, wait_until_loaded
 from tests.predictions.helpers import save_tiny_model
@@ -93,7 +94,8 @@ def read_every_case_available(page, live_server, study: Study, reader, round_: s
         assert wait_until_loaded(page) == "loaded"
         code = page.text_content("#case-code")
         call, confidence = PLANS[reader.username].answer(
-            Case.objects.select_related("reference").get(study=study, code=code), round_)
+            Case.objects.select_related("reference").get(  # the code is the round's (studies.pseudonyms)
+                study=study, code=case_code_resolve(study=study, reader=reader, round=round_, code=code)), round_)
         page.check(f"#call-{call}")
         page.fill("#confidence", str(confidence))
         assert page.text_content(".confidence-value") == f"{confidence}%"
