@@ -6,7 +6,7 @@ import { answerShortcut, isTypingTarget } from './answer/shortcuts.js';
 import { buildAnswerForm } from './answer/answerForm.js';
 import { ApiError, getJson, setCsrfToken } from './lib/api.js';
 import { readConfig } from './lib/config.js';
-import { el, formatDate, hideBanner, showBanner } from './lib/dom.js';
+import { el, hideBanner, showBanner } from './lib/dom.js';
 import { outboxGet, outboxKey, outboxSave, outboxSend } from './lib/outbox.js';
 import { uuid4 } from './lib/uuid.js';
 import { prefetchSeriesMetadata } from './viewer/metadataPrefetch.js';
@@ -41,7 +41,7 @@ function readUrl(config, code, round) {
   return `${path}?round=${encodeURIComponent(round)}`;
 }
 
-/** Replaces the reading room with a message (case not available, repeat not yet due). */
+/** Replaces the reading room with a message (case not available, session ended). */
 function showPageMessage(config, title, text) {
   const main = $('#reading-room');
   main.replaceChildren(
@@ -60,12 +60,6 @@ async function loadCase(config) {
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       showPageMessage(config, 'Case not available', 'This case is not in your worklist for this round.');
-    } else if (error instanceof ApiError && error.status === 403 && error.body?.available_from) {
-      showPageMessage(
-        config,
-        'Repeat read not yet due',
-        `This repeat read opens on ${formatDate(error.body.available_from)}, after the washout period.`,
-      );
     } else if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
       showPageMessage(config, 'Not signed in', 'Your session has ended. Sign in again to continue reading.');
     } else {

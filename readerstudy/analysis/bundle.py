@@ -34,6 +34,7 @@ from readerstudy.analysis import display, figures, mrmc_files
 from readerstudy.analysis.frames import SUBGROUPS
 from readerstudy.analysis.results import analyse_reads
 from readerstudy.analysis.tables import PublicationTables, publication_tables
+from readerstudy.core.spreadsheet import csv_safe
 from readerstudy.stats import io as stats_io
 
 logger = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ def write_unit(reads: pd.DataFrame, unit: Unit, root: Path, *, parameters,
     try:
         results = analyse_reads(reads, n_boot=parameters.n_boot, seed=parameters.seed,
                                 alpha=parameters.alpha)
-        stats_io.write_results(results, directory)
+        stats_io.write_results(csv_safe(results), directory)
     except ValueError as exc:
         notes.append(f"No results table: {exc}")
     try:
@@ -239,7 +240,7 @@ def build_export(reads: pd.DataFrame, directory: Path, *, parameters, title: str
     """
     report = progress or (lambda percent, step: None)
     directory.mkdir(parents=True, exist_ok=True)
-    reads.to_csv(directory / "reads.csv", index=False)
+    csv_safe(reads).to_csv(directory / "reads.csv", index=False)
     units = plan(reads)
     notes: list[str] = []
     if not units:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from readerstudy.analysis.table_parts import NOTE
 from readerstudy.analysis.tables import PublicationTables
+from readerstudy.core.spreadsheet import csv_safe, xlsx_safe
 from readerstudy.stats.estimable import note
 from readerstudy.studies.answer_form import FEATURES
 
@@ -441,15 +442,15 @@ def write_tables(tables: PublicationTables, directory: Path, *, title: str) -> l
         path = directory / FILE_NAMES[name]
         if frame.columns.empty:  # a table that does not apply still parses as a CSV
             frame = pd.DataFrame({"note": [NOT_APPLICABLE]})
-        frame.to_csv(path, index=False)
+        csv_safe(frame).to_csv(path, index=False)
         written.append(path)
     workbook = directory / "tables.xlsx"
     shown = display_tables(tables)
     with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
         for name, frame in shown.items():
             sheet = frame if not frame.empty else pd.DataFrame({"": ["Not applicable."]})
-            _finite_or_none(sheet).to_excel(writer, sheet_name=SHEET_NAMES[name], index=False)
-        pd.DataFrame({"Notes": tables.notes or [""]}).to_excel(
+            xlsx_safe(_finite_or_none(sheet)).to_excel(writer, sheet_name=SHEET_NAMES[name], index=False)
+        xlsx_safe(pd.DataFrame({"Notes": tables.notes or [""]})).to_excel(
             writer, sheet_name="Notes", index=False)
     written.append(workbook)
     for file_name, text in (("tables.md", tables_markdown(tables, title=title, shown=shown)),

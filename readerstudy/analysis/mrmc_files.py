@@ -39,6 +39,7 @@ from pathlib import Path
 import pandas as pd
 
 from readerstudy.analysis.frames import HUMAN
+from readerstudy.core.spreadsheet import csv_safe, xlsx_safe
 
 
 @dataclass(frozen=True)
@@ -158,11 +159,11 @@ def write_mrmc_files(reads: pd.DataFrame, directory: Path, *, title: str) -> tup
     paths = [directory / "imrmc.imrmc", directory / "imrmc_dataframe.csv",
              directory / "rjafroc.xlsx", directory / "mrmc_key.csv"]
     paths[0].write_text(imrmc_text(data, title=title), encoding="utf-8")
-    imrmc_dataframe(data).to_csv(paths[1], index=False)
+    csv_safe(imrmc_dataframe(data)).to_csv(paths[1], index=False)
     with pd.ExcelWriter(paths[2], engine="openpyxl") as writer:
         for name, sheet in rjafroc_sheets(data).items():
-            sheet.to_excel(writer, sheet_name=name, index=False)
-    data.key.to_csv(paths[3], index=False)
+            xlsx_safe(sheet).to_excel(writer, sheet_name=name, index=False)
+    csv_safe(data.key).to_csv(paths[3], index=False)
     notes = [f"MRMC files: rating = {data.rating_kind}."]
     if data.left_out:
         notes.append("Left out of the MRMC files (not fully crossed): " + "; ".join(data.left_out))

@@ -8,6 +8,7 @@ import pytest
 
 from readerstudy.studies import services
 from readerstudy.studies.models import Case, ReadingSlot
+from readerstudy.studies.pseudonyms import case_code
 from readerstudy.studies.selectors import worklist_for
 from tests.browser.conftest import sign_in
 
@@ -33,9 +34,16 @@ def test_a_repeat_read_is_not_offered_before_its_date(page, live_server, ct_stud
     assert "Upcoming repeat reads" in card.text_content()
     assert repeat.case.code not in page.content()
 
-    page.goto(f"{live_server.url}/read/{ct_study.slug}/{repeat.case.code}/?round=repeat")
-    assert page.text_content("h1") == "Repeat read not yet due"
+    # Not yet due looks exactly like a case that does not exist (studies.pseudonyms, uniform
+    # refusal): a reader cannot learn which cases are in the repeat sample, nor when they open.
+    code = case_code(case=repeat.case, round="repeat")
+    assert code not in page.content()
+    page.goto(f"{live_server.url}/read/{ct_study.slug}/{code}/?round=repeat")
+    assert page.text_content("h1") == "Case not available"
     assert page.locator("#viewports").count() == 0
+    not_due = page.request.get(f"{live_server.url}/api/v1/reading/{ct_study.slug}/cases/{code}/?round=repeat")
+    unknown = page.request.get(f"{live_server.url}/api/v1/reading/{ct_study.slug}/cases/NOSUCHCASE/?round=repeat")
+    assert (not_due.status, not_due.body()) == (unknown.status, unknown.body()) == (404, unknown.body())
 
 
 def test_a_reader_cannot_open_a_case_outside_their_worklist_by_url(
