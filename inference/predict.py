@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -134,7 +135,8 @@ def case_patches(
         volume = load_series_around(
             _series(series, "axial"), center, half_size_mm=size / 2 * spacing
         )
-        window = tuple(float(v) for v in spec["window_hu"])
+        # The preprocessing spec's window_hu is [low, high].
+        window = cast(tuple[float, float], tuple(float(v) for v in spec["window_hu"]))
         patch = ct_patch(volume, center, size=size, spacing_mm=spacing, clip=window)
         return patch[np.newaxis]
     if spec["kind"] == "mri_patch":

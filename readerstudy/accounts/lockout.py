@@ -73,7 +73,9 @@ def lockout_response(request: HttpRequest, original_response: HttpResponse | Non
     ``{"detail": ...}``.
     """
     message = lockout_message()
-    status = settings.AXES_HTTP_RESPONSE_CODE
+    # axes.conf sets the default (429) on the settings at import; the stubs' settings plugin
+    # sees only readerstudy.settings.
+    status = settings.AXES_HTTP_RESPONSE_CODE  # type: ignore[misc]
     if "application/json" in request.headers.get("Accept", "") or request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=status)
     username = get_client_username(request, credentials) or ""

@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 import time
 from functools import partial
+from typing import cast
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.middleware import AuthenticationMiddleware
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -67,10 +68,12 @@ def get_user(request: HttpRequest):
         if reason:
             logger.info("Signed-in session ended (%s).", reason)
             request.session.flush()
-            request._cached_user = AnonymousUser()
+            # request._cached_user: the per-request cache Django's own get_user keeps
+            # (django.contrib.auth.middleware); private, so not in the stubs.
+            request._cached_user = AnonymousUser()  # type: ignore[attr-defined]
         else:
-            request._cached_user = auth.get_user(request)
-    return request._cached_user
+            request._cached_user = auth.get_user(request)  # type: ignore[attr-defined]
+    return request._cached_user  # type: ignore[attr-defined]
 
 
 async def aget_user(request: HttpRequest):
@@ -82,5 +85,7 @@ class SessionLifetimeAuthenticationMiddleware(AuthenticationMiddleware):
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)  # its checks; then our lookups replace its own
-        request.user = SimpleLazyObject(lambda: get_user(request))
+        # As Django's AuthenticationMiddleware: a lazy user (the stubs type the attribute as the
+        # user itself, not the lazy proxy that stands for it).
+        request.user = cast("User | AnonymousUser", SimpleLazyObject(lambda: get_user(request)))
         request.auser = partial(aget_user, request)

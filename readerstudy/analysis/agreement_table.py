@@ -12,7 +12,7 @@ from itertools import combinations
 import pandas as pd
 
 from readerstudy.analysis.frames import HUMAN, MODEL, measurement_column
-from readerstudy.analysis.results import Results, Row, estimate_columns, total
+from readerstudy.analysis.results import Results, Row, bounds, estimate_columns, total
 from readerstudy.analysis.table_parts import conditions, first_reads, reader_order
 from readerstudy.stats.agreement import landis_koch
 from readerstudy.stats.icc import koo_li
@@ -26,7 +26,7 @@ def _kappa_record(kappa: Row | None, observed: Row | None) -> dict[str, object]:
         "ci_high": columns["estimate_ci_high"], "note": columns["estimate_note"],
         "p_value": kappa.p_value if kappa else float("nan"), "n": total(kappa),
         "observed_agreement": observed.estimate if observed else float("nan"),
-        "band": landis_koch(columns["estimate"]),
+        "band": landis_koch(bounds(kappa)[0]),
     }
 
 
@@ -107,17 +107,18 @@ def _measurement_record(results: Results, analysis: str, condition: str, reader:
             return results.get(analysis, condition, other, f"{column}_{metric}", other=reader)
         return results.get(analysis, condition, reader, f"{column}_{metric}", other=other)
 
-    icc = estimate_columns("icc", get("icc_2_1"))
-    bias = estimate_columns("bias", get("bias"))
+    icc_row, bias_row = get("icc_2_1"), get("bias")
+    icc = estimate_columns("icc", icc_row)
+    bias = estimate_columns("bias", bias_row)
     lower, upper = get("loa_lower"), get("loa_upper")
     loa_low = lower.estimate if lower else float("nan")
     loa_high = upper.estimate if upper else float("nan")
     if swapped:
-        bias |= {"bias": -bias["bias"], "bias_ci_low": -bias["bias_ci_high"],
-                 "bias_ci_high": -bias["bias_ci_low"]}
+        estimate, ci_low, ci_high = bounds(bias_row)
+        bias |= {"bias": -estimate, "bias_ci_low": -ci_high, "bias_ci_high": -ci_low}
         loa_low, loa_high = -loa_high, -loa_low
     return {
-        **icc, "icc_band": koo_li(icc["icc"]), **bias,
+        **icc, "icc_band": koo_li(bounds(icc_row)[0]), **bias,
         "loa_low": loa_low, "loa_high": loa_high, "n": total(get("icc_2_1")),
     }
 

@@ -87,7 +87,8 @@ def _slug(value: object) -> str:
     return text or "blank"
 
 
-def _value_label(column: str, value: object) -> str:
+def _value_label(column: str, value: float | str) -> str:
+    """A subgroup value (a cell of the reads: a number or a text) as a label."""
     if column == "field_strength":
         return f"{float(value):g} T"
     return str(value)

@@ -64,23 +64,30 @@ def _missing(value: object) -> bool:
         return False
 
 
+def _number(value: float | None) -> float | None:
+    """``value`` as a float, ``None`` when missing (``None``, NaN, ``pd.NA``)."""
+    return None if value is None or _missing(value) else float(value)
+
+
 def round_half_up(value: float, digits: int = 0) -> Decimal:
     """``value`` rounded half away from zero to ``digits`` decimals (0.685 -> 0.69)."""
     quantum = Decimal(1).scaleb(-digits)
     return Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
-def fmt_number(value: object, digits: int = 2) -> str:
+def fmt_number(value: float | None, digits: int = 2) -> str:
     """``value`` rounded half up; ``""`` when missing, ``"∞"`` / ``"-∞"`` when infinite (an
     odds ratio of a feature seen in one group only)."""
-    if _missing(value):
+    number = _number(value)
+    if number is None:
         return ""
-    if math.isinf(float(value)):
-        return "∞" if float(value) > 0 else "-∞"
-    return str(round_half_up(float(value), digits))
+    if math.isinf(number):
+        return "∞" if number > 0 else "-∞"
+    return str(round_half_up(number, digits))
 
 
-def fmt_estimate_ci(estimate: object, low: object, high: object, digits: int = 2) -> str:
+def fmt_estimate_ci(estimate: float | None, low: float | None, high: float | None,
+                    digits: int = 2) -> str:
     """``"0.69 (0.59, 0.78)"``; ``""`` when the estimate is missing."""
     if _missing(estimate):
         return ""
@@ -89,15 +96,16 @@ def fmt_estimate_ci(estimate: object, low: object, high: object, digits: int = 2
     return f"{fmt_number(estimate, digits)} ({fmt_number(low, digits)}, {fmt_number(high, digits)})"
 
 
-def fmt_percent(value: object) -> str:
-    if _missing(value):
+def fmt_percent(value: float | None) -> str:
+    number = _number(value)
+    if number is None:
         return ""
-    return f"{round_half_up(100.0 * float(value), 0)}%"
+    return f"{round_half_up(100.0 * number, 0)}%"
 
 
-def fmt_proportion(successes: object, total: object) -> str:
+def fmt_proportion(successes: float | None, total: float | None) -> str:
     """``"67% (33/49)"``; ``"- (0/0)"`` when nothing was counted."""
-    if _missing(successes) or _missing(total):
+    if successes is None or total is None or _missing(successes) or _missing(total):
         return ""
     successes, total = int(successes), int(total)
     if total == 0:
@@ -105,33 +113,33 @@ def fmt_proportion(successes: object, total: object) -> str:
     return f"{fmt_percent(successes / total)} ({successes}/{total})"
 
 
-def fmt_percent_ci(low: object, high: object) -> str:
+def fmt_percent_ci(low: float | None, high: float | None) -> str:
     """``"54%, 78%"``."""
     if _missing(low) or _missing(high):
         return ""
     return f"{fmt_percent(low)}, {fmt_percent(high)}"
 
 
-def fmt_ratio(successes: object, total: object) -> str:
-    if _missing(successes) or _missing(total):
+def fmt_ratio(successes: float | None, total: float | None) -> str:
+    if successes is None or total is None or _missing(successes) or _missing(total):
         return ""
     return f"{int(successes)}/{int(total)}"
 
 
-def fmt_p(value: object) -> str:
+def fmt_p(value: float | None) -> str:
     """``"<0.001"``, ``"0.008"``, ``"1.000"``; ``""`` when missing."""
-    if _missing(value):
+    number = _number(value)
+    if number is None:
         return ""
-    value = float(value)
-    if value < 0.001:
+    if number < 0.001:
         return "<0.001"
-    return str(round_half_up(value, 3))
+    return str(round_half_up(number, 3))
 
 
-def fmt_reader_role(role: object, years: object) -> str:
+def fmt_reader_role(role: object, years: float | None) -> str:
     """``"Resident, 2 years"``; ``"Model"``."""
     label = str(role).capitalize() if not _missing(role) and role else ""
-    if _missing(years):
+    if years is None or _missing(years):
         return label
     years = int(years) if float(years).is_integer() else float(years)
     unit = "year" if years == 1 else "years"
@@ -326,8 +334,8 @@ def mrmc_display(table: pd.DataFrame) -> pd.DataFrame:
 METHODS = {"firth": "Firth", "maximum likelihood": "maximum likelihood"}
 
 
-def _presence(present: object, total: object, of: str) -> str:
-    if not _missing(total) and int(total) == 0:
+def _presence(present: float | None, total: float | None, of: str) -> str:
+    if total is not None and not _missing(total) and int(total) == 0:
         return note(f"no {of}")
     return fmt_proportion(present, total)
 

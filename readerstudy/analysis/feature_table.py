@@ -43,6 +43,9 @@ def _feature_record(results: Results, condition: str, reader: str,
     present_malignant, present_benign = get("present_malignant"), get("present_benign")
     fisher, holm, logistic = get("fisher_or"), get("fisher_or_holm"), get("logistic_or")
     record: dict[str, object] = {"feature": feature.removeprefix(PREFIX)}
+    # The features analysis writes a ``fisher_or`` row for every feature of every reader it
+    # covers (estimable or not), so a reader in the table has one.
+    assert fisher is not None, f"no {feature}_fisher_or row for {reader}"
     if present_malignant is None or present_benign is None or holm is None:
         # No case with every feature recorded.
         record |= {"n": fisher.n, **estimate_columns("fisher_or", fisher),
@@ -65,10 +68,13 @@ def _method_columns(results: Results, condition: str, reader: str) -> dict[str, 
         return results.get("features", condition, reader, metric)
 
     firth, events = get("logistic_firth"), get("logistic_events")
+    separation = get("logistic_separation")
     if firth is None or events is None:
         return {}
+    # logistic_separation is written together with logistic_firth and logistic_events.
+    assert separation is not None, f"no logistic_separation row for {reader}"
     return {"logistic_method": METHODS[firth.estimate],
-            "logistic_separation": bool(get("logistic_separation").estimate),
+            "logistic_separation": bool(separation.estimate),
             "logistic_n": events.n, "logistic_events": whole(events),
             "logistic_remark": firth.note}
 

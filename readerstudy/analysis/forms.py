@@ -35,7 +35,9 @@ class ExportParametersForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        # Form.clean() returns self.cleaned_data; the stubs allow None for overrides.
+        data = self.cleaned_data
         try:
             self.parameters = ExportParameters.from_data(
                 {name: data.get(name) for name in self.fields})

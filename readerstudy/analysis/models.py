@@ -48,6 +48,9 @@ class AnalysisExport(models.Model):
     files = models.JSONField(default=list, blank=True, help_text="Paths inside the archive.")
     error = models.TextField(blank=True)
 
+    # Not stored: the views set it for the templates (analysis.views._export_context).
+    download: str | None
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [

@@ -71,6 +71,13 @@ class Results:
         return frame if condition is None else frame.loc[frame["condition"] == condition]
 
 
+def bounds(row: Row | None) -> tuple[float, float, float]:
+    """The row's estimate and interval, NaN when there is no row (as :func:`estimate_columns`)."""
+    if row is None:
+        return math.nan, math.nan, math.nan
+    return row.estimate, row.ci_low, row.ci_high
+
+
 def estimate_columns(prefix: str, row: Row | None) -> dict[str, object]:
     """``{prefix, prefix_ci_low, prefix_ci_high, prefix_note}`` of a results row (NaN and
     a note saying so when there is none)."""

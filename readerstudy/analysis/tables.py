@@ -61,7 +61,8 @@ class PublicationTables:
 
     @classmethod
     def empty(cls, notes: list[str] | None = None) -> PublicationTables:
-        return cls(*(pd.DataFrame() for _ in range(7)), notes=list(notes or []))
+        return cls(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
+                   pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), notes=list(notes or []))
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {
@@ -183,7 +184,8 @@ def performance_table(reads: pd.DataFrame, results: pd.DataFrame, *,
             }
             record = base | {"subset": "all cases"} | _performance_row(
                 index, "diagnostic", "auc", condition, reader)
-            if head["reader_kind"] == HUMAN and has_model:
+            # has_model is False when there is no reference model (no reader equals None).
+            if head["reader_kind"] == HUMAN and has_model and reference_model is not None:
                 record |= {"versus": reference_model} | _versus_model(
                     index, condition, reader, reference_model)
             records.append(record)

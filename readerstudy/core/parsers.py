@@ -8,6 +8,7 @@ too) rather than a ``ValueError``. Both are refused here as a 400 with a message
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework.exceptions import ParseError
@@ -24,6 +25,7 @@ def json_depth(value: Any) -> int:
     """
     deepest = 0
     stack = [(value, 1)]
+    children: Iterable[Any]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):

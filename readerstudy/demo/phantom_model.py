@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -133,4 +133,5 @@ def _volume(phantom) -> Volume:
     affine[:3, :3] = np.asarray(phantom.direction, float) * np.asarray(phantom.spacing[::-1], float)
     affine[:3, 3] = phantom.origin
     return Volume(array=np.asarray(phantom.array, np.float32), affine=affine,
-                  spacing=tuple(float(s) for s in phantom.spacing))
+                  # A phantom's spacing has one value per axis (three).
+                  spacing=cast(tuple[float, float, float], tuple(float(s) for s in phantom.spacing)))

@@ -313,7 +313,12 @@ def _measure(reader: SimulatedReader, case: CaseFacts, key: str, rng: np.random.
         raise ValueError(f"Case {case.code}: no true {key} to measure (the study asks for it).")
     spec, scale = MEASUREMENTS[key], MEASUREMENT_SCALE[key]
     value = case.measurements[key] + scale * (reader.measurement_bias + rng.normal(0.0, reader.measurement_sd))
-    return round(min(max(value, spec.minimum), spec.maximum), 1)
+    # Every measurement question has both bounds today; a bound a question lacks clamps nothing.
+    if spec.minimum is not None:
+        value = max(value, spec.minimum)
+    if spec.maximum is not None:
+        value = min(value, spec.maximum)
+    return round(value, 1)
 
 
 def _session_sizes(n: int, rng: np.random.Generator) -> list[int]:

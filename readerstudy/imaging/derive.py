@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian
 
 from readerstudy.imaging.validation import SeriesGeometry
 
@@ -103,7 +103,7 @@ def sagittal_series(
         ds["PixelData"].VR = "OW"
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = sop_uid
+        meta.MediaStorageSOPInstanceUID = UID(sop_uid)
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
         ds.file_meta = meta
         ds.set_original_encoding(False, True)

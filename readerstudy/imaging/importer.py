@@ -298,6 +298,8 @@ def _write_sagittal(*, writer: storage.Writer, study: Study, case: Case, templat
         position = float(np.asarray(ds.ImagePositionPatient, dtype=float) @ normal)
         series_writer.add(ds, position=position, name=f"derived sagittal image {ds.InstanceNumber}")
         first = first or ds
+    if first is None:  # sagittal_series yields one image per column of the volume
+        raise ValueError("the volume has no column to derive a sagittal image from")
     n_rows, row_step = sagittal_shape(geometry)
     return series_writer.finish(
         first=first, geometry=geometry,

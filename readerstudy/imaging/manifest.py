@@ -22,7 +22,8 @@ REQUIRED_COLUMNS = (
 )
 BBOX_COLUMNS = ("bbox_min_x", "bbox_min_y", "bbox_min_z", "bbox_max_x", "bbox_max_y", "bbox_max_z")
 # The series each modality needs, and the only ones it may list.
-SERIES_ROLES = {Modality.CT: ("axial",), Modality.MRI: ("t1w", "t2w")}
+# Keyed by Modality members, looked up with plain strings (a str enum member equals its value).
+SERIES_ROLES: dict[str, tuple[str, ...]] = {Modality.CT: ("axial",), Modality.MRI: ("t1w", "t2w")}
 MODALITY_NAMES = {"CT": Modality.CT, "MR": Modality.MRI, "MRI": Modality.MRI}
 SEX_NAMES = {"F": "F", "M": "M", "O": "O", "": ""}
 MAX_AGE = 130
@@ -127,14 +128,15 @@ def _parse_row(row_number: int, raw: dict[str, str]) -> ManifestRow | list[str]:
         problems.append(f"field_strength {value['field_strength']!r} is not a plausible field in tesla")
 
     bbox_values = [_number(value[k], k, problems, required=False) for k in BBOX_COLUMNS]
-    bbox = None
-    if any(v is not None for v in bbox_values):
-        if any(v is None for v in bbox_values):
+    bbox: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+    known = [v for v in bbox_values if v is not None]
+    if known:
+        if len(known) < len(bbox_values):
             problems.append("a bounding box needs all six bbox_min_x..bbox_max_z values")
-        elif any(lo > hi for lo, hi in zip(bbox_values[:3], bbox_values[3:], strict=True)):
+        elif any(lo > hi for lo, hi in zip(known[:3], known[3:], strict=True)):
             problems.append("bounding box minimum exceeds its maximum")
         else:
-            bbox = (tuple(bbox_values[:3]), tuple(bbox_values[3:]))
+            bbox = ((known[0], known[1], known[2]), (known[3], known[4], known[5]))
     has_center = any(value[k] for k in ("center_x", "center_y", "center_z"))
     center_values = [_number(value[k], k, problems, required=has_center or bbox is None)
                      for k in ("center_x", "center_y", "center_z")]

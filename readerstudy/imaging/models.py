@@ -116,8 +116,8 @@ class VertebraLocation(models.Model):
 
     @property
     def bbox(self) -> tuple[tuple[float, float, float], tuple[float, float, float]] | None:
-        values = (self.bbox_min_x, self.bbox_min_y, self.bbox_min_z,
-                  self.bbox_max_x, self.bbox_max_y, self.bbox_max_z)
-        if any(v is None for v in values):
+        x0, y0, z0 = self.bbox_min_x, self.bbox_min_y, self.bbox_min_z
+        x1, y1, z1 = self.bbox_max_x, self.bbox_max_y, self.bbox_max_z
+        if x0 is None or y0 is None or z0 is None or x1 is None or y1 is None or z1 is None:
             return None
-        return (values[0], values[1], values[2]), (values[3], values[4], values[5])
+        return (x0, y0, z0), (x1, y1, z1)

@@ -13,6 +13,7 @@ import io
 
 import numpy as np
 from pydicom import dcmread
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, generate_frames
 from pydicom.uid import (
@@ -103,6 +104,9 @@ def frame_ranges(data: bytes) -> list[list[int]]:
     """``[[offset, length], ...]`` of each frame's pixel data in an encoded file."""
     ds = dcmread(io.BytesIO(data))
     raw = ds.get_item(PIXEL_DATA)
+    # dcmread leaves elements raw (offset and length in the file) until they are accessed.
+    if not isinstance(raw, RawDataElement):
+        raise TypeError(f"pixel data is not a raw element: {type(raw).__name__}")
     n_frames = int(ds.get("NumberOfFrames") or 1)
     start = raw.value_tell
     if UID(ds.file_meta.TransferSyntaxUID).is_compressed:

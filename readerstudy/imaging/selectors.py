@@ -17,8 +17,9 @@ from readerstudy.studies import pseudonyms
 from readerstudy.studies.models import Case, ReadingSlot, Round, Study
 
 # Viewer order: axial first, then its derived sagittal; MRI: T1W then T2W.
-ROLE_ORDER = {Series.Role.AXIAL: 0, Series.Role.SAGITTAL: 1, Series.Role.T1W: 2, Series.Role.T2W: 3}
-ROLE_LABELS = {
+# Keyed by Series.Role members, looked up with the role as stored (a plain str).
+ROLE_ORDER: dict[str, int] = {Series.Role.AXIAL: 0, Series.Role.SAGITTAL: 1, Series.Role.T1W: 2, Series.Role.T2W: 3}
+ROLE_LABELS: dict[str, str] = {
     Series.Role.AXIAL: "Axial CT",
     Series.Role.SAGITTAL: "Sagittal CT (reformat)",
     Series.Role.T1W: "Sagittal T1W",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from pydicom import dcmread
@@ -116,7 +117,9 @@ def read_header(path: Path, name: str) -> InstanceHeader | Problem:
         modality=str(ds.Modality), transfer_syntax_uid=str(meta.TransferSyntaxUID),
         rows=int(ds.Rows), columns=int(ds.Columns), number_of_frames=len(planes),
         orientation=planes[0].orientation, pixel_spacing=planes[0].pixel_spacing,
-        positions=tuple(tuple(float(v) for v in plane.position) for plane in planes),
+        # ImagePositionPatient has three values (x, y, z).
+        positions=tuple(cast(tuple[float, float, float], tuple(float(v) for v in plane.position))
+                        for plane in planes),
         instance_number=int(number) if number not in (None, "") else None,
         burned_in_annotation=str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES",
         slice_spacing_hint=_optional_float(ds.get("SpacingBetweenSlices")) or _optional_float(ds.get("SliceThickness")),

@@ -26,15 +26,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import wraps
-from typing import IO
+from typing import IO, TypeVar, cast
 
 from django.http import (
     FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseNotAllowed,
     HttpResponseNotModified,
     JsonResponse,
@@ -61,6 +62,8 @@ IN_MEMORY_BODY = 4 * 1024 * 1024
 DICOM = "application/dicom"
 DICOM_JSON = "application/dicom+json"
 NOT_FOUND = "No such image, or not in your worklist."
+# _headers() returns the response it was given, whichever kind.
+AnyResponse = TypeVar("AnyResponse", bound=HttpResponseBase)
 # A frame may be asked for again in one request (a client retrying a part), this many times.
 MAX_FRAME_REPEATS = 2
 
@@ -73,12 +76,12 @@ class BadFrameList(Exception):
     """A frame list out of proportion to the instance: refused before anything is read."""
 
 
-def dicomweb_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def dicomweb_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """GET (and HEAD) only; no valid credentials: 403 (as DRF's session authentication
     answers); ``Http404``: a JSON 404; a frame list too long: a JSON 400."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
         try:
@@ -115,8 +118,8 @@ def _matches(request, etag: str) -> bool:
     return "*" in tags or etag in tags or etag in [t.removeprefix("W/") for t in tags]
 
 
-def _headers(response: HttpResponse, *, etag: str, content_type: str | None = None,
-             length: int | None = None) -> HttpResponse:
+def _headers(response: AnyResponse, *, etag: str, content_type: str | None = None,
+             length: int | None = None) -> AnyResponse:
     if content_type is not None:
         response["Content-Type"] = content_type
     if length is not None:
@@ -165,7 +168,7 @@ class _ByteRange:
         self._handle.close()
 
 
-def _read_ranges(name: str, ranges: Iterable[tuple[int, int]]) -> Iterator[bytes]:
+def _read_ranges(name: str, ranges: Iterable[Sequence[int]]) -> Iterator[bytes]:
     with selectors.open_instance(name) as handle:
         for offset, length in ranges:
             handle.seek(offset)
@@ -198,8 +201,8 @@ def _display_instance(stored: access.StoredInstance) -> bytes:
         return blinding.display_file(handle, _round_uids(stored, instance=stored))
 
 
-def _multipart(parts: list[tuple[str, Iterable[tuple[int, int]], int]], *, name: str, boundary: str,
-               type_: str, etag: str) -> HttpResponse:
+def _multipart(parts: Sequence[tuple[str, Iterable[Sequence[int]], int]], *, name: str, boundary: str,
+               type_: str, etag: str) -> HttpResponseBase:
     """A multipart/related body of byte ranges of one stored file: ``[(part type, ranges, length)]``."""
     heads = [f"--{boundary}\r\nContent-Type: {part_type}\r\n\r\n".encode() for part_type, _r, _l in parts]
     tail = f"\r\n--{boundary}--\r\n".encode()
@@ -216,7 +219,8 @@ def _multipart(parts: list[tuple[str, Iterable[tuple[int, int]], int]], *, name:
 
     # A single frame or slice goes out in one write (the usual request); a large body of many
     # frames is streamed so that it is never whole in memory.
-    response = HttpResponse(b"".join(body())) if length <= IN_MEMORY_BODY else StreamingHttpResponse(body())
+    response: HttpResponseBase = (HttpResponse(b"".join(body())) if length <= IN_MEMORY_BODY
+                                  else StreamingHttpResponse(body()))
     return _headers(response, etag=etag, length=length,
                     content_type=f'multipart/related; type="{type_}"; boundary={boundary}')
 
@@ -267,7 +271,9 @@ def _wants_single_part(request: HttpRequest, media_type: str) -> bool:
     for accepted in request.accepted_types:
         if accepted.main_type in ("multipart", "*"):
             return False
-        wanted_syntax = accepted.params.get("transfer-syntax", "*").strip('"')
+        # django-stubs types MediaType.params as bytes (Django < 5); Django 5 parses them as str.
+        params = cast(dict[str, str], accepted.params)
+        wanted_syntax = params.get("transfer-syntax", "*").strip('"')
         if accepted.main_type == main and accepted.sub_type in (sub, "*") and wanted_syntax in ("*", syntax):
             return True
     return False
@@ -296,7 +302,7 @@ def _frame_numbers(raw: str, count: int) -> list[int]:
 
 @dicomweb_view
 def instance_frames(request: HttpRequest, study_uid: str, series_uid: str, sop_uid: str,
-                    frames: str) -> HttpResponse:
+                    frames: str) -> HttpResponseBase:
     """WADO-RS frames: each frame's pixel data as stored (native bytes, or the compressed
     frame with its media type and transfer syntax), in a multipart/related body; one frame
     asked for by its bare media type, alone (see the module docstring)."""
@@ -305,14 +311,15 @@ def instance_frames(request: HttpRequest, study_uid: str, series_uid: str, sop_u
     part_type = frame_media_type(stored.transfer_syntax_uid)
     single = len(numbers) == 1 and _wants_single_part(request, part_type)
     etag = _round_etag(stored.sha256, "frame" if single else "frames", frames, study_uid, series_uid, sop_uid)
+    response: HttpResponseBase
     if _matches(request, etag):
         response = _not_modified(etag)
     elif single:
         offset, length = stored.frames[numbers[0] - 1]
         frame = _ByteRange(selectors.open_instance(stored.storage_name), offset, length)
-        response = FileResponse(frame, content_type=part_type)
-        response.block_size = CHUNK_SIZE
-        _headers(response, etag=etag, content_type=part_type, length=length)
+        file_response = FileResponse(frame, content_type=part_type)
+        file_response.block_size = CHUNK_SIZE
+        response = _headers(file_response, etag=etag, content_type=part_type, length=length)
     else:
         index = stored.frames
         parts = [(part_type, [index[n - 1]], index[n - 1][1]) for n in numbers]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from readerstudy.predictions import registry
@@ -24,6 +26,8 @@ class InferenceStartForm(forms.Form):
 
     def __init__(self, *args, study: Study, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields["model_version"]
+        # This form's copy of the declared ModelVersionChoiceField (the stubs type the
+        # mapping's values as Field).
+        field = cast(ModelVersionChoiceField, self.fields["model_version"])
         field.queryset = registry.model_versions_for(study=study)
         field.initial = registry.latest_model_for(study=study)

@@ -34,6 +34,11 @@ class ModelVersion(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    # Not stored: the inference page sets them for its template (predictions.views._page).
+    lower: float
+    upper: float
+    decision: float
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
@@ -93,6 +98,9 @@ class InferenceJob(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
         help_text="The failed or cancelled job this one runs again.",
     )
+
+    # Not stored: how many cases a retry would read (predictions.views._with_retry).
+    retry_cases: int
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 #: The network the app trains for each modality (:mod:`inference.networks`).
-ARCHITECTURE_FOR = {Modality.CT: "ct_unet_encoder", Modality.MRI: "mri_resnet50"}
+ARCHITECTURE_FOR: dict[str, str] = {Modality.CT: "ct_unet_encoder", Modality.MRI: "mri_resnet50"}
 #: Loaded networks kept per process (a model is a few MB; a GPU holds many).
 MODEL_CACHE_SIZE = 4
 

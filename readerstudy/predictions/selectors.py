@@ -59,8 +59,9 @@ def job_cancelled(*, job_pk: int) -> bool:
 
 def newest_job_pks(*, study: Study) -> set[int]:
     """The pk of each model's newest job on the study."""
-    newest = InferenceJob.objects.filter(study=study).values("model_version").annotate(pk=Max("pk"))
-    return {row["pk"] for row in newest}
+    newest = InferenceJob.objects.filter(study=study).values("model_version").annotate(
+        newest_pk=Max("pk"))
+    return {row["newest_pk"] for row in newest}
 
 
 def unpredicted_count(*, study: Study, model_version: ModelVersion) -> int:

@@ -13,7 +13,7 @@ the tasks nor torch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,6 +29,12 @@ from readerstudy.predictions.selectors import reading_cases
 from readerstudy.studies.models import Case, Study
 
 # --------------------------------------------------------------------------- jobs
+
+
+class _RetryDetails(TypedDict, total=False):
+    """The audit details of a job that retries another."""
+
+    retry_of: int
 
 
 def _resolve_model(study: Study, model_version: ModelVersion | None) -> ModelVersion:
@@ -80,7 +86,7 @@ def inference_job_start(*, study: Study, model_version: ModelVersion | None = No
                 total=cases.count(),
                 done=Prediction.objects.filter(case__in=cases, model_version=model_version).count(),
             )
-            details = {"retry_of": retry_of.pk} if retry_of is not None else {}
+            details: _RetryDetails = {"retry_of": retry_of.pk} if retry_of is not None else {}
             audit(actor=by, verb=AuditEvent.Verb.INFERENCE, obj=job, study_slug=study.slug,
                   model=model_version.reader_name, cases=job.total, **details)
             if dispatch:

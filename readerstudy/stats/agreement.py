@@ -513,17 +513,17 @@ def fleiss_kappa_from_counts(
     agreement_i = ((x * x).sum(axis=1) - m) / (m * (m - 1.0))
 
     def kappa_of(
-        totals: np.ndarray, sum_agreement: np.ndarray, subjects: np.ndarray
+        totals: np.ndarray, sum_agreement: np.ndarray | float, subjects: np.ndarray | np.float64
     ) -> tuple[np.ndarray, np.ndarray]:
         """Kappa and category shares from category totals; vectorised over leading axes."""
-        p = totals / (subjects * m)[..., None]
+        p = totals / np.expand_dims(subjects * m, -1)
         chance = (p * p).sum(axis=-1)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (sum_agreement / subjects - chance) / (1.0 - chance), p
 
     totals = x.sum(axis=0)
-    kappa, p = kappa_of(totals, agreement_i.sum(), np.float64(n_subj))
-    kappa = float(kappa)
+    whole_kappa, p = kappa_of(totals, agreement_i.sum(), np.float64(n_subj))
+    kappa = float(whole_kappa)
     q = 1.0 - p
     pq = p * q
     sum_pq = float(pq.sum())

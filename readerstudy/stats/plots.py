@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps, rc_context
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from readerstudy.stats.bland_altman import BlandAltmanResult, bland_altman
@@ -89,11 +91,13 @@ def roc_figure(reads: pd.DataFrame, condition: str = "") -> Figure:
     for reader in readers:
         mine = first[first["reader"] == reader]
         model = (mine["reader_kind"] == "model").any()
-        style = dict(_MODEL_STYLE) if model else {"color": next(palette), "linewidth": 1.3}
+        # Line2D keyword arguments (matplotlib types them as Any).
+        style: dict[str, Any] = (dict(_MODEL_STYLE) if model
+                                 else {"color": next(palette), "linewidth": 1.3})
         truth = mine["truth"].to_numpy()
         has_both = (truth == 1).any() and (truth == 0).any()
         scored = mine["score"].notna().to_numpy() if "score" in mine else np.zeros(len(mine), bool)
-        label = str(reader)
+        label: str | None = str(reader)
         if scored.any() and has_both and len(set(truth[scored])) == 2:
             curve = roc_curve(mine.loc[scored])
             auc = auc_delong(mine.loc[scored]).estimate
@@ -126,7 +130,10 @@ def roc_figure(reads: pd.DataFrame, condition: str = "") -> Figure:
 
 
 def _palette() -> Iterator[tuple[float, float, float]]:
-    return itertools.cycle(colormaps["tab10"].colors)
+    # tab10 is a ListedColormap of RGB tuples; the stubs type the registry with the base
+    # class (no colors) and colors as any array-like.
+    tab10 = cast(ListedColormap, colormaps["tab10"])
+    return itertools.cycle(cast(Sequence[tuple[float, float, float]], tab10.colors))
 
 
 def bland_altman_figure(

@@ -32,7 +32,7 @@ def studies_overview() -> list[dict[str, Any]]:
     simulated_readers = counts(Assignment.objects.filter(simulated))
     slots = counts(ReadingSlot.objects.filter(round__in=[Round.FIRST, Round.REPEAT]))
     reads = counts(Read.objects.filter(round__in=[Round.FIRST, Round.REPEAT]))
-    rank = {Study.Status.OPEN: 0, Study.Status.DRAFT: 1, Study.Status.CLOSED: 2}
+    rank: dict[str, int] = {Study.Status.OPEN: 0, Study.Status.DRAFT: 1, Study.Status.CLOSED: 2}
     return [
         {"study": study, "cases": reading.get(study.pk, 0), "training_cases": training.get(study.pk, 0),
          "readers": readers.get(study.pk, 0), "simulated_readers": simulated_readers.get(study.pk, 0),
@@ -190,7 +190,7 @@ def repeat_schedule(*, study: Study, now: datetime | None = None) -> list[dict[s
         available_from = repeat_available_from(study=study, first_read=first) if first else None
         if repeat is not None:
             state = "done"
-        elif first is None:
+        elif first is None or available_from is None:  # available_from is None iff first is
             state = "waiting for first read"
         elif available_from <= now:
             state = "due"

@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -48,11 +48,11 @@ from readerstudy.web.forms import (
 EXAMPLE_MANIFEST = settings.BASE_DIR / "docs" / "example-manifest.csv"
 
 
-def coordinator_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def coordinator_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Deny by default: anonymous visitors are sent to sign in, anyone but a coordinator gets 403."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if not is_coordinator(request.user):
             raise PermissionDenied("Only study coordinators may see this page.")
         return view(request, *args, **kwargs)
@@ -261,7 +261,7 @@ def study_cases(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @coordinator_page
-def manifest_example(request: HttpRequest) -> HttpResponse:
+def manifest_example(request: HttpRequest) -> FileResponse:
     """The example manifest of ``docs/import-manifest.md``, to start a study's own from."""
     if not EXAMPLE_MANIFEST.is_file():
         raise Http404("The example manifest is not installed.")

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import TypeVar
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
+
+# Any response (a class-based view's as_view() is typed as returning the base class).
+Response = TypeVar("Response", bound=HttpResponseBase)
 
 POLICY = "; ".join([
     "default-src 'self'",
@@ -29,11 +33,11 @@ POLICY = "; ".join([
 ])
 
 
-def strict_csp(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def strict_csp(view: Callable[..., Response]) -> Callable[..., Response]:
     """Sends ``POLICY`` with the view's response unless it already carries a policy."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args, **kwargs) -> Response:
         response = view(request, *args, **kwargs)
         response.headers.setdefault("Content-Security-Policy", POLICY)
         return response

@@ -4,6 +4,8 @@ themselves run in the services the API and the admin call too (``services.study_
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -144,7 +146,9 @@ class AssignForm(_Labelled, forms.Form):
 
     def __init__(self, *args, study: Study, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["readers"].queryset = (
+        # self.fields holds this form's copies of the declared fields: "readers" is a
+        # ReaderChoiceField (the stubs type the mapping's values as Field).
+        cast(ReaderChoiceField, self.fields["readers"]).queryset = (
             get_user_model().objects.filter(reader_profile__isnull=False, is_active=True)
             .exclude(reader_profile__simulated=True)  # the demo's generated readers read no cases
             .exclude(assignments__study=study).select_related("reader_profile").order_by("username")

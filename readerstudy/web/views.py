@@ -61,7 +61,7 @@ def read_case(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     # cannot tell them apart. The case is named by its code in the round (studies.pseudonyms).
     stored = study and pseudonyms.case_code_resolve(study=study, reader=request.user, round=round_, code=code)
     try:
-        if not stored:
+        if study is None or not stored:  # no study: nothing stored either
             raise NotInWorklist(code)
         slot = services.case_open(study=study, reader=request.user, code=stored, round=round_)
     except (NotInWorklist, RepeatNotDue):

@@ -35,7 +35,7 @@ def all_reader_rows(panel: Panel, alpha: float) -> list[dict]:
     cond = panel.condition
     callers = [j for j in humans if panel.codes is not None and panel.calls_of(j)]
     if callers:
-        codes = panel.codes[:, callers]
+        codes = panel.known_codes[:, callers]
         complete = ~np.isnan(codes).any(axis=1)
         why = _all_readers_reason(callers, complete, "called")
         key = ("fleiss_kappa", cond, "", "")
@@ -49,7 +49,7 @@ def all_reader_rows(panel: Panel, alpha: float) -> list[dict]:
             rows.append(from_result(key, "fleiss_kappa", r))
     scorers = [j for j in humans if j in panel.scorers()]
     if scorers:
-        scores = panel.score[:, scorers]
+        scores = panel.known_score[:, scorers]
         complete = ~np.isnan(scores).any(axis=1)
         why = _all_readers_reason(scorers, complete, "scored")
         rows += icc_rows(("icc", cond, "", ""), scores[complete], alpha, why=why)
@@ -118,13 +118,13 @@ def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
     rows: list[dict] = []
     at = [{c: i for i, c in enumerate(p.cases)} for p in panels]
     case_idx = [np.array([a[c] for c in common], dtype=np.int64) for a in at]
-    reader_idx = [[p.readers.index(r) for r in readers] for p in panels]
+    reader_idx = [np.array([p.readers.index(r) for r in readers], dtype=np.int64) for p in panels]
     for prefix, matrices in _mrmc_sources(panels, readers):
         cube = np.stack(
             [m[np.ix_(ci, ri)].T for m, ci, ri in zip(matrices, case_idx, reader_idx, strict=True)]
         )  # (conditions, readers, cases)
         complete = ~np.isnan(cube).any(axis=(0, 1))
-        truth = panels[0].truth[case_idx[0]][complete]
+        truth = panels[0].known_truth[case_idx[0]][complete]
         cube = cube[:, :, complete]
         n_t, n_r, n = cube.shape
         result, why = None, ""

@@ -35,10 +35,10 @@ def pairwise_rows(panel: Panel, alpha: float) -> list[dict]:
     scorers = panel.scorers()
     for a, i in enumerate(scorers):
         for j in scorers[a + 1 :]:
-            both = ~np.isnan(panel.score[:, i]) & ~np.isnan(panel.score[:, j])
+            both = ~np.isnan(panel.known_score[:, i]) & ~np.isnan(panel.known_score[:, j])
             key = ("bland_altman", cond, readers[i], readers[j])
             rows += bland_altman_rows(
-                key, panel.score[both, i], panel.score[both, j], alpha,
+                key, panel.known_score[both, i], panel.known_score[both, j], alpha,
                 nothing="no case scored by both readers",
             )  # fmt: skip
     return rows
@@ -90,7 +90,7 @@ def _paired_auc_rows(
             continue  # a reader without any value: nothing to compare
         both = masks[i] & masks[j]
         key_ = ("delong_paired", panel.condition, readers[i], readers[j])
-        reason = delong_not_estimable(panel.truth[both]) if both.any() else "no case read by both"
+        reason = delong_not_estimable(panel.known_truth[both]) if both.any() else "no case read by both"
         if reason:
             rows.append(not_estimable(key_, metric, note(reason), int(both.sum())))
             continue
@@ -98,7 +98,7 @@ def _paired_auc_rows(
         if key not in cache:
             members = [k for k in range(len(readers)) if (masks[k] & both).sum() == both.sum()]
             scores = matrix[np.ix_(both, members)].T
-            cache[key] = (members, *delong_covariance(panel.truth[both], scores))
+            cache[key] = (members, *delong_covariance(panel.known_truth[both], scores))
         members, aucs, cov = cache[key]
         a, b = members.index(i), members.index(j)
         diff = float(aucs[a] - aucs[b])
@@ -117,7 +117,7 @@ def _mcnemar_rows(panel: Panel, codes: np.ndarray, readers: list[str], alpha: fl
     rows = []
     for i, j in pairs(len(readers)):
         both = ~np.isnan(codes[:, i]) & ~np.isnan(codes[:, j])
-        t, a, b = panel.truth[both], codes[both, i], codes[both, j]
+        t, a, b = panel.known_truth[both], codes[both, i], codes[both, j]
         key = ("mcnemar", panel.condition, readers[i], readers[j])
         for name, subset, cases in (
             ("sensitivity", t == 1, "malignant cases"),
@@ -140,7 +140,7 @@ def _mcnemar_rows(panel: Panel, codes: np.ndarray, readers: list[str], alpha: fl
 
 def _kappa_rows(panel: Panel, alpha: float) -> list[dict]:
     rows = []
-    variants: list[tuple[str | None, str]] = [(None, "cohen_kappa")]
+    variants: list[tuple[agreement.Weights, str]] = [(None, "cohen_kappa")]
     if ordered(panel.categories):
         variants += [("linear", "cohen_kappa_linear"), ("quadratic", "cohen_kappa_quadratic")]
     callers = [j for j in range(len(panel.readers)) if panel.calls_of(j)]
@@ -151,9 +151,9 @@ def _kappa_rows(panel: Panel, alpha: float) -> list[dict]:
 
 
 def _kappa_pair(
-    panel: Panel, i: int, j: int, variants: list[tuple[str | None, str]], alpha: float
+    panel: Panel, i: int, j: int, variants: list[tuple[agreement.Weights, str]], alpha: float
 ) -> list[dict]:
-    codes, k = panel.codes, len(panel.categories)
+    codes, k = panel.known_codes, len(panel.categories)
     key = ("kappa", panel.condition, panel.readers[i], panel.readers[j])
     both = ~np.isnan(codes[:, i]) & ~np.isnan(codes[:, j])
     if not both.any():

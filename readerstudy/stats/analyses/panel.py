@@ -30,13 +30,33 @@ class Panel:
     tiers: np.ndarray | None  # (n_cases, n_readers) index into TIERS, NaN = no three-tier call
     first: pd.DataFrame
 
+    # The matrices of analyses that run only when the condition has them (the caller checks:
+    # truth for the AUC and call analyses, codes for readers with calls, score for scorers).
+    @property
+    def known_truth(self) -> np.ndarray:
+        if self.truth is None:
+            raise ValueError(f"condition {self.condition!r}: no truth")
+        return self.truth
+
+    @property
+    def known_codes(self) -> np.ndarray:
+        if self.codes is None:
+            raise ValueError(f"condition {self.condition!r}: no calls")
+        return self.codes
+
+    @property
+    def known_score(self) -> np.ndarray:
+        if self.score is None:
+            raise ValueError(f"condition {self.condition!r}: no scores")
+        return self.score
+
     @property
     def humans(self) -> list[str]:
         return [r for r in self.readers if r not in self.models]
 
     def calls_of(self, j: int) -> set[object]:
         """The categories reader j used."""
-        column = self.codes[:, j]
+        column = self.known_codes[:, j]
         return {self.categories[int(c)] for c in np.unique(column[~np.isnan(column)])}
 
     def binary_call_readers(self) -> list[int]:
@@ -51,10 +71,9 @@ class Panel:
 
     def binary_codes(self, j: int) -> np.ndarray:
         """Reader j's calls as 1 (malignant) / 0 (benign), NaN otherwise."""
-        lookup = np.array(
-            [{"malignant": 1.0, "benign": 0.0}.get(c, np.nan) for c in self.categories] + [np.nan]
-        )
-        column = self.codes[:, j]
+        values: dict[object, float] = {"malignant": 1.0, "benign": 0.0}
+        lookup = np.array([values.get(c, np.nan) for c in self.categories] + [np.nan])
+        column = self.known_codes[:, j]
         return lookup[np.where(np.isnan(column), len(self.categories), column).astype(np.int64)]
 
     def three_tier_calls(self) -> dict[int, np.ndarray]:

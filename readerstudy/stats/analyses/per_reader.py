@@ -30,7 +30,7 @@ def auc_rows(panel: Panel, n_boot: int, seed: int, alpha: float) -> list[dict]:
         for j in panel.scorers():
             scored = ~np.isnan(panel.score[:, j])
             key, n = ("auc", cond, panel.readers[j], ""), int(scored.sum())
-            data = pd.DataFrame({"truth": panel.truth[scored], "score": panel.score[scored, j]})
+            data = pd.DataFrame({"truth": panel.known_truth[scored], "score": panel.score[scored, j]})
             result, why = attempt(auc_delong, data, alpha=alpha)
             if result is None:
                 metrics = ("auc_delong", "auc_bootstrap") if n_boot else ("auc_delong",)
@@ -43,14 +43,17 @@ def auc_rows(panel: Panel, n_boot: int, seed: int, alpha: float) -> list[dict]:
             scored = ~np.isnan(panel.score[:, members[0]])
             names = [f"reader {k}" for k in range(len(members))]
             data = pd.DataFrame(panel.score[np.ix_(scored, members)], columns=names).assign(
-                truth=panel.truth[scored])
+                truth=panel.known_truth[scored])
             boot = bootstrap_auc(data, score=names, n_boot=n_boot, seed=seed, alpha=alpha)
             for k, j in enumerate(members):
+                estimate, ci_low, ci_high = boot[["estimate", "ci_low", "ci_high"]].iloc[k].astype(float)
                 rows.append(
                     row(
                         ("auc", cond, panel.readers[j], ""),
                         "auc_bootstrap",
-                        *boot[["estimate", "ci_low", "ci_high"]].iloc[k].astype(float),
+                        estimate,
+                        ci_low,
+                        ci_high,
                         n=int(scored.sum()),
                     )
                 )
@@ -58,7 +61,7 @@ def auc_rows(panel: Panel, n_boot: int, seed: int, alpha: float) -> list[dict]:
         codes = panel.binary_codes(j)
         called = ~np.isnan(codes)
         key, n = ("auc", cond, panel.readers[j], ""), int(called.sum())
-        data = pd.DataFrame({"truth": panel.truth[called], "call": codes[called]})
+        data = pd.DataFrame({"truth": panel.known_truth[called], "call": codes[called]})
         result, why = attempt(auc_from_calls, data, alpha=alpha)
         rows.append(
             from_result(key, "auc_calls", result, n=n)
@@ -76,7 +79,7 @@ def call_rows(panel: Panel, alpha: float) -> list[dict]:
     for j in panel.binary_call_readers():
         codes = panel.binary_codes(j)
         called = ~np.isnan(codes)
-        data = pd.DataFrame({"truth": panel.truth[called], "call": codes[called]})
+        data = pd.DataFrame({"truth": panel.known_truth[called], "call": codes[called]})
         metrics = proportions.diagnostic_metrics(data, alpha=alpha)
         rows += diagnostic_rows(("diagnostic", panel.condition, panel.readers[j], ""), metrics)
     for j, calls in panel.three_tier_calls().items():
@@ -86,7 +89,7 @@ def call_rows(panel: Panel, alpha: float) -> list[dict]:
 
 def _three_tier_rows(panel: Panel, j: int, calls: np.ndarray, alpha: float) -> list[dict]:
     called = calls != None  # noqa: E711 - elementwise over an object array
-    truth = panel.truth[called]
+    truth = panel.known_truth[called]
     data = pd.DataFrame({"truth": truth, "three_tier": calls[called]})
     result = three_tier.three_tier_metrics(data, alpha=alpha)
     key = ("three_tier", panel.condition, panel.readers[j], "")

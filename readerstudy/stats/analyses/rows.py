@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import pandas as pd
 
@@ -11,6 +13,18 @@ from readerstudy.stats.io import ANALYSES, RESULT_COLUMNS
 
 #: Where an estimate belongs: (analysis, condition, reader, other).
 Key = tuple[str, str, str, str]
+
+
+class Estimate(Protocol):
+    """A result dataclass with an estimate and its interval (statistic, p_value, n and
+    not_estimable are read when it has them)."""
+
+    @property
+    def estimate(self) -> float: ...
+    @property
+    def ci_low(self) -> float: ...
+    @property
+    def ci_high(self) -> float: ...
 
 PROPORTIONS = ("sensitivity", "specificity", "accuracy", "ppv", "npv")
 
@@ -37,7 +51,7 @@ def not_estimable(key: Key, metric: str, why: str, n: int | None = None) -> dict
 
 
 def from_result(
-    key: Key, metric: str, r: object, *, df: float = np.nan, n: int | None = None
+    key: Key, metric: str, r: Estimate, *, df: float = np.nan, n: int | None = None
 ) -> dict:
     """A row from a result dataclass (estimate, ci_low, ci_high; statistic, p_value, n if any).
 

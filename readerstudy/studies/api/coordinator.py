@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -20,6 +23,9 @@ from readerstudy.core.permissions import IsCoordinator
 from readerstudy.studies import selectors, services
 from readerstudy.studies.api.errors import validation_error_response
 from readerstudy.studies.models import Assignment, Case, Read, ReferenceStandard, Study
+
+if TYPE_CHECKING:  # a type alias of the stubs only
+    from rest_framework.permissions import _PermissionClass
 
 
 class StudySerializer(serializers.ModelSerializer):
@@ -199,7 +205,11 @@ class StudyViewSet(viewsets.ModelViewSet):
 
 
 class _StudyChildMixin:
-    permission_classes = [IsCoordinator]
+    """For views under a study's URL; mixed into DRF views, which set ``kwargs``."""
+
+    kwargs: dict[str, Any]
+    # The type APIView declares (an attribute of two bases must be declared alike).
+    permission_classes: Sequence[_PermissionClass] = [IsCoordinator]
 
     def get_study(self) -> Study:
         return get_object_or_404(Study, slug=self.kwargs["study_slug"])
