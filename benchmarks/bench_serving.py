@@ -15,8 +15,7 @@ deployment has). Sessions come from Redis (``CACHE_URL``, cached_db sessions) wh
 ``redis-server`` is on the PATH, else from the database; the output says which.
 
 When nginx is installed, the production set-up of ``docs/deployment.md`` is timed as well:
-nginx in front of a second gunicorn whose views answer WADO-URI with ``X-Accel-Redirect``,
-compared with nginx serving the files itself.
+nginx proxying to a second gunicorn, compared with nginx serving the files itself.
 
 Frames are timed both ways: as multipart/related (the WADO-RS default, built by Django) and
 single part (``Accept: application/octet-stream``, as the viewer asks; sent by ``sendfile``).
@@ -91,13 +90,6 @@ http {{
       proxy_set_header Host $host;
       proxy_buffers 64 16k;
       proxy_busy_buffers_size 64k;
-    }}
-    location /protected-dicom/ {{
-      internal;
-      alias {dicom}/;
-      etag off;
-      add_header ETag $upstream_http_etag always;
-      add_header X-Content-Type-Options nosniff always;
     }}
   }}
 }}
@@ -438,7 +430,7 @@ def main() -> None:
         var_dir.mkdir()
         logs.mkdir()
         ports = {name: free_port() for name in
-                 ("gunicorn", "http.server", "runserver", "redis", "nginx", "gunicorn-accel")}
+                 ("gunicorn", "http.server", "runserver", "redis", "nginx", "gunicorn-behind-nginx")}
         env = os.environ | {
             "READERSTUDY_VAR_DIR": str(var_dir), "DEBUG": "0",
             "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
@@ -465,12 +457,11 @@ def main() -> None:
                                               f"127.0.0.1:{ports['runserver']}"], cwd=ROOT, env=env,
                                              log=logs / "runserver.log")
             if nginx:
-                accel_env = env | {"READERSTUDY_SENDFILE_HEADER": "X-Accel-Redirect",
-                                   "READERSTUDY_SENDFILE_PREFIX": "/protected-dicom/"}
-                servers["gunicorn-accel"] = start_gunicorn(args, port=ports["gunicorn-accel"], tmp=tmp,
-                                                           env=accel_env, log=logs / "gunicorn-accel.log")
+                servers["gunicorn-behind-nginx"] = start_gunicorn(
+                    args, port=ports["gunicorn-behind-nginx"], tmp=tmp, env=env,
+                    log=logs / "gunicorn-behind-nginx.log")
                 (tmp / "nginx.conf").write_text(NGINX_CONFIG.format(
-                    tmp=tmp, upstream=ports["gunicorn-accel"], port=ports["nginx"], dicom=dicom,
+                    tmp=tmp, upstream=ports["gunicorn-behind-nginx"], port=ports["nginx"], dicom=dicom,
                     static_prefix=STATIC_PREFIX))
                 servers["nginx"] = start([nginx, "-p", str(tmp), "-e", str(logs / "nginx.log"),
                                           "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"],
@@ -498,10 +489,10 @@ def main() -> None:
                                       session, [servers["runserver"]]))
             behind_nginx = []
             if nginx:
-                pair = [servers["nginx"], servers["gunicorn-accel"]]
+                pair = [servers["nginx"], servers["gunicorn-behind-nginx"]]
                 behind_nginx = [
                     Target("static files (nginx)", ports["nginx"], prepared.static, {}, pair),
-                    Target("Django WADO-URI (nginx, X-Accel-Redirect)", ports["nginx"], prepared.wado,
+                    Target("Django WADO-URI (nginx proxy)", ports["nginx"], prepared.wado,
                            session, pair),
                     Target("Django WADO-RS frames (nginx proxy)", ports["nginx"], prepared.frames, session, pair),
                     Target("Django WADO-RS frame, single part (nginx proxy)", ports["nginx"], prepared.frames,

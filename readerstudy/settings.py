@@ -238,16 +238,6 @@ READERSTUDY_MODEL_DIR = Path(env_str("READERSTUDY_MODEL_DIR", str(VAR_DIR / "mod
 # Inference tasks go to this queue (a GPU worker can consume only it); cases per task.
 READERSTUDY_INFERENCE_QUEUE = env_str("READERSTUDY_INFERENCE_QUEUE", "celery")
 READERSTUDY_INFERENCE_CHUNK = env_int("READERSTUDY_INFERENCE_CHUNK", 16)
-# Whole DICOM files (WADO-URI, series metadata) sent by the web server in front after Django
-# has authorised the request: "X-Accel-Redirect" (nginx, to READERSTUDY_SENDFILE_PREFIX, an
-# internal location onto the dicom storage folder) or "X-Sendfile" (Apache mod_xsendfile).
-# Empty: Django streams the files itself. See docs/deployment.md.
-READERSTUDY_SENDFILE_HEADER = env_str("READERSTUDY_SENDFILE_HEADER", "")
-if READERSTUDY_SENDFILE_HEADER not in ("", "X-Accel-Redirect", "X-Sendfile"):
-    raise ImproperlyConfiguredEnv(
-        f"READERSTUDY_SENDFILE_HEADER={READERSTUDY_SENDFILE_HEADER!r}: use X-Accel-Redirect, X-Sendfile or nothing."
-    )
-READERSTUDY_SENDFILE_PREFIX = env_str("READERSTUDY_SENDFILE_PREFIX", "/protected-dicom/")
 # After a session passes the whole image access check for a series, its next requests for
 # that series skip the check for this many seconds: revoking access (logout, closing a
 # study, removing an assignment) reaches image requests within this bound. 0: check always.
