@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -48,6 +50,18 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def dicom_storages(settings, tmp_path) -> dict[str, Path]:
+    """Both DICOM storages in this test's temporary folder."""
+    folders = {"dicom": tmp_path / "storage" / "dicom", "dicom_originals": tmp_path / "storage" / "originals"}
+    storages = dict(settings.STORAGES)
+    for alias, folder in folders.items():
+        storages[alias] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                           "OPTIONS": {"location": folder}}
+    settings.STORAGES = storages
+    return folders
 
 
 @pytest.fixture

@@ -47,13 +47,8 @@ MANIFEST = {"institution": "Marker Institute of Zyx", "scanner_vendor": "VendorQ
 
 
 @pytest.fixture(autouse=True)
-def dicom_storages(settings, tmp_path):
-    storages = dict(settings.STORAGES)
-    for alias in ("dicom", "dicom_originals"):
-        storages[alias] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                           "OPTIONS": {"location": tmp_path / "storage" / alias}}
-    settings.STORAGES = storages
-    return tmp_path / "storage"
+def _temporary_dicom_storages(dicom_storages) -> None:
+    """Stored DICOM in this test's temporary folder (``dicom_storages``)."""
 
 
 @dataclass
@@ -210,7 +205,7 @@ def test_nothing_identifying_reaches_a_reader_and_the_repeat_round_cannot_be_lin
     for uid in repeat.uids:
         assert uid.encode() not in first.of_the_case, uid
     # Stored files: zero preamble, and none of the planted text.
-    stored = list((dicom_storages / "dicom").rglob("*.dcm"))
+    stored = list(dicom_storages["dicom"].rglob("*.dcm"))
     assert len(stored) == 2 * (6 + 24)
     for path in stored:
         data = path.read_bytes()

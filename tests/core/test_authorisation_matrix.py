@@ -4,7 +4,8 @@ method (GET, POST, PUT, PATCH, DELETE).
 
 The URLs are found by walking the URL configuration, so a new endpoint is in the matrix
 without being listed here; its arguments point at one open study that ``reader`` reads, with
-reads by a colleague, model predictions and an export. Each request runs in a transaction
+reads by a colleague, model predictions, an export and a case with images (the DICOMweb URLs
+name its series). Each request runs in a transaction
 that is rolled back, so a coordinator's DELETE does not change what the next request meets.
 
 Checked for every cell: no 5xx; nobody but a coordinator gets a 2xx from a coordinator's
@@ -28,9 +29,12 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from readerstudy.analysis.models import AnalysisExport
+from readerstudy.imaging.importer import import_study
+from readerstudy.imaging.models import Series
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
 from readerstudy.studies import services
 from readerstudy.studies.models import ReadingSlot
+from tests.imaging.factory import ct_case, write_manifest
 
 METHODS = ("get", "post", "put", "patch", "delete")
 PERSONAS = ("anonymous", "reader", "other_study_reader", "trainee", "coordinator")
@@ -45,7 +49,8 @@ DESCRIBES_THE_API = {"schema", "api-docs"}
 # A reader's views of a study they read; the DICOMweb views serve that study's images.
 READER_SCOPED = re.compile(r"^(reading-|web-read$|trainee-feedback$|dicomweb-|wado-uri$)")
 # The assigned reader's GETs that must work (else the matrix could pass by refusing everyone).
-READER_MUST_GET = {"me", "reading-studies", "reading-worklist", "reading-case", "web-worklist", "web-read"}
+READER_MUST_GET = {"me", "reading-studies", "reading-worklist", "reading-case", "web-worklist", "web-read",
+                   "dicomweb-series-metadata", "dicomweb-instance", "dicomweb-frames"}
 COORDINATOR_MUST_GET = {"web-coordinator-home", "web-coordinator", "study-list", "study-detail",
                         "study-case-list", "study-assignment-list", "reader-list", "web-lockouts",
                         "study-predictions", "study-exports"}
@@ -57,7 +62,8 @@ MARKERS = {
 }
 # Values of ``make_study``'s cases: patient identifiers, the source's ids, the reference.
 CASE_SECRETS = ("Secret General Hospital", "PAT-0", "SRC-0", "VendorX", "histopathology",
-                "metastatic adenocarcinoma", "follow-up stable")
+                "metastatic adenocarcinoma", "follow-up stable",
+                "MRN-MATRIX", "matrix-imaged")  # the imaged case's patient id and source case id
 FORBIDDEN_KEYS = {"reference", "notes", "age", "sex", "institution", "scanner_vendor", "field_strength",
                   "patient_pseudonym", "source_case_id", "test_set", "truth", "probability",
                   "prediction", "predictions", "answers", "readers"}
@@ -83,9 +89,17 @@ def arguments(route: str) -> list[str]:
 
 
 @pytest.fixture
-def world(db, make_study, reader, other_reader, attending, make_reader, coordinator, settings):
+def world(db, make_study, reader, other_reader, attending, make_reader, coordinator, settings, dicom_storages,
+          tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     study = make_study("matrix-open", n=4, repeat_sample_size=0)
+    # One case with images, so that the DICOMweb URLs name a real series of the reader's worklist.
+    incoming = tmp_path / "incoming"
+    row = ct_case(incoming, "imaged/ct", case_id="matrix-imaged", patient_id="MRN-MATRIX", n=3, rows=16, columns=16)
+    import_study(study=study, manifest_text=write_manifest(tmp_path / "manifest.csv", [row]).read_text(),
+                 dicom_root=incoming)
+    series = Series.objects.get(case__study=study, role="axial")
+    sop_uid = series.instances.order_by("position").first().sop_uid
     services.assignment_create(study=study, reader=reader)
     services.assignment_create(study=study, reader=attending)  # the colleague
     study = services.study_open(study=study)
@@ -127,8 +141,8 @@ def world(db, make_study, reader, other_reader, attending, make_reader, coordina
                      "trainee": trainee, "coordinator": coordinator},
         "kwargs": {"slug": study.slug, "study_slug": study.slug, "code": slots[1].case.code,
                    "username": reader.username, "app_label": "studies", "object_id": str(study.pk),
-                   "id": str(reader.pk), "content_type_id": 1, "study_uid": "1.2.3", "series_uid": "1.2.3.4",
-                   "sop_uid": "1.2.3.4.5", "frames": "1"},
+                   "id": str(reader.pk), "content_type_id": 1, "study_uid": series.study_uid,
+                   "series_uid": series.series_uid, "sop_uid": sop_uid, "frames": "1"},
     }
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the imaging tests: storages in a temporary folder, a CT and an MRI study."""
+"""Fixtures of the imaging tests: storages in a temporary folder (every test), a CT and an MRI study."""
 
 from __future__ import annotations
 
@@ -10,15 +10,8 @@ from readerstudy.studies.models import Study
 
 
 @pytest.fixture(autouse=True)
-def dicom_storages(settings, tmp_path) -> dict[str, Path]:
-    """Both DICOM storages in this test's temporary folder."""
-    folders = {"dicom": tmp_path / "storage" / "dicom", "dicom_originals": tmp_path / "storage" / "originals"}
-    storages = dict(settings.STORAGES)
-    for alias, folder in folders.items():
-        storages[alias] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                           "OPTIONS": {"location": folder}}
-    settings.STORAGES = storages
-    return folders
+def _temporary_dicom_storages(dicom_storages) -> None:
+    """Every imaging test stores DICOM in its temporary folder (``dicom_storages``)."""
 
 
 @pytest.fixture
