@@ -162,8 +162,23 @@ def parse_manifest(text: str, *, study_modality: str) -> tuple[list[ManifestRow]
     unique, that a patient is in one split only (splits are made at patient level) and
     that a test set holds one fracture per patient.
     """
+    # newline="": the csv module reads the line ends itself ("\r", "\r\n", "\n", and line
+    # breaks inside quoted cells), as it asks of the files it is given.
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _parse_rows(reader, study_modality)
+    except csv.Error as exc:  # a stray quote, a cell over the csv module's size limit...
+        return [], [Problem(row=max(reader.line_num, 1), reason=f"not a readable CSV file: {exc}")]
+
+
+def _has_control_character(value: str) -> bool:
+    """True for the C0 control characters other than tab and line ends (NUL among them, which
+    no database text column holds)."""
+    return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value)
+
+
+def _parse_rows(reader: csv.DictReader, study_modality: str) -> tuple[list[ManifestRow], list[Problem]]:
     problems: list[Problem] = []
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -175,6 +190,12 @@ def parse_manifest(text: str, *, study_modality: str) -> tuple[list[ManifestRow]
             problems.append(Problem(row=number, reason="more values than columns"))
             continue
         if not any((v or "").strip() for v in raw.values()):
+            continue
+        controls = [column for column, value in raw.items() if _has_control_character(value or "")]
+        if controls:
+            problems.extend(Problem(row=number, reason=(
+                f"{column}: contains a control character (such as NUL); a cell holds text only"))
+                for column in controls)
             continue
         parsed = _parse_row(number, raw)
         if isinstance(parsed, list):

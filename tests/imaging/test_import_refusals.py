@@ -98,6 +98,17 @@ def test_unknown_manifest_values_are_each_reported_with_their_row(ct_study, dico
     assert "manifest row 2: age 'old' is not a number" in messages
 
 
+@pytest.mark.parametrize("column", ["patient_id", "case_id", "institution", "scanner_vendor"])
+def test_a_control_character_in_a_cell_is_refused_with_its_column(ct_study, dicom_root, tmp_path, nothing_stored,
+                                                                   column):
+    # NUL is what a PostgreSQL text column cannot hold: it was imported on SQLite and crashed
+    # the import on PostgreSQL (found by tests/imaging/test_manifest_fuzz.py's kind of input).
+    row = ct_case(dicom_root)
+    row[column] = row[column][:3] + "\x00" + row[column][3:]
+    assert refused(ct_study, dicom_root, tmp_path, [row]) == [
+        f"manifest row 2: {column}: contains a control character (such as NUL); a cell holds text only"]
+
+
 def test_a_missing_required_series_is_refused(mr_study, dicom_root, tmp_path, nothing_stored):
     row = mr_case(dicom_root) | {"series": "t1w=P0002/mr_t1w"}
     [message] = refused(mr_study, dicom_root, tmp_path, [row])
