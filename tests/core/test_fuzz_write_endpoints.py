@@ -127,21 +127,21 @@ def _good(*values):
 
 FIELDS = {
     # studies
-    "slug": _good("fuzz-new", "fuzz-draft", "-x-", "", "a" * 200), "title": _good("A study", "", "=cmd|calc"),
+    "slug": _good("fuzz-new", "fuzz-draft", "-x-", "", "a" * 200), "title": _good("A study", "", "=cmd|calc", "nul\x00inside"),
     "description": _good("", "x"), "modality": _good("CT", "MR", "XR"),
     "ask_confidence": _good(True, False), "ask_three_tier": _good(True, False), "ask_features": _good(True, False),
     "measurements": _good(["anterior_height"], ["nope"], "anterior_height", {"a": 1}, []),
     "washout_days": _good(30, 0, -1, 10**9), "repeat_sample_size": _good(0, 2, -3, 10**9),
     "repeat_same_patients": _good(True, False), "seed": _good(0, 7, -1, 2**63, 2**70), "ai_feedback": _good(True, False),
     # cases
-    "source_case_id": _good("SRC-000", "NEW-1", "", "x" * 100), "patient_pseudonym": _good("PAT-000", "P-NEW"),
+    "source_case_id": _good("SRC-000", "NEW-1", "", "x" * 100, "N\x00L"), "patient_pseudonym": _good("PAT-000", "P-NEW"),
     "test_set": _good("internal", "external", "training", "other"), "vertebra_level": _good("L1", "T12", "Z9"),
     "age": _good(50, -1, 200, "fifty"), "sex": _good("F", "M", "O", "X"), "institution": _good("A", "=1+1"),
     "scanner_vendor": _good("VendorX", "@SUM(1)"), "field_strength": _good(None, 1.5, -3, "strong"),
     "reference": _good({"label": "benign", "source": "histopathology", "notes": ""}, {"label": "other"}, []),
     # assignments, readers
     "reader": _good("resident_a", "resident_b", "coordinator", "nobody"),
-    "username": _good("dr_new", "resident_a", "RESIDENT_A", "=cmd", "<b>"),
+    "username": _good("dr_new", "resident_a", "RESIDENT_A", "=cmd", "<b>", "nul\x00"),
     "password": _good("correct-horse-battery", "a", "12345678"),
     "role": _good("resident", "attending", "trainee", "admin"), "years_experience": _good(0, 3, 61, -1),
     "specialty": _good("", "msk"), "email": _good("", "not-an-email"),
@@ -149,7 +149,7 @@ FIELDS = {
     "case": _good("__CODE__", "NOCASE"), "round": _good("first", "repeat", "aided", "nope"),
     "submission_id": st.uuids().map(str) | json_values, "call": _good("benign", "malignant", "maybe"),
     "confidence": _good(0, 50, 100, 101, -1), "three_tier": _good("benign", "uncertain", "malignant", "x"),
-    "features": _good({"cortical_destruction": True}, {"x": True}, [True], "yes"),
+    "features": _good({"cortical_destruction": True}, {"x": True}, [True], "yes", {"nul\x00key": "nul\x00value"}),
     # exports, inference, pages
     "n_boot": _good(0, 10, 2000, 10**9), "alpha": _good(0.05, 0, 1, 2), "model": _good("x@1", "", "tiny@1"),
     "readers": _good([1, 2], "1", []), "allow_burned_in": _good("on", True), "keep_originals": _good("on", False),
