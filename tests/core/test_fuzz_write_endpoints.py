@@ -165,8 +165,15 @@ def _form_value(value) -> str | list[str]:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _nested(depth: int, kind: str) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth if kind == "object" else b"[" * depth + b"]" * depth
+
+
 bodies = st.one_of(
     near_valid.map(lambda body: ("json", body)),
+    # Deeply nested JSON (Python's decoder raises RecursionError beyond about 1,000 levels).
+    st.builds(_nested, st.integers(min_value=9, max_value=20_000), st.sampled_from(["object", "array"]))
+    .map(lambda raw: ("raw", raw)),
     json_values.map(lambda body: ("json", body)),
     st.binary(max_size=64).map(lambda raw: ("raw", raw)),
     near_valid.map(lambda body: ("form", {k: _form_value(v) for k, v in body.items()})),
