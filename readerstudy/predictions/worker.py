@@ -5,7 +5,7 @@ they run (:mod:`readerstudy.predictions.tasks`), never by the web process.
 A case is read from its stored de-identified series, preprocessed as the model card says,
 and the chunk goes through the network in one batch; each case's probability is
 :func:`inference.postprocess.case_probability` of its patches (MRI: the highest of three)
-and, in a teaching study (``Study.ai_feedback``), its saliency map the Grad-CAM of the
+and, in an assisted or teaching study (``Study.mode``), its saliency map the Grad-CAM of the
 patch that gave it, stored with the prediction for the trainees' feedback (Grad-CAM costs
 about as much as the rest of a case on a CPU, so a study without feedback goes without).
 A prediction stored while its study gave no feedback keeps no map. Networks are loaded once per worker process
@@ -35,6 +35,7 @@ from readerstudy.core.tasks import PERMANENT_ERRORS
 from readerstudy.predictions import registry, selectors, services
 from readerstudy.predictions.models import InferenceJob, ModelVersion
 from readerstudy.studies.models import Case
+from readerstudy.studies.protocol import BLINDED
 
 __all__ = ["CASE_ERRORS", "job_model_ready", "predict_chunk"]
 
@@ -118,7 +119,7 @@ def predict_chunk(*, case_pks: Sequence[int], model_version_pk: int, job_pk: int
             probability, patch = case_probability(probabilities[offset : offset + n])
             offset += n
             runtime_s = read.preprocess_s + network_s * n / n_patches
-            saliency = _saliency(model, read.patches[patch]) if job.study.ai_feedback else None
+            saliency = _saliency(model, read.patches[patch]) if job.study.mode != BLINDED else None
             readings.append((read, probability, runtime_s, saliency))
         if selectors.job_cancelled(job_pk=job_pk):
             return 0

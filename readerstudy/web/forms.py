@@ -67,7 +67,7 @@ class StudyForm(_Labelled, forms.ModelForm):
             "ask_confidence": "Probability of malignancy (0-100)",
             "ask_three_tier": "Three-tier call",
             "ask_features": "The 15-feature MRI checklist",
-            "ai_feedback": "Teaching study with AI feedback",
+            "mode": "Study mode",
             "washout_days": "Washout (days)",
             "repeat_sample_size": "Repeat sample (patients)",
             "repeat_same_patients": "The same repeat patients for every reader",

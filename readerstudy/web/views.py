@@ -88,6 +88,9 @@ def read_case(request: HttpRequest, slug: str, code: str) -> HttpResponse:
             "worklist": reverse("reading-worklist", kwargs={"slug": slug}),
             "home": reverse("web-worklist"),
             "read": reverse("web-read", kwargs={"slug": slug, "code": "__CASE__"}),
+            # What the server reveals of the model and the truth, asked after the read is locked
+            # (and on opening an aided read); a 404 until then and in blinded studies.
+            "reveal": reverse("trainee-feedback", kwargs={"slug": slug, "code": code}) + query,
         },
     }
     return render(request, "web/reading.html", {"code": code, "round": round_, "config": config})

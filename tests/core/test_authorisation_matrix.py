@@ -93,7 +93,7 @@ def world(db, make_study, reader, other_reader, attending, make_reader, coordina
     services.assignment_create(study=elsewhere, reader=other_reader)
     elsewhere = services.study_open(study=elsewhere)
     trainee = make_reader("trainee_t", "trainee", 1)
-    teaching = make_study("matrix-teaching", n=2, repeat_sample_size=0, ai_feedback=True)
+    teaching = make_study("matrix-teaching", n=2, repeat_sample_size=0, mode="teaching")
     services.assignment_create(study=teaching, reader=trainee)
     teaching = services.study_open(study=teaching)
 

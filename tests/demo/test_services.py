@@ -141,7 +141,7 @@ def test_the_reads_frame_labels_simulated_readers(open_study, reader):
 
 
 def test_a_study_without_a_repeat_round_gets_first_reads_only(make_study, coordinator):
-    study = make_study("sim-teaching", n=6, repeat_sample_size=0, ai_feedback=True)
+    study = make_study("sim-teaching", n=6, repeat_sample_size=0, mode="teaching")
     study = services.study_open(study=study, by=coordinator)
     simulated_reads_make(study=study, readers=CT_READERS[:1], now=NOW)
     assert set(Read.objects.filter(study=study).values_list("round", flat=True)) == {Round.FIRST}

@@ -17,6 +17,7 @@ from readerstudy.predictions import registry, services
 from readerstudy.predictions.models import Prediction
 from readerstudy.predictions.tasks import predict_case
 from readerstudy.studies.models import Study
+from readerstudy.studies.protocol import FEATURES
 from readerstudy.studies.services import assignment_create, study_open
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def trainee(make_reader):
 def feedback_study(ct_study, ct_model, trainee, other_reader) -> Study:
     """The CT study as a teaching study, open, two readers assigned, and the model's
     prediction of the first reading case, made by the worker's task with its saliency map."""
-    ct_study.ai_feedback = True
+    ct_study.mode = "teaching"
     ct_study.save()
     for user in (trainee, other_reader):
         assignment_create(study=ct_study, reader=user)
@@ -77,8 +78,9 @@ def test_after_their_read_a_trainee_sees_the_model_the_reference_and_where_it_lo
     body = response.json()
     prediction = Prediction.objects.get(case=case)
     assert body["case"] == case.code
-    assert body["your_read"]["call"] == "malignant" and body["your_read"]["round"] == "first"
+    assert body["mode"] == "teaching" and body["your_reads"]["first"]["call"] == "malignant"
     assert body["reference"]["label"] == case.reference.label
+    assert body["reference"]["source"] == case.reference.source
     assert body["model"]["reader"] == ct_model.reader_name
     assert body["model"]["probability"] == prediction.probability
     assert body["model"]["three_tier"] == prediction.three_tier
@@ -122,7 +124,7 @@ def test_another_readers_read_does_not_unlock_a_trainees_feedback(client_for, tr
     assert _feedback(client_for(other_reader), feedback_study, code).status_code == 200
 
 
-def test_feedback_is_404_in_a_study_without_ai_feedback(client_for, trainee, ct_study, ct_model):
+def test_feedback_is_404_in_a_blinded_study(client_for, trainee, ct_study, ct_model):
     assignment_create(study=ct_study, reader=trainee)
     study_open(study=ct_study)
     client = client_for(trainee)
@@ -159,6 +161,47 @@ def test_without_a_prediction_the_feedback_has_no_model_part(client_for, trainee
 
     assert body["model"] is None and body["saliency"] is None
     assert body["reference"]["label"] == case.reference.label
+
+
+def test_an_attending_in_a_teaching_study_is_never_shown_the_feedback(client_for, make_reader,
+                                                                       feedback_study):
+    feedback_study.refresh_from_db()  # opened since the fixture's instance was made
+    attending = make_reader("attending_a", "attending", 12)
+    assignment_create(study=feedback_study, reader=attending)
+    client = client_for(attending)
+    code = _reading_case(feedback_study).code
+    _submit(client, feedback_study, code, call="malignant")
+
+    assert _feedback(client, feedback_study, code).status_code == 404
+    assert not AuditEvent.objects.filter(verb=AuditEvent.Verb.FEEDBACK).exists()
+
+
+def test_a_trainee_sees_an_attendings_features_beside_their_own_with_the_discordant_marked(
+        client_for, make_reader, trainee, feedback_study):
+    feedback_study.refresh_from_db()
+    feedback_study.ask_features = True
+    feedback_study.save()
+    attending = make_reader("attending_a", "attending", 12)
+    assignment_create(study=feedback_study, reader=attending)
+    code = _reading_case(feedback_study).code
+    theirs = {key: False for key in FEATURES} | {"soft_tissue_mass": True, "mass_like_lesion": True}
+    mine = {key: False for key in FEATURES} | {"mass_like_lesion": True, "fluid_cleft": True}
+    for user, features in ((attending, theirs), (trainee, mine)):
+        response = client_for(user).post(f"/api/v1/reading/{feedback_study.slug}/reads/", {
+            "case": code, "round": "first", "call": "malignant", "confidence": 80,
+            "features": features, "submission_id": str(uuid.uuid4()),
+        }, format="json")
+        assert response.status_code == 201, response.content
+
+    body = _feedback(client_for(trainee), feedback_study, code).json()
+
+    rows = {row["key"]: row for row in body["features"]["rows"]}
+    assert {key for key, row in rows.items() if row["discordant"]} == {"soft_tissue_mass", "fluid_cleft"}
+    assert body["features"]["discordant"] == 2
+    assert rows["mass_like_lesion"] == {"key": "mass_like_lesion", "label": FEATURES["mass_like_lesion"],
+                                        "yours": True, "expert": True, "discordant": False}
+    assert body["features"]["expert"] == {"role": "Attending", "years_experience": 12}
+    assert "attending_a" not in str(body)
 
 
 def test_the_feedback_route_is_not_one_of_the_blinded_reading_routes():

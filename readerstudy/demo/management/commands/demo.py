@@ -59,7 +59,7 @@ DEMO_STUDIES = [
      ["resident1", "resident2", "attending"],
      {"ask_confidence": True, "ask_features": True}, "demo-mri", MRI_READERS),
     ("demo-teaching", "Teaching: CT fractures with AI feedback (phantoms)", "CT",
-     ["trainee"], {"ask_confidence": True, "ai_feedback": True, "repeat_sample_size": 0}, "demo-ct",
+     ["trainee"], {"ask_confidence": True, "mode": "teaching", "repeat_sample_size": 0}, "demo-ct",
      TRAINEES),
 ]
 
