@@ -21,15 +21,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.core.permissions import IsCoordinator, IsReader, is_coordinator
-from readerstudy.predictions import registry, selectors, services
+from readerstudy.predictions import progress, registry, selectors, services
 from readerstudy.predictions.feedback import FeedbackUnavailable, feedback_for
 from readerstudy.predictions.forms import InferenceStartForm
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
+from readerstudy.studies import selectors as study_selectors
 from readerstudy.studies.api.errors import validation_error_response
 from readerstudy.studies.models import Study
 from readerstudy.studies.protocol import FIRST
 from readerstudy.web.coordinator_views import _study_context as study_page_context
 from readerstudy.web.csp import strict_csp
+from readerstudy.web.progress_chart import learning_charts
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -316,3 +318,25 @@ def inference_job_row(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     study = _coordinator_study(request, slug)
     job = _with_retry(study, [_job_of(study, pk)])[0]
     return render(request, "predictions/_job_row.html", {"study": study, "job": job})
+
+
+# --------------------------------------------------------------------------- the trainee's page
+
+
+@never_cache
+@strict_csp
+@login_required
+def trainee_progress_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A trainee's progress in a teaching study (``predictions.progress``); 404 for anyone else."""
+    study = study_selectors.study_for_reader(reader=request.user, slug=slug)
+    try:
+        if study is None:
+            raise progress.ProgressUnavailable
+        content = progress.trainee_progress(study=study, reader=request.user)
+    except progress.ProgressUnavailable:
+        return render(request, "web/case_unavailable.html", {
+            "title": "No progress page", "message": "Progress pages are for trainees in teaching studies."},
+            status=404)
+    return render(request, "predictions/progress.html", {
+        "study": study, "progress": content, "charts": learning_charts(content),
+    })

@@ -27,6 +27,10 @@ export async function fetchReveal(url) {
   }
 }
 
+function capitalised(text) {
+  return text ? text[0].toUpperCase() + text.slice(1) : '';
+}
+
 function percent(probability) {
   return `${Math.round(probability * 1000) / 10}%`;
 }
@@ -46,7 +50,7 @@ function modelSection(reveal) {
       el('dt', { text: 'Probability of malignancy' }),
       el('dd', { class: 'reveal-probability', text: percent(model.probability) }),
       el('dt', { text: 'Three-tier call' }),
-      el('dd', { class: 'reveal-tier', dataset: { tier: model.three_tier }, text: model.three_tier_label }),
+      el('dd', { class: 'reveal-tier', dataset: { tier: model.three_tier }, text: capitalised(model.three_tier_label) }),
     ]),
     el('p', {
       class: 'muted small',
@@ -98,7 +102,7 @@ function referenceSection(reveal) {
   return el('section', { class: 'reveal-reference', dataset: { revealPart: 'reference' } }, [
     el('h3', { text: 'Reference standard' }),
     el('p', {}, [
-      el('strong', { class: 'reveal-truth', text: reveal.reference.label_text }),
+      el('strong', { class: 'reveal-truth', text: capitalised(reveal.reference.label_text) }),
       ` (source: ${reveal.reference.source_text})`,
     ]),
     yours
@@ -190,8 +194,34 @@ export async function revealAfterRead({ config, payload, viewer, onContinue }) {
   return true;
 }
 
-/** With an aided read: the model's output and saliency above the form (nothing if refused). */
+/** A case read before, opened again to review it (config.review: teaching studies). */
+async function revealForReview({ config, viewer }) {
+  const column = document.querySelector('.answer-column');
+  for (const part of column.children) part.hidden = true;
+  const reveal = await fetchReveal(config.urls.reveal).catch(() => null);
+  const back = el('a', { class: 'button primary', href: config.urls.progress || config.urls.home, text: config.urls.progress ? 'Back to your progress' : 'Back to the worklist' });
+  if (!reveal) {
+    column.prepend(panel('Already read', 'You have already submitted this read; it cannot be changed.', [], [back]));
+    return false;
+  }
+  const overlay = await overlayFor(reveal, viewer);
+  state.overlay = overlay;
+  column.prepend(
+    panel('Review: feedback on this case', 'Your read of this case is locked; here is what it was compared with.',
+      [modelSection(reveal), saliencySection(reveal, overlay), referenceSection(reveal), featuresSection(reveal)].filter(Boolean),
+      [back]),
+  );
+  state.reveal = 'review';
+  document.body.dataset.reveal = 'review';
+  return true;
+}
+
+/**
+ * With the viewer ready: an aided read shows the model's output and saliency above the form;
+ * a case opened for review shows its feedback instead of the form (nothing if refused).
+ */
 export async function revealBeforeRead({ config, payload, viewer }) {
+  if (config.review) return revealForReview({ config, viewer });
   if (payload.round !== 'aided') return false;
   const reveal = await fetchReveal(config.urls.reveal).catch(() => null);
   if (!reveal) return false;
