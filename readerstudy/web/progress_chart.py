@@ -8,11 +8,12 @@ import math
 from typing import Any
 
 WIDTH, HEIGHT, PAD = 360, 150, 28
+LEFT = 40  # room for the tick labels
 MEASURES = (("accuracy", "Accuracy"), ("sensitivity", "Sensitivity"), ("specificity", "Specificity"))
 
 
 def _x(n: int, last: int) -> float:
-    return PAD if last <= 1 else PAD + (n - 1) * (WIDTH - 2 * PAD) / (last - 1)
+    return LEFT if last <= 1 else LEFT + (n - 1) * (WIDTH - LEFT - PAD) / (last - 1)
 
 
 def _y(value: float) -> float:
@@ -41,9 +42,10 @@ def learning_charts(progress: dict[str, Any]) -> list[dict[str, Any]]:
         lower = [f"{_x(n, last):.1f},{_y(p.ci_low):.1f}" for n, p in reversed(points)]
         charts.append({
             "measure": measure, "label": label, "line": line, "band": " ".join(upper + lower),
+            "dots": [{"x": round(_x(n, last), 1), "y": round(_y(p.estimate), 1)} for n, p in points],
             "last": points[-1][1] if points else None,
             "model": _level(progress["model"], measure), "attendings": _level(progress["attendings"], measure),
-            "width": WIDTH, "height": HEIGHT, "left": PAD, "right": WIDTH - PAD,
+            "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - PAD,
             "ticks": [{"y": round(_y(v), 1), "label": f"{int(v * 100)}%"} for v in (0.0, 0.5, 1.0)],
             "bottom": HEIGHT - PAD, "n_last": last,
         })

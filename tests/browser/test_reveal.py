@@ -18,6 +18,7 @@ from readerstudy.predictions.models import InferenceJob, ModelVersion, Predictio
 from readerstudy.predictions.selectors import case_center
 from readerstudy.studies import services
 from readerstudy.studies.models import Case, Read, Study
+from readerstudy.studies.protocol import FEATURES
 from readerstudy.studies.selectors import worklist_for
 from tests.browser.conftest import IMPORTED_MODELS, READING_SCREEN, sign_in, wait_until_loaded
 
@@ -139,5 +140,74 @@ def test_in_an_assisted_study_the_model_appears_after_the_lock_and_the_aided_rea
         assert "Already read" in page.content()
         assert Read.objects.get(pk=unaided.pk).call == "benign"
         assert page.problems.serious() == []
+    finally:
+        page.context.close()
+
+
+def test_a_trainee_sees_the_feedback_after_locking_and_their_progress_page_updates(
+        chromium, live_server, imaging_library, make_reader, attending):
+    from tests.browser.conftest import new_page
+
+    trainee = make_reader("trainee_t", "trainee", 1)
+    study = study_in_mode(imaging_library, "teaching", [trainee, attending])
+    Study.objects.filter(pk=study.pk).update(ask_features=True)  # before any read: the checklist
+    study.refresh_from_db()
+    first = worklist_for(study=study, reader=trainee)["next"]["code"]
+    # An attending scored the features of that case (the expert the trainee is compared with).
+    services.case_open(study=study, reader=attending, code=first, round="first")
+    services.read_submit(study=study, reader=attending, data={
+        "case": first, "round": "first", "submission_id": "6d0c8f1e-7a51-4a36-9a43-3f7f0cbb7e01",
+        "call": "malignant", "confidence": 90,
+        "features": {key: key == "soft_tissue_mass" for key in FEATURES}})
+    page = new_page(chromium, READING_SCREEN)
+    try:
+        sign_in(page, live_server, trainee)
+        page.goto(f"{live_server.url}/read/{study.slug}/{first}/?round=first")
+        wait_until_loaded(page)
+        assert reveal_status(page, live_server, study, first) == 404
+        page.check("#feature-dark_line_band")
+        read_and_submit(page, "b", "2")
+        page.wait_for_selector("#reveal-panel")
+        panel = page.text_content("#reveal-panel")
+        truth = study.cases.get(code=first).reference
+        assert "Reference standard" in panel and truth.get_source_display() in panel
+        assert "81.4%" in panel
+        discordant = page.eval_on_selector_all("tr.discordant", "rows => rows.map(r => r.dataset.feature)")
+        assert sorted(discordant) == ["dark_line_band", "soft_tissue_mass"]
+        page.wait_for_timeout(500)
+        shot(page, "teaching-feedback")
+
+        page.click("text=Your progress")
+        page.wait_for_url(f"**/progress/{study.slug}/")
+        assert page.get_attribute(".progress-summary", "data-reads") == "1"
+        page.go_back()
+        page.goto(f"{live_server.url}/")
+        page.click(f'[data-study="{study.slug}"] a.next-case')
+        read_and_submit(page, "m", "4")
+        page.wait_for_selector("#reveal-panel")
+        page.goto(f"{live_server.url}/progress/{study.slug}/")
+        assert page.get_attribute(".progress-summary", "data-reads") == "2"
+        assert page.locator(".chart polyline.curve").count() == 3
+        shot(page, "trainee-progress")
+        # A case to review opens with its feedback.
+        rows = page.locator(".cases-to-review a")
+        if rows.count():
+            rows.first.click()
+            page.wait_for_selector('body[data-reveal="review"]', state="attached")
+            assert "Reference standard" in page.text_content("#reveal-panel")
+        assert page.problems.serious() == []
+    finally:
+        page.context.close()
+
+    # The attending of the same teaching study (not a trainee) is never shown the feedback.
+    page = new_page(chromium, READING_SCREEN)
+    try:
+        sign_in(page, live_server, attending)
+        code = worklist_for(study=study, reader=attending)["next"]["code"]
+        page.goto(f"{live_server.url}/read/{study.slug}/{code}/?round=first")
+        read_and_submit(page)
+        page.wait_for_url(lambda url: f"/{code}/" not in url)
+        assert reveal_status(page, live_server, study, code) == 404
+        assert page.locator("#reveal-panel").count() == 0
     finally:
         page.context.close()

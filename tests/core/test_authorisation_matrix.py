@@ -43,7 +43,7 @@ SIGNED_IN = {"me", "reading-studies", "web-worklist", "schema", "api-docs"}
 # The API's description: it names the choices (a reference's source, ...), but holds no data.
 DESCRIBES_THE_API = {"schema", "api-docs"}
 # A reader's views of a study they read; the DICOMweb views serve that study's images.
-READER_SCOPED = re.compile(r"^(reading-|web-read$|trainee-feedback$|dicomweb-|wado-uri$)")
+READER_SCOPED = re.compile(r"^(reading-|web-read$|web-progress$|trainee-feedback$|dicomweb-|wado-uri$)")
 # The assigned reader's GETs that must work (else the matrix could pass by refusing everyone).
 READER_MUST_GET = {"me", "reading-studies", "reading-worklist", "reading-case", "web-worklist", "web-read"}
 COORDINATOR_MUST_GET = {"web-coordinator-home", "web-coordinator", "study-list", "study-detail",
