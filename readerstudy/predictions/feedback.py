@@ -41,10 +41,7 @@ from readerstudy.studies.protocol import (
 )
 from readerstudy.vocabulary import LABELS, THREE_TIER
 
-__all__ = ["TRAINEE_ROLES", "FeedbackUnavailable", "feedback_for", "is_trainee", "revealed_for"]
-
-# Who a teaching study teaches: its other readers (attendings, the experts) are never shown anything.
-TRAINEE_ROLES = (ReaderProfile.Role.TRAINEE, ReaderProfile.Role.RESIDENT)
+__all__ = ["FeedbackUnavailable", "feedback_for", "is_trainee", "revealed_for"]
 
 
 class FeedbackUnavailable(Exception):
@@ -52,8 +49,10 @@ class FeedbackUnavailable(Exception):
 
 
 def is_trainee(reader) -> bool:
+    """Whom a teaching study teaches (``ReaderProfile.is_trainee``); its attendings, the
+    experts, are never shown anything."""
     profile = getattr(reader, "reader_profile", None)
-    return profile is not None and profile.role in TRAINEE_ROLES
+    return profile is not None and profile.is_trainee
 
 
 def revealed_for(*, study: Study, reader, case: Case) -> tuple[str, ...]:

@@ -38,6 +38,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
     for study in selectors.studies_for_reader(reader=request.user):
         item = selectors.worklist_for(study=study, reader=request.user)
         item["upcoming_by_date"] = _upcoming_by_date(item["repeats_upcoming"])
+        profile = getattr(request.user, "reader_profile", None)
+        item["progress_page"] = study.is_teaching and profile is not None and profile.is_trainee
         studies.append(item)
     coordinated = Study.objects.order_by("title") if is_coordinator(request.user) else Study.objects.none()
     return render(request, "web/worklist.html", {

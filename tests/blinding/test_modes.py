@@ -33,7 +33,7 @@ PROBABILITY = 0.8137
 SALIENCY_MARKER = "SALIENCYMARKERQZ"
 # What no reader may receive before the lock: the model, its output, where it looked, the truth.
 SECRETS = (MODEL_NAME.encode(), b"0.8137", b"81.37", SALIENCY_MARKER.encode(), b"histopathology",
-           b"follow-up", b"reference", b"saliency")
+           b"follow-up", b'"reference"', b'"saliency"')  # the JSON keys, not a script's file name
 
 
 def _study(ct_study: Study, mode: str, readers) -> Study:  # noqa: F811
