@@ -12,9 +12,11 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
+from inference.saliency import heat_volume_decode
 from readerstudy.core.models import AuditEvent
 from readerstudy.predictions import registry, services
 from readerstudy.predictions.models import Prediction
+from readerstudy.predictions.selectors import case_center
 from readerstudy.predictions.tasks import predict_case
 from readerstudy.studies.models import Study
 from readerstudy.studies.protocol import FEATURES
@@ -88,6 +90,11 @@ def test_after_their_read_a_trainee_sees_the_model_the_reference_and_where_it_lo
     assert body["saliency"]["method"] == "Grad-CAM"
     assert [v["view"] for v in body["saliency"]["views"]] == ["axial", "sagittal", "coronal"]
     assert all(_png(v["png"]).shape == (64, 64, 3) for v in body["saliency"]["views"])
+    # The map placed in the patient for the viewer's overlay: the patch's 64 mm around the centre.
+    volume = body["saliency"]["volume"]
+    assert (volume["shape"], volume["axes"], volume["spacing_mm"]) == ([64, 64, 64], "SPL", 1.0)
+    assert volume["origin_lps"] == pytest.approx([c - 32 for c in case_center(case)])
+    assert heat_volume_decode(volume).max() == 1.0
     event = AuditEvent.objects.get(verb=AuditEvent.Verb.FEEDBACK)
     assert (event.actor, event.object_id, event.study_slug) == (trainee, case.code, feedback_study.slug)
 
