@@ -60,3 +60,27 @@ test('the colour scale is inferno: black-purple at 0, orange-red in the middle, 
   assert.deepEqual(infernoColour(1), [252, 255, 164]);
   assert.deepEqual(infernoColour(2), infernoColour(1));
 });
+
+test('the painted plane samples the map as sampleHeat does, on an oblique plane too', async () => {
+  const volume = stored([8, 8, 8], (b) => b.forEach((_, i) => (b[i] = (i * 37) % 256)));
+  const bytes = await decodeHeat(volume);
+  const table = infernoTable();
+  const origin = [-11, 19, 99];
+  const alongX = [-11 + 0.9, 19 + 0.2, 99 + 0.3];
+  const alongY = [-11 - 0.1, 19 + 0.8, 99 + 0.5];
+  const width = 20;
+  const height = 20;
+  const pixels = new Uint8ClampedArray(width * height * 4);
+  paintPlane(volume, bytes, table, pixels, width, height, [origin, alongX, alongY], { floor: 0 });
+  let compared = 0;
+  for (let row = 0; row < height; row += 1) {
+    for (let col = 0; col < width; col += 1) {
+      const point = [0, 1, 2].map((k) => origin[k] + (col + 0.5) * (alongX[k] - origin[k]) + (row + 0.5) * (alongY[k] - origin[k]));
+      const value = sampleHeat(volume, bytes, point);
+      const alpha = pixels[(row * width + col) * 4 + 3];
+      assert.ok(Math.abs(alpha - (value > 0 ? Math.round(255 * 0.55 * value) : 0)) <= 1, `pixel ${col},${row}`);
+      if (value > 0) compared += 1;
+    }
+  }
+  assert.ok(compared > 50, `${compared} pixels inside the map`);
+});
