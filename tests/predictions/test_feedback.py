@@ -215,3 +215,22 @@ def test_the_feedback_route_is_not_one_of_the_blinded_reading_routes():
     name = "trainee-feedback"
     assert reverse(name, kwargs={"slug": "s", "code": "C"}) == "/api/v1/feedback/s/C/"
     assert not name.startswith("reading-")
+
+
+def test_in_an_assisted_study_the_worker_stores_the_map_and_the_reveal_follows_the_unaided_read(
+        client_for, ct_study, ct_model, other_reader):
+    ct_study.mode = "assisted"
+    ct_study.save()
+    assignment_create(study=ct_study, reader=other_reader)
+    study = study_open(study=ct_study)
+    job, _ = services.inference_job_start(study=study, model_version=ct_model, dispatch=False)
+    case = _reading_case(study)
+    predict_case.apply(kwargs={"case_pk": case.pk, "model_version_pk": ct_model.pk, "job_pk": job.pk})
+    client = client_for(other_reader)
+    assert _feedback(client, study, case.code).status_code == 404
+
+    _submit(client, study, case.code)
+    body = _feedback(client, study, case.code).json()
+
+    assert body["saliency"]["volume"]["axes"] == "SPL" and body["model"]["reader"] == ct_model.reader_name
+    assert body["reference"] is None and body["aided"] == {"code": case.code, "round": "aided"}
