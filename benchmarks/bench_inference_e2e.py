@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=10, help="cases timed one by one")
     parser.add_argument("--chunk", type=int, default=16, help="cases per task in the study run")
     parser.add_argument("--feedback", action="store_true",
-                        help="a teaching study (ai_feedback): the worker stores a Grad-CAM map a case")
+                        help="a teaching study (mode 'teaching'): the worker stores a Grad-CAM map a case")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as folder:
         tmp = Path(folder)
@@ -236,8 +236,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, load average {load:.1f}")
         study = _import_series(tmp, series=args.series, slices=args.slices, matrix=args.matrix)
         if args.feedback:
-            study.ai_feedback = True
-            study.save(update_fields=["ai_feedback"])
+            study.mode = "teaching"
+            study.save(update_fields=["mode"])
         print(f"study             : {'teaching (Grad-CAM map a case)' if args.feedback else 'research (no maps)'}")
         _clone_cases(study, args.cases)
         model = _register_model(tmp)

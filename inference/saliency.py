@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import weakref
+import zlib
 from copy import deepcopy
 from typing import Any
 
@@ -24,7 +25,7 @@ from inference.checkpoint import LoadedModel
 from inference.networks import ARCHITECTURES
 from inference.predict import check_patches, select_device
 
-__all__ = ["METHOD", "saliency", "saliency_views"]
+__all__ = ["METHOD", "VOLUME_ENCODING", "heat_volume", "heat_volume_decode", "saliency", "saliency_views"]
 
 #: The method named beside the maps wherever they are shown.
 METHOD = "Grad-CAM"
@@ -94,7 +95,8 @@ def _identity(x: Any) -> Any:
 
 
 def saliency_views(
-    model: LoadedModel, patch: np.ndarray, *, device: str | torch.device | None = None
+    model: LoadedModel, patch: np.ndarray, *, device: str | torch.device | None = None,
+    heat: np.ndarray | None = None,
 ) -> list[dict[str, str]]:
     """Grad-CAM over the patch as small PNGs (data URIs), one per view.
 
@@ -108,7 +110,8 @@ def saliency_views(
     list of dict
         ``{"view": name, "png": "data:image/png;base64,..."}`` per view.
     """
-    heat = saliency(model, patch, device=device)
+    if heat is None:
+        heat = saliency(model, patch, device=device)
     if patch.ndim == 4:  # CT: (1, S, P, L) with S running inferior -> superior
         volume, centre = patch[0], np.array(patch.shape[1:]) // 2
         planes = {
@@ -130,3 +133,48 @@ def _overlay_png(image: np.ndarray, heat: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb.round().astype(np.uint8))).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+#: How :func:`heat_volume` writes the map: unsigned bytes (0..255 for 0..1), C order,
+#: compressed with zlib (RFC 1950, what the browser's ``DecompressionStream("deflate")``
+#: reads) and written in base64.
+VOLUME_ENCODING = "uint8-zlib-base64"
+
+
+def heat_volume(heat: np.ndarray, *, center_lps: Any, spacing_mm: float) -> dict[str, Any]:
+    """A CT patch's Grad-CAM map with where it lies in the patient, so that a viewer can draw
+    it over its own images at their resolution (sampled at each screen pixel).
+
+    The patch convention of :func:`inference.preprocess.ct_patch`: ``heat[s, p, l]`` lies at
+    ``center + (l - size//2, p - size//2, s - size//2) * spacing_mm`` in LPS millimetres (axis 0
+    inferior -> superior, 1 anterior -> posterior, 2 right -> left).
+
+    Returns
+    -------
+    dict
+        ``shape`` (S, P, L); ``origin_lps``: LPS mm of voxel (0, 0, 0), as (x, y, z);
+        ``spacing_mm``; ``axes`` "SPL"; ``encoding`` :data:`VOLUME_ENCODING`; ``data``.
+    """
+    heat = np.asarray(heat, dtype=np.float32)
+    if heat.ndim != 3:
+        raise ValueError(f"a CT heat map is 3-D (S, P, L), got shape {heat.shape}")
+    center = np.asarray(center_lps, dtype=np.float64).reshape(3)
+    half = np.array(heat.shape[::-1]) // 2  # (L, P, S) = (x, y, z) voxel of the centre
+    origin = center - half * float(spacing_mm)
+    quantised = np.round(np.clip(heat, 0.0, 1.0) * 255).astype(np.uint8)
+    return {
+        "shape": [int(n) for n in heat.shape],
+        "origin_lps": [float(v) for v in origin],
+        "spacing_mm": float(spacing_mm),
+        "axes": "SPL",
+        "encoding": VOLUME_ENCODING,
+        "data": base64.b64encode(zlib.compress(np.ascontiguousarray(quantised).tobytes(), 6)).decode("ascii"),
+    }
+
+
+def heat_volume_decode(volume: dict[str, Any]) -> np.ndarray:
+    """The map of :func:`heat_volume` as float32 0..1 ``(S, P, L)`` (for tests and scripts)."""
+    if volume.get("encoding") != VOLUME_ENCODING:
+        raise ValueError(f"unknown encoding {volume.get('encoding')!r}")
+    raw = zlib.decompress(base64.b64decode(volume["data"]))
+    return np.frombuffer(raw, dtype=np.uint8).reshape(volume["shape"]).astype(np.float32) / 255.0

@@ -9,6 +9,7 @@ import { readConfig } from './lib/config.js';
 import { el, hideBanner, showBanner } from './lib/dom.js';
 import { outboxGet, outboxKey, outboxSave, outboxSend } from './lib/outbox.js';
 import { uuid4 } from './lib/uuid.js';
+import { revealAfterRead, revealBeforeRead } from './reveal/reveal.js';
 import { prefetchSeriesMetadata } from './viewer/metadataPrefetch.js';
 import { CT_PRESETS } from './viewer/presets.js';
 
@@ -71,7 +72,7 @@ async function loadCase(config) {
 
 function renderHeader(payload) {
   $('#case-code').textContent = payload.code;
-  const round = payload.round === 'repeat' ? 'Repeat read' : 'First read';
+  const round = { repeat: 'Repeat read', aided: 'AI-aided read' }[payload.round] || 'First read';
   $('#case-position').textContent =
     payload.position && payload.total ? `${round} · case ${payload.position} of ${payload.total}` : round;
   document.title = `Case ${payload.code} · Reading room`;
@@ -185,6 +186,8 @@ async function main() {
       });
       status.submission = 'saved';
       pending = null;
+      // What the server now reveals (nothing in a blinded study): the reader moves on from it.
+      if (await revealAfterRead({ config, payload, viewer: status.viewer, onContinue: goToNext })) return;
       showBanner(submitBanner, 'Read saved. Opening the next case…', { kind: 'success' });
       await goToNext();
     } catch (error) {
@@ -301,6 +304,7 @@ async function main() {
     return;
   }
   window.readingRoom.viewer = viewer;
+  revealBeforeRead({ config, payload, viewer });
 
   // Toolbar.
   renderPresetButtons(payload.modality, (preset) => {

@@ -39,3 +39,8 @@ class ReaderProfile(models.Model):
     def __str__(self) -> str:
         simulated = ", simulated" if self.simulated else ""
         return f"{self.user.username} ({self.get_role_display()}, {self.years_experience} y{simulated})"
+
+    @property
+    def is_trainee(self) -> bool:
+        """Whom a teaching study teaches: trainees and residents (attendings are its experts)."""
+        return self.role in (self.Role.TRAINEE, self.Role.RESIDENT)

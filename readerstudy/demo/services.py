@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -27,11 +27,14 @@ from readerstudy.demo.simulate import (
     drawn_case_facts,
     simulate_reader,
 )
+from readerstudy.demo.simulate_aided import aided_answers
+from readerstudy.predictions.models import Prediction
+from readerstudy.predictions.selectors import call_for
 from readerstudy.studies import services
 from readerstudy.studies.exceptions import StudyNotOpen
 from readerstudy.studies.models import Read, ReadingSlot, ReferenceStandard, Round, Study
 
-__all__ = ["SUBMISSION_NAMESPACE", "simulated_reader_ensure", "simulated_reads_make"]
+__all__ = ["SUBMISSION_NAMESPACE", "simulated_aided_reads_make", "simulated_reader_ensure", "simulated_reads_make"]
 
 #: Namespace of the simulated reads' submission ids (uuid5 of study, reader, case, round).
 SUBMISSION_NAMESPACE = uuid.UUID("5b0f3c1e-6a4d-4e8b-9a57-0d3c2f1e8b61")
@@ -135,4 +138,61 @@ def simulated_reads_make(*, study: Study, readers: Sequence[SimulatedReader],
                     "case": read.case, "round": read.round, **read.answers,
                 })
         made[spec.username] = len(planned)
+    return made
+
+
+def _unaided_answers(read: Read) -> dict:
+    answers: dict = {"call": read.call}
+    if read.confidence is not None:
+        answers["confidence"] = read.confidence
+    if read.three_tier:
+        answers["three_tier"] = read.three_tier
+    if read.features:
+        answers["features"] = dict(read.features)
+    if read.measurements:
+        answers["measurements"] = dict(read.measurements)
+    return {**answers, **(read.answers or {})}
+
+
+def simulated_aided_reads_make(*, study: Study, readers: Sequence[SimulatedReader], by=None) -> dict[str, int]:
+    """In an assisted study, the AI-aided read of every case each simulated reader has read
+    unaided and the model has read (:func:`readerstudy.demo.simulate_aided.aided_answers`),
+    a minute or two after the unaided read, through the reading services. Idempotent: a case
+    with an aided read gets none added; a case the model has not read yet waits.
+
+    Returns
+    -------
+    dict
+        Aided reads made per username.
+    """
+    made: dict[str, int] = {}
+    # The newest model's prediction of each case (what the reader would be shown).
+    predictions: dict[int, Prediction] = {
+        p.case_id: p for p in Prediction.objects.filter(case__study=study).select_related("model_version")
+        .order_by("model_version__created_at", "model_version__pk")}
+    for spec in readers:
+        user = simulated_reader_ensure(spec=spec)
+        done = set(Read.objects.filter(study=study, reader=user, round=Round.AIDED).values_list("case_id", flat=True))
+        unaided_reads = (Read.objects.filter(study=study, reader=user, round=Round.FIRST)
+                         .exclude(case_id__in=done).select_related("case").order_by("submitted_at"))
+        count = 0
+        with transaction.atomic():
+            for read in unaided_reads:
+                prediction = predictions.get(read.case_id)
+                if prediction is None:
+                    continue
+                code = read.case.code
+                answers = aided_answers(
+                    reader=spec, unaided=_unaided_answers(read), model_probability=prediction.probability,
+                    model_call=call_for(prediction.probability, prediction.model_version.card),
+                    seed=study.seed, case=code)
+                wait = 30 + int.from_bytes(hashlib.sha256(f"{spec.username}:{code}".encode()).digest()[:2], "big") % 90
+                opened = read.submitted_at + timedelta(seconds=5)
+                services.case_open(study=study, reader=user, code=code, round=Round.AIDED, now=opened)
+                services.read_submit(study=study, reader=user, now=opened + timedelta(seconds=wait), data={
+                    "submission_id": _submission_id(study, user, code, Round.AIDED),
+                    "case": code, "round": Round.AIDED.value, **answers,
+                })
+                count += 1
+        made[spec.username] = count
     return made

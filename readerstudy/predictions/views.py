@@ -14,21 +14,24 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.core.permissions import IsCoordinator, IsReader, is_coordinator
-from readerstudy.predictions import registry, selectors, services
+from readerstudy.predictions import progress, registry, selectors, services
 from readerstudy.predictions.feedback import FeedbackUnavailable, feedback_for
 from readerstudy.predictions.forms import InferenceStartForm
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
+from readerstudy.studies import selectors as study_selectors
 from readerstudy.studies.api.errors import validation_error_response
 from readerstudy.studies.models import Study
+from readerstudy.studies.protocol import FIRST
 from readerstudy.web.coordinator_views import _study_context as study_page_context
 from readerstudy.web.csp import strict_csp
+from readerstudy.web.progress_chart import learning_charts
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -177,18 +180,26 @@ class PredictionsView(APIView):
 
 
 class FeedbackView(APIView):
-    """A trainee's AI feedback on one case, after their own read (404 otherwise)."""
+    """What the reader is shown of the model and the truth on one case: decided for each request
+    by the study's mode and the reader's locked reads (``feedback.revealed_for``); 404 otherwise."""
 
     permission_classes = [IsReader]
 
-    @extend_schema(responses=inline_serializer("TraineeFeedback", {
-        "case": serializers.CharField(), "your_read": serializers.DictField(),
-        "reference": serializers.DictField(allow_null=True), "model": serializers.DictField(allow_null=True),
-        "saliency": serializers.DictField(allow_null=True),
-    }))
+    @extend_schema(
+        parameters=[OpenApiParameter("round", str, description="The round whose case code is given (default first).")],
+        responses=inline_serializer("Reveal", {
+            "case": serializers.CharField(), "mode": serializers.CharField(),
+            "shown": serializers.ListField(child=serializers.CharField()),
+            "your_reads": serializers.DictField(),
+            "reference": serializers.DictField(allow_null=True), "model": serializers.DictField(allow_null=True),
+            "model_pending": serializers.BooleanField(),
+            "saliency": serializers.DictField(allow_null=True), "features": serializers.DictField(allow_null=True),
+            "aided": serializers.DictField(allow_null=True),
+        }))
     def get(self, request, slug: str, code: str):
+        round = str(request.query_params.get("round", FIRST))
         try:
-            return Response(feedback_for(reader=request.user, slug=slug, code=code))
+            return Response(feedback_for(reader=request.user, slug=slug, code=code, round=round))
         except FeedbackUnavailable:
             raise NotFound("No feedback for this case.") from None
 
@@ -307,3 +318,25 @@ def inference_job_row(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     study = _coordinator_study(request, slug)
     job = _with_retry(study, [_job_of(study, pk)])[0]
     return render(request, "predictions/_job_row.html", {"study": study, "job": job})
+
+
+# --------------------------------------------------------------------------- the trainee's page
+
+
+@never_cache
+@strict_csp
+@login_required
+def trainee_progress_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A trainee's progress in a teaching study (``predictions.progress``); 404 for anyone else."""
+    study = study_selectors.study_for_reader(reader=request.user, slug=slug)
+    try:
+        if study is None:
+            raise progress.ProgressUnavailable
+        content = progress.trainee_progress(study=study, reader=request.user)
+    except progress.ProgressUnavailable:
+        return render(request, "web/case_unavailable.html", {
+            "title": "No progress page", "message": "Progress pages are for trainees in teaching studies."},
+            status=404)
+    return render(request, "predictions/progress.html", {
+        "study": study, "progress": content, "charts": learning_charts(content),
+    })

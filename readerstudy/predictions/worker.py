@@ -5,7 +5,7 @@ they run (:mod:`readerstudy.predictions.tasks`), never by the web process.
 A case is read from its stored de-identified series, preprocessed as the model card says,
 and the chunk goes through the network in one batch; each case's probability is
 :func:`inference.postprocess.case_probability` of its patches (MRI: the highest of three)
-and, in a teaching study (``Study.ai_feedback``), its saliency map the Grad-CAM of the
+and, in an assisted or teaching study (``Study.mode``), its saliency map the Grad-CAM of the
 patch that gave it, stored with the prediction for the trainees' feedback (Grad-CAM costs
 about as much as the rest of a case on a CPU, so a study without feedback goes without).
 A prediction stored while its study gave no feedback keeps no map. Networks are loaded once per worker process
@@ -30,11 +30,12 @@ from django.core.exceptions import ObjectDoesNotExist
 from inference.checkpoint import LoadedModel, ModelLoadError
 from inference.postprocess import case_probability, three_tier
 from inference.predict import case_patches, predict_patches
-from inference.saliency import METHOD, saliency_views
+from inference.saliency import METHOD, heat_volume, saliency, saliency_views
 from readerstudy.core.tasks import PERMANENT_ERRORS
 from readerstudy.predictions import registry, selectors, services
 from readerstudy.predictions.models import InferenceJob, ModelVersion
 from readerstudy.studies.models import Case
+from readerstudy.studies.protocol import BLINDED
 
 __all__ = ["CASE_ERRORS", "job_model_ready", "predict_chunk"]
 
@@ -56,6 +57,7 @@ class _Read:
     case: Case
     patches: np.ndarray
     preprocess_s: float
+    center: np.ndarray  # the vertebra's centre, LPS mm: where the CT patch (and its map) lies
 
 
 def job_model_ready(*, job_pk: int) -> int | None:
@@ -118,7 +120,8 @@ def predict_chunk(*, case_pks: Sequence[int], model_version_pk: int, job_pk: int
             probability, patch = case_probability(probabilities[offset : offset + n])
             offset += n
             runtime_s = read.preprocess_s + network_s * n / n_patches
-            saliency = _saliency(model, read.patches[patch]) if job.study.ai_feedback else None
+            saliency = (_saliency(model, read.patches[patch], read.center)
+                        if job.study.mode != BLINDED else None)
             readings.append((read, probability, runtime_s, saliency))
         if selectors.job_cancelled(job_pk=job_pk):
             return 0
@@ -138,9 +141,17 @@ def predict_chunk(*, case_pks: Sequence[int], model_version_pk: int, job_pk: int
     return stored
 
 
-def _saliency(model: LoadedModel, patch: np.ndarray) -> dict:
-    """Where the model looked in the patch that gave the case its probability."""
-    return {"method": METHOD, "views": saliency_views(model, patch)}
+def _saliency(model: LoadedModel, patch: np.ndarray, center: np.ndarray) -> dict:
+    """Where the model looked in the patch that gave the case its probability: small views of
+    the patch and, for CT, the map placed in the patient (``volume``), which the reading room
+    draws over its own images at full resolution."""
+    heat = saliency(model, patch)
+    result: dict = {"method": METHOD, "views": saliency_views(model, patch, heat=heat)}
+    spec = model.input_spec
+    if spec["kind"] == "ct_patch":
+        result["volume"] = heat_volume(heat[0] if heat.ndim == 4 else heat, center_lps=center,
+                                       spacing_mm=float(spec["spacing_mm"]))
+    return result
 
 
 def _preprocess(model: LoadedModel, cases: list[Case], job_pk: int) -> list[_Read]:
@@ -160,5 +171,6 @@ def _preprocess(model: LoadedModel, cases: list[Case], job_pk: int) -> list[_Rea
                 job_pk=job_pk, case=case, error=f"{type(exc).__name__}: {exc}"
             )
             continue
-        reads.append(_Read(case=case, patches=patches, preprocess_s=time.perf_counter() - started))
+        reads.append(_Read(case=case, patches=patches, preprocess_s=time.perf_counter() - started,
+                           center=np.asarray(center, dtype=np.float64)))
     return reads

@@ -59,11 +59,12 @@ class Study(models.Model):
     # Once a read exists these give the reads their meaning and cannot change.
     FROZEN_FIELDS = (
         "modality", *protocol.question_switches(),
-        "washout_days", "repeat_sample_size", "repeat_same_patients", "seed", "ai_feedback",
+        "washout_days", "repeat_sample_size", "repeat_same_patients", "seed", "mode",
     )
 
-    # The reading orders and the repeat sample are drawn from these when the study opens.
-    DRAWN_AT_OPENING = ("seed", "repeat_sample_size", "repeat_same_patients")
+    # The reading orders and the repeat sample are drawn from these when the study opens; the
+    # mode too (it decides the rounds read and what readers are shown): fixed when reading begins.
+    DRAWN_AT_OPENING = ("seed", "repeat_sample_size", "repeat_same_patients", "mode")
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
@@ -95,9 +96,9 @@ class Study(models.Model):
         help_text="Draw the same repeat patients for every reader (inter-reader agreement on the repeat round).",
     )
     seed = models.BigIntegerField(default=new_seed, help_text="Randomisation seed: reading orders and the repeat sample.")
-    ai_feedback = models.BooleanField(
-        default=False,
-        help_text="Teaching study: after each submitted read a trainee sees the model's output and the reference standard.",
+    mode = models.CharField(
+        max_length=10, choices=list(protocol.MODES.items()), default=protocol.BLINDED,
+        help_text=" ".join(f"{label}: {protocol.MODE_HELP[key]}" for key, label in protocol.MODES.items()),
     )
 
     created_at = models.DateTimeField(default=timezone.now)
@@ -162,6 +163,14 @@ class Study(models.Model):
 
     def has_reads(self) -> bool:
         return self.pk is not None and Read.objects.filter(study_id=self.pk).exists()
+
+    @property
+    def is_teaching(self) -> bool:
+        return self.mode == protocol.TEACHING
+
+    @property
+    def is_assisted(self) -> bool:
+        return self.mode == protocol.ASSISTED
 
     @property
     def washout(self) -> timedelta:

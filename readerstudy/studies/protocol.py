@@ -32,13 +32,17 @@ from readerstudy import vocabulary
 
 __all__ = [
     "AIDED",
+    "ASSISTED",
+    "BLINDED",
     "FEATURES",
     "FIRST",
     "GROUPS",
     "MEASUREMENTS",
+    "MODES",
     "QUESTIONS",
     "REPEAT",
     "ROUNDS",
+    "TEACHING",
     "AnswerError",
     "Choice",
     "Group",
@@ -226,8 +230,28 @@ AIDED = "aided"
 # What a round can show a reader, before the read (with the images) or after it.
 MODEL_OUTPUT = "model_output"  # the model's probability of malignancy and three-tier call
 SALIENCY = "saliency"  # where the model looked (Grad-CAM, made by the worker)
-REFERENCE = "reference"  # the case's reference standard
-TEACHING_FEEDBACK = (MODEL_OUTPUT, SALIENCY, REFERENCE)
+REFERENCE = "reference"  # the case's reference standard and its source
+EXPERT_FEATURES = "expert_features"  # an expert's feature checklist beside the reader's own
+ASSISTANCE = (MODEL_OUTPUT, SALIENCY)
+TEACHING_FEEDBACK = (MODEL_OUTPUT, SALIENCY, REFERENCE, EXPERT_FEATURES)
+
+# The study modes (``Study.mode``): what a reader may ever be shown. Fixed when the study opens.
+BLINDED = "blinded"  # no model output or truth ever reaches a reader, by any endpoint
+ASSISTED = "assisted"  # second-read assisted: the model after the locked unaided read, then an aided read
+TEACHING = "teaching"  # trainees see the model, the truth and an expert's features after each read
+
+MODES: dict[str, str] = {
+    BLINDED: "blinded",
+    ASSISTED: "second-read assisted",
+    TEACHING: "teaching",
+}
+MODE_HELP: dict[str, str] = {
+    BLINDED: "No model output or reference standard ever reaches a reader.",
+    ASSISTED: "Each reader locks an unaided read; then the model's probability, three-tier call and "
+              "saliency are shown and the reader records an AI-aided read (its own round).",
+    TEACHING: "After each locked read a trainee (resident or trainee) sees the model's output and "
+              "saliency, the reference standard with its source and an expert's features beside theirs.",
+}
 
 ROUND_KEY_LENGTH = 10  # the reads' and reading orders' round column
 
@@ -252,24 +276,31 @@ class RoundDefinition:
         (``repeat_sample_size``; the same patients for every reader when the study's
         ``repeat_same_patients`` is set).
     repeats : str
-        The round whose read of a case this round reads again: a case is due the washout
-        after the reader's read in that round (``services.repeat_available_from``), and the
-        read records it (``Read.first_read``, ``Read.repeat_interval``).
+        The round whose read of a case must be submitted (locked) before this round's: a case
+        is due the washout after the reader's read in that round
+        (``services.repeat_available_from``), and the read records it (``Read.first_read``).
     washout_from : str
         The ``Study`` field giving the washout in days (``washout_days``); "" for none.
     enabled_by : str
         The ``Study`` field that turns the round on (a number above 0 or true); "" for every study.
+    modes : tuple of str
+        The study modes (:data:`MODES`) that read this round; () for every mode.
     in_use : bool
         False for a round that is defined but not read yet: no study draws reading orders
         for it, and the services refuse to open or store a read in it
         (``exceptions.RoundNotRead``, saying ``not_read_because``).
     not_read_because : str
-        Why a round not in use is not read yet (the AI-aided round: issue #14).
-    shown_before, shown_after : tuple of str
-        What the reader sees with the images, and once the read is submitted
-        (:data:`MODEL_OUTPUT`, :data:`SALIENCY`, :data:`REFERENCE`).
-    shown_after_when : str
-        The ``Study`` field that turns ``shown_after`` on (``ai_feedback``: teaching studies).
+        Why a round not in use is not read yet.
+    shown_before : tuple of str
+        What the reader sees with the images (:data:`MODEL_OUTPUT`, :data:`SALIENCY`), from
+        the moment the read it repeats is locked.
+    shown_after : tuple of (mode, tuple of str)
+        What a reader sees once their read in this round is submitted, per study mode
+        (:data:`MODEL_OUTPUT`, :data:`SALIENCY`, :data:`REFERENCE`, :data:`EXPERT_FEATURES`).
+    pseudonyms_of : str
+        The round whose case codes and image UIDs the reader sees (``studies.pseudonyms``);
+        "" for the round's own. The aided round shows the case just read, so it keeps the
+        first round's: the reader knows it is the same case.
     condition : str
         Appended to the modality in the export frame's ``condition`` ("CT + AI").
     analysed_as : str
@@ -283,17 +314,21 @@ class RoundDefinition:
     repeats: str = ""
     washout_from: str = ""
     enabled_by: str = ""
+    modes: tuple[str, ...] = ()
     in_use: bool = True
     not_read_because: str = ""
     shown_before: tuple[str, ...] = ()
-    shown_after: tuple[str, ...] = ()
-    shown_after_when: str = ""
+    shown_after: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    pseudonyms_of: str = ""
     condition: str = ""
     analysed_as: str = FIRST
 
     def __post_init__(self) -> None:
         if len(self.key) > ROUND_KEY_LENGTH:
             raise ValueError(f"A round's key has at most {ROUND_KEY_LENGTH} characters: {self.key!r}.")
+        unknown = (set(self.modes) | {mode for mode, _shown in self.shown_after}) - set(MODES)
+        if unknown:
+            raise ValueError(f"Round {self.key!r}: unknown modes {sorted(unknown)}.")
 
     def washout_days(self, study: Any) -> int:
         """The days a read in this round waits after the read it repeats."""
@@ -304,13 +339,12 @@ class RoundDefinition:
         return int(getattr(study, self.sample_size_from)) if self.cases == REPEAT_SAMPLE else None
 
     def enabled_for(self, study: Any) -> bool:
-        return self.in_use and (not self.enabled_by or bool(getattr(study, self.enabled_by)))
+        return (self.in_use and (not self.enabled_by or bool(getattr(study, self.enabled_by)))
+                and (not self.modes or study.mode in self.modes))
 
     def shown_after_read(self, study: Any) -> tuple[str, ...]:
         """What a reader of ``study`` sees once their read in this round is submitted."""
-        if self.shown_after_when and not getattr(study, self.shown_after_when):
-            return ()
-        return self.shown_after
+        return dict(self.shown_after).get(study.mode, ())
 
     def condition_for(self, modality_label: str) -> str:
         return f"{modality_label} {self.condition}" if self.condition else modality_label
@@ -320,21 +354,19 @@ ROUNDS: dict[str, RoundDefinition] = {
     r.key: r for r in (
         RoundDefinition(
             FIRST, "first read",
-            shown_after=TEACHING_FEEDBACK, shown_after_when="ai_feedback",
+            shown_after=((ASSISTED, ASSISTANCE), (TEACHING, TEACHING_FEEDBACK)),
         ),
         RoundDefinition(
             REPEAT, "repeat read", cases=REPEAT_SAMPLE, sample_size_from="repeat_sample_size",
             repeats=FIRST, washout_from="washout_days", enabled_by="repeat_sample_size",
-            shown_after=TEACHING_FEEDBACK, shown_after_when="ai_feedback", analysed_as=REPEAT,
+            shown_after=((TEACHING, TEACHING_FEEDBACK),), analysed_as=REPEAT,
         ),
-        # The reader sees the model's output while reading (issue #14 builds the reading room
-        # for it); its reads are first reads in the condition "<modality> + AI".
+        # Second-read assisted: once the unaided first read is locked the reader sees the
+        # model's output over the same images and reads again; its reads are first reads in
+        # the condition "<modality> + AI" and never change the unaided read.
         RoundDefinition(
-            AIDED, "AI-aided read", in_use=False,
-            not_read_because="the reading room that shows the model's output is issue #14",
-            shown_before=(MODEL_OUTPUT, SALIENCY),
-            shown_after=TEACHING_FEEDBACK, shown_after_when="ai_feedback",
-            condition="+ AI",
+            AIDED, "AI-aided read", repeats=FIRST, modes=(ASSISTED,), pseudonyms_of=FIRST,
+            shown_before=ASSISTANCE, condition="+ AI",
         ),
     )
 }

@@ -34,6 +34,7 @@ from functools import lru_cache
 from django.conf import settings
 
 from readerstudy.studies.models import CODE_ALPHABET, CODE_LENGTH, Case, Round, Study
+from readerstudy.studies.protocol import ROUNDS
 
 FIRST = Round.FIRST.value
 _FEISTEL_ROUNDS = 4
@@ -53,7 +54,11 @@ def _mac(purpose: str, *parts: object) -> bytes:
 
 
 def is_first(round: str) -> bool:
-    return str(round) == FIRST
+    """Whether a reader sees the stored code and UIDs in ``round``: the first round, and a round
+    that shows the first round's (``RoundDefinition.pseudonyms_of``: the aided read of the case
+    just read)."""
+    definition = ROUNDS.get(str(round))
+    return str(round) == FIRST or (definition is not None and definition.pseudonyms_of == FIRST)
 
 
 def _round_tag(round: str) -> int:

@@ -30,8 +30,8 @@ def studies_overview() -> list[dict[str, Any]]:
     simulated = Q(reader__reader_profile__simulated=True)
     readers = counts(Assignment.objects.exclude(simulated))
     simulated_readers = counts(Assignment.objects.filter(simulated))
-    slots = counts(ReadingSlot.objects.filter(round__in=[Round.FIRST, Round.REPEAT]))
-    reads = counts(Read.objects.filter(round__in=[Round.FIRST, Round.REPEAT]))
+    slots = counts(ReadingSlot.objects.all())
+    reads = counts(Read.objects.all())
     rank: dict[str, int] = {Study.Status.OPEN: 0, Study.Status.DRAFT: 1, Study.Status.CLOSED: 2}
     return [
         {"study": study, "cases": reading.get(study.pk, 0), "training_cases": training.get(study.pk, 0),
@@ -95,9 +95,20 @@ def worklist_for(*, study: Study, reader, now: datetime | None = None) -> dict[s
     )
     n_repeat = ReadingSlot.objects.filter(study=study, reader=reader, round=Round.REPEAT).count()
     due, upcoming, repeats_done = _repeat_rows(study=study, reader=reader, now=now)
+    aided_slots = {s.case_id: s for s in ReadingSlot.objects.filter(study=study, reader=reader, round=Round.AIDED)}
+    read_aided = set(
+        Read.objects.filter(study=study, reader=reader, round=Round.AIDED).values_list("case_id", flat=True)
+    )
     next_case = None
+    # The aided read of a case follows its locked unaided read, before any other case.
     for slot in first_slots:
-        if slot.case_id not in read_first:
+        if slot.case_id in read_first and slot.case_id in aided_slots and slot.case_id not in read_aided:
+            aided = aided_slots[slot.case_id]
+            next_case = {"code": case_code(case=slot.case, round=Round.AIDED), "round": Round.AIDED.value,
+                         "position": aided.position}
+            break
+    for slot in first_slots:
+        if next_case is None and slot.case_id not in read_first:
             next_case = {"code": slot.case.code, "round": Round.FIRST.value, "position": slot.position}
             break
     if next_case is None and due and study.status == Study.Status.OPEN:
@@ -107,8 +118,11 @@ def worklist_for(*, study: Study, reader, now: datetime | None = None) -> dict[s
     return {
         "study": {"slug": study.slug, "title": study.title, "modality": study.modality,
                   "status": study.status},
-        "progress": {"done": len(read_first) + repeats_done, "total": len(first_slots) + n_repeat},
+        "mode": study.mode,
+        "progress": {"done": len(read_first) + repeats_done + len(read_aided),
+                     "total": len(first_slots) + n_repeat + len(aided_slots)},
         "first_round": {"done": len(read_first), "total": len(first_slots)},
+        "aided_round": {"done": len(read_aided), "total": len(aided_slots)},
         "repeat_round": {"done": repeats_done, "total": n_repeat},
         "next": next_case,
         "repeats_due": due,

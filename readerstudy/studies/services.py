@@ -89,7 +89,7 @@ def slots_build(*, study: Study, reader) -> int:
 # through study_open and study_close.
 STUDY_SETTINGS = (
     "title", "slug", "description", "modality", *question_switches(),
-    "washout_days", "repeat_sample_size", "repeat_same_patients", "seed", "ai_feedback",
+    "washout_days", "repeat_sample_size", "repeat_same_patients", "seed", "mode",
 )
 
 
@@ -114,7 +114,9 @@ def study_save(*, study: Study, by=None) -> Study:
     changed = sorted(f for f in STUDY_SETTINGS if getattr(stored, f) != getattr(study, f))
     if changed:
         study.save()
-        audit(actor=by, verb=AuditEvent.Verb.CHANGED, obj=study, study_slug=study.slug, fields=changed)
+        # The mode decides what readers may ever see: its change is audited with both values.
+        mode = {"mode_from": stored.mode, "mode_to": study.mode} if "mode" in changed else {}
+        audit(actor=by, verb=AuditEvent.Verb.CHANGED, obj=study, study_slug=study.slug, fields=changed, **mode)
     return study
 
 
@@ -365,8 +367,8 @@ def read_submit(*, study: Study, reader, data: dict[str, Any],
         )
     answers = validate_answers(
         study, {k: v for k, v in data.items() if k not in SUBMISSION_ENVELOPE}, round=round)
-    first_read = _repeated_read(study=study, reader=reader, case=slot.case, definition=round_read(round),
-                                now=now)
+    definition = round_read(round)
+    first_read = _repeated_read(study=study, reader=reader, case=slot.case, definition=definition, now=now)
     opening = CaseOpening.objects.filter(reader=reader, case=slot.case, round=round).first()
     try:
         with transaction.atomic():
@@ -375,7 +377,8 @@ def read_submit(*, study: Study, reader, data: dict[str, Any],
                 submission_id=submission_id, **read_fields(answers),
                 opened_at=opening.opened_at if opening else now, submitted_at=now,
                 first_read=first_read,
-                repeat_interval=(now - first_read.submitted_at) if first_read else None,
+                repeat_interval=(now - first_read.submitted_at)
+                if first_read and definition.analysed_as == REPEAT else None,
             )
             audit(actor=reader, verb=AuditEvent.Verb.SUBMITTED, obj=read, study_slug=study.slug,
                   case=code, round=round, submission_id=str(submission_id))

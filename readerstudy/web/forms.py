@@ -18,6 +18,7 @@ from readerstudy.accounts.models import ReaderProfile
 from readerstudy.imaging.importer import DEFAULT_MAX_UPLOAD_BYTES
 from readerstudy.studies.answer_form import MEASUREMENTS
 from readerstudy.studies.models import Study
+from readerstudy.studies.protocol import MODE_HELP, MODES
 from readerstudy.studies.services import STUDY_SETTINGS
 
 
@@ -67,7 +68,7 @@ class StudyForm(_Labelled, forms.ModelForm):
             "ask_confidence": "Probability of malignancy (0-100)",
             "ask_three_tier": "Three-tier call",
             "ask_features": "The 15-feature MRI checklist",
-            "ai_feedback": "Teaching study with AI feedback",
+            "mode": "Study mode",
             "washout_days": "Washout (days)",
             "repeat_sample_size": "Repeat sample (patients)",
             "repeat_same_patients": "The same repeat patients for every reader",
@@ -90,11 +91,17 @@ class StudyForm(_Labelled, forms.ModelForm):
         if study.pk and study.cases.exists():
             self.fields["modality"].disabled = True
             self.fields["modality"].help_text = "Fixed: cases are imported with this modality."
+        self.fields["mode"].required = False
+        self.fields["mode"].help_text = " ".join(f"{label.capitalize()}: {MODE_HELP[key]}" for key, label in MODES.items())
         if not study.pk:
             self.initial["seed"] = None  # an empty box: the model draws one (clean_seed)
         else:
             self.fields["seed"].required = True
             self.fields["seed"].help_text = "Randomisation seed of the reading orders and the repeat sample."
+
+    def clean_mode(self):
+        # Left out (a script's POST, an older form): the study keeps its mode (blinded when new).
+        return self.cleaned_data.get("mode") or self.instance.mode
 
     def clean_seed(self):
         seed = self.cleaned_data.get("seed")

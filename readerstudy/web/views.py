@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from readerstudy.core.permissions import is_coordinator
 from readerstudy.studies import pseudonyms, selectors, services
 from readerstudy.studies.exceptions import NotInWorklist, ReadConflict, RepeatNotDue, StudyNotOpen
-from readerstudy.studies.models import Round, Study
+from readerstudy.studies.models import ReadingSlot, Round, Study
 from readerstudy.web.csp import strict_csp
 
 
@@ -38,6 +38,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
     for study in selectors.studies_for_reader(reader=request.user):
         item = selectors.worklist_for(study=study, reader=request.user)
         item["upcoming_by_date"] = _upcoming_by_date(item["repeats_upcoming"])
+        profile = getattr(request.user, "reader_profile", None)
+        item["progress_page"] = study.is_teaching and profile is not None and profile.is_trainee
         studies.append(item)
     coordinated = Study.objects.order_by("title") if is_coordinator(request.user) else Study.objects.none()
     return render(request, "web/worklist.html", {
@@ -68,13 +70,30 @@ def read_case(request: HttpRequest, slug: str, code: str) -> HttpResponse:
         return _unavailable(request, status=404, title="Case not available",
                             message="This case is not in your worklist for this round, or not available yet.")
     except ReadConflict:
+        if study is not None and study.is_teaching and round_ in (Round.FIRST, Round.REPEAT):
+            # A trainee reviews a case read before, with its feedback (the page asks the server,
+            # which refuses anyone the teaching study does not teach).
+            return _review(request, study=study, code=code, stored=str(stored), round_=round_)
         return _unavailable(request, status=409, title="Already read",
                             message="You have already submitted this read; it cannot be changed.")
     except StudyNotOpen:
         return _unavailable(request, status=409, title="Study not open",
                             message="This study is not open for reading.")
+    return _reading_page(request, study=study, slot=slot, code=code, round_=round_)
+
+
+def _review(request: HttpRequest, *, study: Study, code: str, stored: str, round_: str) -> HttpResponse:
+    slot = ReadingSlot.objects.select_related("case").get(
+        study=study, reader_id=request.user.pk, round=round_, case__code=stored)
+    return _reading_page(request, study=study, slot=slot, code=code, round_=round_, review=True)
+
+
+def _reading_page(request: HttpRequest, *, study: Study, slot: ReadingSlot, code: str, round_: str,
+                  review: bool = False) -> HttpResponse:
+    slug = study.slug
     query = f"?round={round_}"
     config = {
+        "review": review,
         "study": study.slug,
         "case": code,
         "round": round_,
@@ -88,6 +107,11 @@ def read_case(request: HttpRequest, slug: str, code: str) -> HttpResponse:
             "worklist": reverse("reading-worklist", kwargs={"slug": slug}),
             "home": reverse("web-worklist"),
             "read": reverse("web-read", kwargs={"slug": slug, "code": "__CASE__"}),
+            # What the server reveals of the model and the truth, asked after the read is locked
+            # (and on opening an aided read); a 404 until then and in blinded studies.
+            "reveal": reverse("trainee-feedback", kwargs={"slug": slug, "code": code}) + query,
+            # A trainee's progress page (teaching studies; a 404 page for anyone it does not teach).
+            "progress": reverse("web-progress", kwargs={"slug": slug}) if study.is_teaching else None,
         },
     }
     return render(request, "web/reading.html", {"code": code, "round": round_, "config": config})

@@ -47,7 +47,7 @@ SIGNED_IN = {"me", "reading-studies", "web-worklist", "schema", "api-docs"}
 # The API's description: it names the choices (a reference's source, ...), but holds no data.
 DESCRIBES_THE_API = {"schema", "api-docs"}
 # A reader's views of a study they read; the DICOMweb views serve that study's images.
-READER_SCOPED = re.compile(r"^(reading-|web-read$|trainee-feedback$|dicomweb-|wado-uri$)")
+READER_SCOPED = re.compile(r"^(reading-|web-read$|web-progress$|trainee-feedback$|dicomweb-|wado-uri$)")
 # The assigned reader's GETs that must work (else the matrix could pass by refusing everyone).
 READER_MUST_GET = {"me", "reading-studies", "reading-worklist", "reading-case", "web-worklist", "web-read",
                    "dicomweb-series-metadata", "dicomweb-instance", "dicomweb-frames"}
@@ -107,7 +107,7 @@ def world(db, make_study, reader, other_reader, attending, make_reader, coordina
     services.assignment_create(study=elsewhere, reader=other_reader)
     elsewhere = services.study_open(study=elsewhere)
     trainee = make_reader("trainee_t", "trainee", 1)
-    teaching = make_study("matrix-teaching", n=2, repeat_sample_size=0, ai_feedback=True)
+    teaching = make_study("matrix-teaching", n=2, repeat_sample_size=0, mode="teaching")
     services.assignment_create(study=teaching, reader=trainee)
     teaching = services.study_open(study=teaching)
 

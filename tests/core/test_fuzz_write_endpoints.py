@@ -132,7 +132,7 @@ FIELDS = {
     "ask_confidence": _good(True, False), "ask_three_tier": _good(True, False), "ask_features": _good(True, False),
     "measurements": _good(["anterior_height"], ["nope"], "anterior_height", {"a": 1}, []),
     "washout_days": _good(30, 0, -1, 10**9), "repeat_sample_size": _good(0, 2, -3, 10**9),
-    "repeat_same_patients": _good(True, False), "seed": _good(0, 7, -1, 2**63, 2**70), "ai_feedback": _good(True, False),
+    "repeat_same_patients": _good(True, False), "seed": _good(0, 7, -1, 2**63, 2**70), "mode": _good("blinded", "assisted", "teaching"),
     # cases
     "source_case_id": _good("SRC-000", "NEW-1", "", "x" * 100, "N\x00L"), "patient_pseudonym": _good("PAT-000", "P-NEW"),
     "test_set": _good("internal", "external", "training", "other"), "vertebra_level": _good("L1", "T12", "Z9"),

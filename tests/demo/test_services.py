@@ -10,8 +10,13 @@ from django.contrib.auth import get_user_model
 from readerstudy.analysis.frames import reads_frame
 from readerstudy.core.models import AuditEvent
 from readerstudy.demo.phantom_facts import PhantomTruth
-from readerstudy.demo.services import simulated_reader_ensure, simulated_reads_make
+from readerstudy.demo.services import (
+    simulated_aided_reads_make,
+    simulated_reader_ensure,
+    simulated_reads_make,
+)
 from readerstudy.demo.simulate import CT_READERS, MRI_READERS
+from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
 from readerstudy.studies import services
 from readerstudy.studies.exceptions import StudyNotOpen
 from readerstudy.studies.models import CaseOpening, Read, ReadingSlot, Round
@@ -141,8 +146,43 @@ def test_the_reads_frame_labels_simulated_readers(open_study, reader):
 
 
 def test_a_study_without_a_repeat_round_gets_first_reads_only(make_study, coordinator):
-    study = make_study("sim-teaching", n=6, repeat_sample_size=0, ai_feedback=True)
+    study = make_study("sim-teaching", n=6, repeat_sample_size=0, mode="teaching")
     study = services.study_open(study=study, by=coordinator)
     simulated_reads_make(study=study, readers=CT_READERS[:1], now=NOW)
     assert set(Read.objects.filter(study=study).values_list("round", flat=True)) == {Round.FIRST}
     assert Read.objects.filter(study=study).count() == 6
+
+
+def test_an_assisted_study_gets_an_aided_read_after_each_unaided_read_the_model_has_read(make_study, coordinator):
+    study = make_study("sim-assisted", n=6, repeat_sample_size=0, mode="assisted", ask_three_tier=True)
+    study = services.study_open(study=study, by=coordinator)
+    simulated_reads_make(study=study, readers=CT_READERS, now=NOW)
+    model = ModelVersion.objects.create(name="m", version="1", modality="CT", architecture="x", sha256="0" * 64,
+                                        card={"thresholds": {"lower": 0.3, "upper": 0.7}}, weights_path="none")
+    job = InferenceJob.objects.create(study=study, model_version=model, status=InferenceJob.Status.DONE)
+    cases = list(study.cases.order_by("pk"))
+    # The model is right with certainty on every case but the last, which it has not read.
+    for case in cases[:-1]:
+        Prediction.objects.create(case=case, model_version=model, job=job, three_tier="uncertain", runtime_s=1.0,
+                                  probability=0.95 if case.reference.label == "malignant" else 0.05)
+
+    made = simulated_aided_reads_make(study=study, readers=CT_READERS)
+
+    assert made == dict.fromkeys((r.username for r in CT_READERS), 5)
+    assert simulated_aided_reads_make(study=study, readers=CT_READERS) == dict.fromkeys(made, 0)
+    unaided = {(r.reader_id, r.case_id): r for r in Read.objects.filter(study=study, round=Round.FIRST)}
+    aided = list(Read.objects.filter(study=study, round=Round.AIDED))
+    for read in aided:
+        first = unaided[read.reader_id, read.case_id]
+        assert read.first_read == first and read.opened_at > first.submitted_at
+        # A reader who agreed with a right model keeps the call; nobody moves away from it.
+        if first.call == first.case.reference.label:
+            assert read.call == first.call
+    right = sum(r.call == r.case.reference.label for r in aided)
+    right_before = sum(unaided[r.reader_id, r.case_id].call == r.case.reference.label for r in aided)
+    assert right >= right_before
+    assert frame_conditions(study) >= {"CT", "CT + AI"}
+
+
+def frame_conditions(study) -> set[str]:
+    return set(reads_frame(study, include_model=False)["condition"])

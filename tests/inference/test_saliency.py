@@ -11,7 +11,8 @@ from PIL import Image
 
 from inference.checkpoint import load_model
 from inference.predict import predict_patches
-from inference.saliency import saliency, saliency_views
+from inference.preprocess import Volume, ct_patch
+from inference.saliency import heat_volume, heat_volume_decode, saliency, saliency_views
 
 
 def _png(data_uri: str) -> np.ndarray:
@@ -72,3 +73,26 @@ def test_mri_saliency_shows_the_lesion_slice_of_t1w_and_t2w(mri_model_dir):
 
     assert [v["view"] for v in views] == ["sagittal T1W", "sagittal T2W"]
     assert all(_png(v["png"]).shape == (64, 64, 3) for v in views)
+
+
+def test_the_heat_volume_lies_where_the_ct_patch_was_cut_in_the_patient():
+    """A bright voxel at a known LPS point, cut out by ``ct_patch`` and stored as a heat volume:
+    the volume's geometry puts its hottest voxel back at that point (what the reading room's
+    overlay relies on to draw the map over its own images)."""
+    affine = np.diag([0.7, 0.7, 1.5, 1.0])
+    affine[:3, 3] = (-80.0, -60.0, 300.0)
+    array = np.zeros((60, 200, 200), dtype=np.float32)
+    hot_index = (31, 120, 90)  # (z, y, x)
+    array[hot_index] = 3000.0
+    volume = Volume(array=array, affine=affine, spacing=(1.5, 0.7, 0.7))
+    hot_lps = (affine @ np.array([hot_index[2], hot_index[1], hot_index[0], 1.0]))[:3]
+    center = hot_lps + np.array([5.0, -7.0, 3.0])  # the dot off centre on every axis
+
+    patch = ct_patch(volume, center, size=64, spacing_mm=1.0, clip=(0.0, 3000.0))[0]
+    stored = heat_volume(patch / patch.max(), center_lps=center, spacing_mm=1.0)
+
+    s, p, left = np.unravel_index(np.argmax(heat_volume_decode(stored)), stored["shape"])
+    found = np.array(stored["origin_lps"]) + np.array([left, p, s]) * stored["spacing_mm"]
+    assert stored["axes"] == "SPL" and stored["shape"] == [64, 64, 64]
+    np.testing.assert_allclose(found, hot_lps, atol=1.0)
+    assert np.abs(heat_volume_decode(stored) - np.clip(patch / patch.max(), 0, 1)).max() <= 0.5 / 255 + 1e-6

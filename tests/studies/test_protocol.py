@@ -15,7 +15,7 @@ from readerstudy.analysis.frames import reads_frame
 from readerstudy.studies import protocol, selectors, services
 from readerstudy.studies.answer_form import validate_answers
 from readerstudy.studies.api.reader import ReadSubmissionSerializer
-from readerstudy.studies.exceptions import NotInWorklist, RepeatNotDue, RoundNotRead
+from readerstudy.studies.exceptions import NotInWorklist, RepeatNotDue
 from readerstudy.studies.models import Case, Read, ReadingSlot, ReferenceStandard, Round
 from readerstudy.studies.protocol import Choice, Kind, Question, RoundDefinition
 
@@ -151,28 +151,24 @@ def test_a_round_added_to_the_protocol_gets_its_own_order_and_washout(
     assert second.first_read == repeat and second.repeat_interval == timedelta(days=11)
 
 
-def test_the_ai_aided_round_is_a_definition_that_no_study_reads_yet(open_study, reader, client_for):
+def test_the_ai_aided_round_is_read_in_assisted_studies_only(open_study, make_study):
     aided = protocol.ROUNDS[Round.AIDED]
     assert aided.shown_before == (protocol.MODEL_OUTPUT, protocol.SALIENCY)
-    assert not aided.in_use and aided not in protocol.rounds_for(open_study)
-    assert not ReadingSlot.objects.filter(round=Round.AIDED).exists()
-    code = slot(open_study, reader).case.code
-    with pytest.raises(RoundNotRead, match=r"AI-aided read round is defined but not read yet \(.*issue #14\)"):
-        services.case_open(study=open_study, reader=reader, code=code, round=Round.AIDED)
-    client = client_for(reader)
-    opened = client.get(f"/api/v1/reading/{open_study.slug}/cases/{code}/?round=aided")
-    assert opened.status_code == 400 and opened.json()["code"] == "round_not_read"
-    refused = post_read(client, open_study, code, round=Round.AIDED)
-    assert refused.status_code == 400 and "issue #14" in refused.json()["detail"]
-    assert not Read.objects.exists()
+    assert aided.repeats == Round.FIRST and aided.pseudonyms_of == Round.FIRST
+    assert aided not in protocol.rounds_for(open_study)
+    assert aided in protocol.rounds_for(make_study("assisted-rounds", n=2, mode="assisted"))
+    assert aided not in protocol.rounds_for(make_study("teaching-rounds", n=2, mode="teaching"))
 
 
-def test_feedback_after_a_read_is_the_rounds_and_only_in_a_teaching_study(open_study):
-    first = protocol.ROUNDS[Round.FIRST]
+def test_what_a_read_reveals_after_it_is_its_rounds_for_the_study_mode(open_study):
+    first, repeat = protocol.ROUNDS[Round.FIRST], protocol.ROUNDS[Round.REPEAT]
     assert first.shown_after_read(open_study) == ()
-    open_study.ai_feedback = True
+    open_study.mode = "assisted"
+    assert set(first.shown_after_read(open_study)) == {protocol.MODEL_OUTPUT, protocol.SALIENCY}
+    assert repeat.shown_after_read(open_study) == ()
+    open_study.mode = "teaching"
     assert set(first.shown_after_read(open_study)) == {
-        protocol.MODEL_OUTPUT, protocol.SALIENCY, protocol.REFERENCE}
+        protocol.MODEL_OUTPUT, protocol.SALIENCY, protocol.REFERENCE, protocol.EXPERT_FEATURES}
 
 
 def test_every_round_named_in_code_is_defined_in_the_protocol():

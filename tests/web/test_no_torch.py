@@ -31,7 +31,7 @@ from django.test import Client
 from readerstudy.accounts.services import reader_create
 from readerstudy.studies.models import Study
 
-study = Study.objects.create(slug="probe", title="Probe", modality="CT", ai_feedback=True)
+study = Study.objects.create(slug="probe", title="Probe", modality="CT", mode="teaching")
 coordinator = get_user_model().objects.create_user(username="coordinator", is_staff=True)
 trainee = reader_create(username="trainee", password="a long probe password", role="resident",
                         years_experience=1)

@@ -34,7 +34,7 @@ class StudySerializer(serializers.ModelSerializer):
         fields = [
             "slug", "title", "description", "modality", "status", "ask_confidence",
             "ask_three_tier", "ask_features", "measurements", "washout_days",
-            "repeat_sample_size", "repeat_same_patients", "seed", "ai_feedback", "created_at",
+            "repeat_sample_size", "repeat_same_patients", "seed", "mode", "created_at",
         ]
         read_only_fields = ["status", "created_at"]
         extra_kwargs = {"seed": {"required": False}}

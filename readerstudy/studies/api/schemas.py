@@ -54,9 +54,11 @@ class WorklistSerializer(serializers.Serializer):
     """The reader's worklist in one study."""
 
     study = WorklistStudySerializer()
+    mode = serializers.CharField(help_text="The study's mode: blinded, assisted (second-read assisted) or teaching")
     progress = DoneTotalSerializer()
     first_round = DoneTotalSerializer()
     repeat_round = DoneTotalSerializer()
+    aided_round = DoneTotalSerializer(help_text="AI-aided reads (assisted studies; 0 of 0 otherwise)")
     next = NextCaseSerializer(allow_null=True, help_text="The next case to read; null when none is due or the study is not open")
     repeats_due = RepeatDueSerializer(many=True)
     repeats_upcoming = RepeatUpcomingSerializer(many=True)

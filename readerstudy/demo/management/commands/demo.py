@@ -25,10 +25,11 @@ from django.db import transaction
 from readerstudy.accounts.models import ReaderProfile
 from readerstudy.accounts.services import reader_create
 from readerstudy.demo.phantom_facts import PhantomTruth, phantom_truths
-from readerstudy.demo.services import simulated_reads_make
+from readerstudy.demo.services import simulated_aided_reads_make, simulated_reads_make
 from readerstudy.demo.simulate import CT_READERS, MRI_READERS, TRAINEES, SimulatedReader
 from readerstudy.studies import services
 from readerstudy.studies.models import Study, is_reading_set
+from readerstudy.studies.protocol import ASSISTED
 
 # Demo accounts: username, role, years of experience. Passwords are "demo-" + username.
 DEMO_READERS = [
@@ -59,8 +60,14 @@ DEMO_STUDIES = [
      ["resident1", "resident2", "attending"],
      {"ask_confidence": True, "ask_features": True}, "demo-mri", MRI_READERS),
     ("demo-teaching", "Teaching: CT fractures with AI feedback (phantoms)", "CT",
-     ["trainee"], {"ask_confidence": True, "ai_feedback": True, "repeat_sample_size": 0}, "demo-ct",
+     ["trainee"], {"ask_confidence": True, "mode": "teaching", "repeat_sample_size": 0}, "demo-ct",
      TRAINEES),
+    # Second-read assisted: each read unaided, then with the model's output (the export's
+    # unaided-vs-aided tables); its simulated aided reads follow the model's run.
+    ("demo-assisted", "Assisted: CT second reads with the model (phantoms)", "CT",
+     ["resident1", "attending"],
+     {"ask_confidence": True, "ask_three_tier": True, "mode": "assisted", "repeat_sample_size": 0},
+     "demo-ct", CT_READERS),
 ]
 
 
@@ -104,6 +111,8 @@ class Command(BaseCommand):
             self._simulated_reads(study, simulated, truths, by=users[COORDINATOR])
             if not opts["skip_model"]:
                 self._model(study, trained_on=studies[model_from])
+                if study.mode == ASSISTED:
+                    self._aided_reads(study, simulated, by=users[COORDINATOR])
         self._print_accounts(time.monotonic() - started)
 
     def _users(self) -> dict:
@@ -165,6 +174,13 @@ class Command(BaseCommand):
                      f"({time.monotonic() - started:.1f} s)")
         else:
             self.say(f"{study.slug}: SIMULATED reads of {names}: already made")
+
+    def _aided_reads(self, study: Study, readers: tuple[SimulatedReader, ...], *, by) -> None:
+        made = simulated_aided_reads_make(study=study, readers=readers, by=by)
+        waiting = study.reads.filter(round="first", reader__reader_profile__simulated=True).count() - \
+            study.reads.filter(round="aided", reader__reader_profile__simulated=True).count()
+        self.say(f"{study.slug}: {sum(made.values())} SIMULATED AI-aided reads made"
+                 + (f"; {waiting} wait for the model's output (run the demo again when it is done)" if waiting else ""))
 
     def _model(self, study: Study, *, trained_on: Study) -> None:
         """Runs on ``study`` the demo model of ``trained_on`` (trained first if need be)."""
