@@ -94,7 +94,8 @@ class Instance(models.Model):
 
 
 class VertebraLocation(models.Model):
-    """The annotated fractured vertebra, in patient coordinates (LPS, mm). Never sent to readers."""
+    """The annotated fractured vertebra, in patient coordinates (LPS, mm). Readers receive it only
+    as the viewer's marker of the vertebra asked about (``selectors.viewer_target_for_case``)."""
 
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="vertebra_location")
     center_x = models.FloatField()

@@ -122,6 +122,22 @@ def vertebra_location(case: Case) -> VertebraLocation | None:
     return VertebraLocation.objects.filter(case=case).first()
 
 
+def viewer_target_for_case(*, case: Case) -> dict[str, Any]:
+    """The vertebra a reader is asked about, as the viewer marks it: its level ("L1") and the
+    annotated centre and box (LPS, mm, in the served images' own coordinates; the box is null
+    when only a centre was annotated, the centre when no location was). The published readers
+    were told the level and shown the vertebra; nothing here identifies the patient or tells
+    the truth (coordinates are those of the images the reader already receives).
+    """
+    location = vertebra_location(case)
+    bbox = location.bbox if location else None
+    return {
+        "level": case.vertebra_level,
+        "center": [round(v, 2) for v in location.center] if location else None,
+        "box": [[round(v, 2) for v in corner] for corner in bbox] if bbox else None,
+    }
+
+
 def visible_series(user):
     """Series a user may fetch images of: coordinators all; a reader those of cases in
     their own worklist (a reading slot) of an open study; anyone else none.

@@ -12,6 +12,7 @@
  * checkbox: unticked is false).
  */
 import { el } from '../lib/dom.js';
+import { contradiction } from './consistency.js';
 
 function fieldError(name) {
   return el('p', { class: 'field-error', dataset: { errorFor: name }, hidden: true, role: 'alert' });
@@ -246,14 +247,9 @@ export function buildAnswerForm(root, form, { onChange = () => {} } = {}) {
       }
       for (const [group, labels] of Object.entries(missingInGroup)) add(group, `Enter: ${labels.join(', ')}.`);
       for (const q of known) {
-        const value = answers[q.key];
-        const call = answers[q.consistent_with];
-        if (!q.consistent_with || value === null || !call || problems[q.key]) continue;
-        const middle = (q.minimum + q.maximum) / 2;
-        if ((value > middle && call === 'benign') || (value < middle && call === 'malignant')) {
-          add(q.key, `A ${call} call with a ${value}${q.unit || ''} ${q.label.toLowerCase()} is contradictory: ` +
-            'adjust the call or the slider.');
-        }
+        if (q.group || problems[q.key]) continue;
+        const message = contradiction(q, answers[q.key], answers);
+        if (message) add(q.key, message);
       }
       return problems;
     },
