@@ -183,7 +183,7 @@ def copy_as_static(workdir: Path, slices: int) -> list[str]:
     """Hard links to one case's stored axial series under the viewer's static folder; their URLs."""
     by_series: dict[Path, list[Path]] = {}
     for path in sorted((workdir / "var" / "dicom").rglob("*")):
-        if path.is_file():
+        if path.is_file() and path.suffix == ".dcm":
             by_series.setdefault(path.parent, []).append(path)
     files = next((f for f in by_series.values() if len(f) == slices), None)
     if files is None:
@@ -290,7 +290,11 @@ def main() -> None:
             browser.close()
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: gunicorn's workers take their time
+            server.kill()
+            server.wait(timeout=30)
         shutil.rmtree(STATIC_COPY, ignore_errors=True)
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
