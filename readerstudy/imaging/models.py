@@ -40,6 +40,8 @@ class Series(models.Model):
         SAGITTAL = "sagittal", "sagittal (derived)"
         T1W = "t1w", "sagittal T1W"
         T2W = "t2w", "sagittal T2W"
+        STIR = "stir", "STIR"
+        DWI = "dwi", "DWI"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="series")
     role = models.CharField(max_length=10, choices=Role.choices)

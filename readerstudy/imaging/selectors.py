@@ -16,14 +16,17 @@ from readerstudy.imaging.models import Instance, Series, VertebraLocation
 from readerstudy.studies import pseudonyms
 from readerstudy.studies.models import Case, ReadingSlot, Round, Study
 
-# Viewer order: axial first, then its derived sagittal; MRI: T1W then T2W.
+# Viewer order: axial first, then its derived sagittal; MRI: T1W, T2W, then STIR and DWI.
 # Keyed by Series.Role members, looked up with the role as stored (a plain str).
-ROLE_ORDER: dict[str, int] = {Series.Role.AXIAL: 0, Series.Role.SAGITTAL: 1, Series.Role.T1W: 2, Series.Role.T2W: 3}
+ROLE_ORDER: dict[str, int] = {Series.Role.AXIAL: 0, Series.Role.SAGITTAL: 1, Series.Role.T1W: 2, Series.Role.T2W: 3,
+                              Series.Role.STIR: 4, Series.Role.DWI: 5}
 ROLE_LABELS: dict[str, str] = {
     Series.Role.AXIAL: "Axial CT",
     Series.Role.SAGITTAL: "Sagittal CT (reformat)",
     Series.Role.T1W: "Sagittal T1W",
     Series.Role.T2W: "Sagittal T2W",
+    Series.Role.STIR: "STIR",
+    Series.Role.DWI: "DWI",
 }
 
 

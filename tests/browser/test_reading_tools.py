@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from readerstudy.studies.models import Read
+from readerstudy.imaging.importer import import_study
+from readerstudy.studies import services
+from readerstudy.studies.models import Read, Study
+from tests.browser import dicom_series
 from tests.browser.conftest import wait_until_loaded
 from tests.browser.test_reading_room import open_next_case
 
@@ -92,6 +95,30 @@ def test_the_mri_views_mark_the_target_too(page, live_server, mr_study, reader):
     for pane in overlays.values():
         assert pane["target"] and pane["target"]["level"] == "L1"
         assert pane["letters"]["top"] == "S"
+
+
+def test_a_site_with_stir_and_dwi_shows_them_beside_t1w_and_t2w(page, live_server, transactional_db, reader, tmp_path):
+    manifest = dicom_series.write_mr_case(tmp_path / "incoming", extra_roles=("stir", "dwi"))
+    study = Study.objects.create(slug="mr-stir", title="MRI with STIR and DWI", modality="MR", seed=3,
+                                 repeat_sample_size=0)
+    import_study(study=study, manifest_text=manifest, dicom_root=tmp_path / "incoming")
+    services.assignment_create(study=study, reader=reader)
+    study = services.study_open(study=study)
+    open_next_case(page, live_server, study, reader)
+    assert wait_until_loaded(page) == "loaded"
+    labels = page.locator(".pane-label").all_text_contents()
+    assert labels == ["Sagittal T1W", "Sagittal T2W", "STIR", "DWI"]
+    assert page.get_attribute("#viewports", "data-panes") == "4"
+    for pane in ("t1w", "t2w", "stir", "dwi"):
+        box = page.locator(f'[data-viewport="{pane}"]').bounding_box()
+        assert box["width"] > 200 and box["height"] > 150, (pane, box)
+    # Scrolling is linked across the four.
+    page.mouse.move(*centre_of(page, "t1w"))
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    slices = {pane: page.text_content(f'[data-pane="{pane}"] .pane-slice') for pane in ("t1w", "t2w", "stir", "dwi")}
+    assert len(set(slices.values())) == 1 and next(iter(slices.values())) != "7 / 12", slices
+    assert page.problems.serious() == []
 
 
 def test_the_angle_tools_fill_the_vertebral_angle_and_the_probe_and_roi_measure_hu(
