@@ -146,7 +146,7 @@ async function main() {
   let pending = outboxGet(key);
   let sending = false;
   let checkAsTheyType = false; // after a refused submit, errors clear as they are fixed
-  const draft = draftKey(config.study, payload.code, payload.round);
+  const draft = draftKey(config.draftScope || 'anonymous', config.study, payload.code, payload.round);
   const form = buildAnswerForm($('#answer-panel'), payload.form || {}, {
     onChange: () => {
       if (sending) return;

@@ -11,7 +11,7 @@ from readerstudy.imaging.importer import import_study
 from readerstudy.studies import services
 from readerstudy.studies.models import Read, Study
 from tests.browser import dicom_series
-from tests.browser.conftest import wait_until_loaded
+from tests.browser.conftest import sign_in, wait_until_loaded
 from tests.browser.test_reading_room import open_next_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -198,6 +198,23 @@ def test_answers_survive_a_reload_until_the_read_is_submitted(page, live_server,
         "malignant", 70, "uncertain", {"anterior_height": 21.5})
     kept = page.evaluate("() => Object.keys(localStorage).filter((k) => k.startsWith('readerstudy:draft:'))")
     assert kept == []
+
+
+def test_a_draft_is_the_readers_own_and_another_reader_on_the_same_computer_does_not_see_it(
+        page, live_server, ct_study, reader, other_reader):
+    services.assignment_create(study=ct_study, reader=other_reader)
+    code = open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    page.keyboard.press("m")
+    page.keyboard.press("5")
+    page.goto(f"{live_server.url}/")
+    page.click("text=Sign out")
+    sign_in(page, live_server, other_reader)
+    page.goto(f"{live_server.url}/read/{ct_study.slug}/{code}/?round=first")
+    wait_until_loaded(page)
+    assert not page.is_checked("#call-malignant")
+    assert page.text_content(".confidence-value") == "not set"
+    assert not page.is_visible("#submit-banner")
 
 
 def test_a_benign_call_with_a_definitely_malignant_three_tier_call_is_refused_on_the_page(

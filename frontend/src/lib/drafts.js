@@ -1,13 +1,14 @@
 /**
- * Drafts: the answers a reader has given to a case, kept in localStorage per (study, case,
- * round) as they type, so that a reload or a crash does not lose them. A draft is deleted once
+ * Drafts: the answers a reader has given to a case, kept in localStorage per (reader, study,
+ * case, round) as they type, so that a reload or a crash does not lose them. A draft is deleted once
  * its read is submitted (the outbox then keeps it until the server has it) or refused for good.
  * It never leaves the browser.
  */
 const PREFIX = 'readerstudy:draft:';
 
-export function draftKey(studySlug, caseCode, round) {
-  return `${PREFIX}${studySlug}:${caseCode}:${round}`;
+/** The key of one reader's (`scope`) draft of a case in a round. */
+export function draftKey(scope, studySlug, caseCode, round) {
+  return `${PREFIX}${scope}:${studySlug}:${caseCode}:${round}`;
 }
 
 function storage() {
