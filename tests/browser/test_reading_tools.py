@@ -73,6 +73,16 @@ def test_the_target_vertebra_is_marked_on_every_view_and_named_in_the_header(pag
     assert page.problems.serious() == []
 
 
+def test_without_webgl_the_target_is_marked_on_the_servers_sagittal_too(page_without_webgl, live_server, ct_study, reader):
+    page = page_without_webgl
+    open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    overlays = page.evaluate(OVERLAYS)
+    for pane in ("axial", "sagittal"):
+        assert overlays[pane]["target"]["inPlane"], (pane, overlays[pane])
+    assert overlays["sagittal"]["letters"] == {"left": "A", "right": "P", "top": "S", "bottom": "I"}
+
+
 def test_views_show_orientation_letters_and_the_window_in_use(page, live_server, ct_study, reader):
     open_next_case(page, live_server, ct_study, reader)
     wait_until_loaded(page)
