@@ -7,6 +7,7 @@ import { buildAnswerForm } from './answer/answerForm.js';
 import { ApiError, getJson, setCsrfToken } from './lib/api.js';
 import { readConfig } from './lib/config.js';
 import { el, hideBanner, showBanner } from './lib/dom.js';
+import { draftGet, draftKey, draftRemove, draftSave, hasAnswers } from './lib/drafts.js';
 import { outboxGet, outboxKey, outboxSave, outboxSend } from './lib/outbox.js';
 import { uuid4 } from './lib/uuid.js';
 import { revealAfterRead, revealBeforeRead } from './reveal/reveal.js';
@@ -75,6 +76,12 @@ function renderHeader(payload) {
   const round = { repeat: 'Repeat read', aided: 'AI-aided read' }[payload.round] || 'First read';
   $('#case-position').textContent =
     payload.position && payload.total ? `${round} · case ${payload.position} of ${payload.total}` : round;
+  // The vertebra asked about, as the published studies' readers were told it.
+  const level = $('#case-level');
+  if (level && payload.target?.level) {
+    level.hidden = false;
+    level.replaceChildren('Vertebra ', el('strong', { text: payload.target.level }));
+  }
   document.title = `Case ${payload.code} · Reading room`;
 }
 
@@ -140,9 +147,14 @@ async function main() {
   let pending = outboxGet(key);
   let sending = false;
   let checkAsTheyType = false; // after a refused submit, errors clear as they are fixed
+  const draft = draftKey(config.draftScope || 'anonymous', config.study, payload.code, payload.round);
   const form = buildAnswerForm($('#answer-panel'), payload.form || {}, {
     onChange: () => {
-      if (checkAsTheyType && !sending) form.showErrors(form.problems());
+      if (sending) return;
+      const answers = form.answers();
+      if (hasAnswers(answers)) draftSave(draft, answers);
+      else draftRemove(draft);
+      if (checkAsTheyType) form.showErrors(form.problems());
     },
   });
   const submitButton = $('#submit-button');
@@ -186,6 +198,7 @@ async function main() {
       });
       status.submission = 'saved';
       pending = null;
+      draftRemove(draft);
       // What the server now reveals (nothing in a blinded study): the reader moves on from it.
       if (await revealAfterRead({ config, payload, viewer: status.viewer, onContinue: goToNext })) return;
       showBanner(submitBanner, 'Read saved. Opening the next case…', { kind: 'success' });
@@ -200,6 +213,7 @@ async function main() {
         form.showErrors(error.body);
         showBanner(submitBanner, 'The read was not saved: please correct the answers marked below.');
       } else if (error instanceof ApiError && error.status === 409) {
+        draftRemove(draft);
         form.setDisabled(true);
         submitButton.disabled = true;
         showBanner(
@@ -252,6 +266,14 @@ async function main() {
       kind: 'warning',
     });
     send(pending);
+  } else {
+    const kept = draftGet(draft);
+    if (kept) {
+      form.restore(kept);
+      showBanner(submitBanner, 'Your answers to this case, kept in this browser, were restored. They are not submitted yet.', {
+        kind: 'info',
+      });
+    }
   }
 
   // The viewer (loaded on demand: the answer panel works while the 3D code arrives).
@@ -296,7 +318,7 @@ async function main() {
         if (!progress.failed) setState('loaded');
       },
       onFailure: reportFailure,
-      onLength: (length) => form.setLastLength(length),
+      onMeasurement: (measurement) => form.setLastMeasurement(measurement),
       onNotice: (message) => showBanner(imageBanner, message, { kind: 'info' }),
     });
   } catch (error) {
@@ -339,6 +361,12 @@ async function main() {
     const cancelledByViewport = evt.defaultPrevented && evt.target?.closest?.('[data-viewport]');
     if ((evt.defaultPrevented && !cancelledByViewport) || evt.ctrlKey || evt.metaKey || evt.altKey) return;
     if ($('#confirm-dialog').open) return; // the dialog has its own keys (Enter, Escape)
+    if (evt.key === 'Enter' && evt.target?.tagName === 'INPUT' && evt.target.closest('.answer-form')) {
+      // Enter in an answer's field (a measurement typed in mm) submits, as everywhere else.
+      evt.preventDefault();
+      submit();
+      return;
+    }
     if (isTypingTarget(evt.target)) return;
     const presetKeys = Object.keys(payload.modality === 'CT' ? CT_PRESETS : { auto: 1 });
     if (evt.shiftKey && /^Digit[1-9]$/.test(evt.code)) {
@@ -384,6 +412,18 @@ async function main() {
         break;
       case 'l':
         selectTool('length');
+        break;
+      case 'a':
+        selectTool('angle');
+        break;
+      case 'c':
+        selectTool('cobbAngle');
+        break;
+      case 'h':
+        selectTool('probe');
+        break;
+      case 'o':
+        selectTool('ellipticalRoi');
         break;
       case 'r':
         viewer.reset();

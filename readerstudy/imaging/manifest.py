@@ -21,9 +21,10 @@ REQUIRED_COLUMNS = (
     "field_strength", "modality", "series",
 )
 BBOX_COLUMNS = ("bbox_min_x", "bbox_min_y", "bbox_min_z", "bbox_max_x", "bbox_max_y", "bbox_max_z")
-# The series each modality needs, and the only ones it may list.
+# The series each modality needs, and those it may list besides (a site's STIR or DWI).
 # Keyed by Modality members, looked up with plain strings (a str enum member equals its value).
 SERIES_ROLES: dict[str, tuple[str, ...]] = {Modality.CT: ("axial",), Modality.MRI: ("t1w", "t2w")}
+OPTIONAL_SERIES_ROLES: dict[str, tuple[str, ...]] = {Modality.MRI: ("stir", "dwi")}
 MODALITY_NAMES = {"CT": Modality.CT, "MR": Modality.MRI, "MRI": Modality.MRI}
 SEX_NAMES = {"F": "F", "M": "M", "O": "O", "": ""}
 MAX_AGE = 130
@@ -90,13 +91,14 @@ def _series(value: str, modality: str | None, problems: list[str]) -> dict[str, 
     if modality in SERIES_ROLES:
         needed = SERIES_ROLES[modality]
         missing = [r for r in needed if r not in series]
-        unknown = [r for r in series if r not in needed]
+        allowed = (*needed, *OPTIONAL_SERIES_ROLES.get(modality, ()))
+        unknown = [r for r in series if r not in allowed]
         if missing:
             problems.append(f"missing required series for {modality}: {', '.join(missing)} "
                             f"(the series column must list {', '.join(f'{r}=...' for r in needed)})")
         if unknown:
             problems.append(f"series role(s) {', '.join(unknown)} are not used for {modality} "
-                            f"(allowed: {', '.join(needed)})")
+                            f"(allowed: {', '.join(allowed)})")
     return series
 
 

@@ -40,6 +40,8 @@ class Series(models.Model):
         SAGITTAL = "sagittal", "sagittal (derived)"
         T1W = "t1w", "sagittal T1W"
         T2W = "t2w", "sagittal T2W"
+        STIR = "stir", "STIR"
+        DWI = "dwi", "DWI"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="series")
     role = models.CharField(max_length=10, choices=Role.choices)
@@ -94,7 +96,8 @@ class Instance(models.Model):
 
 
 class VertebraLocation(models.Model):
-    """The annotated fractured vertebra, in patient coordinates (LPS, mm). Never sent to readers."""
+    """The annotated fractured vertebra, in patient coordinates (LPS, mm). Readers receive it only
+    as the viewer's marker of the vertebra asked about (``selectors.viewer_target_for_case``)."""
 
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="vertebra_location")
     center_x = models.FloatField()

@@ -16,14 +16,17 @@ from readerstudy.imaging.models import Instance, Series, VertebraLocation
 from readerstudy.studies import pseudonyms
 from readerstudy.studies.models import Case, ReadingSlot, Round, Study
 
-# Viewer order: axial first, then its derived sagittal; MRI: T1W then T2W.
+# Viewer order: axial first, then its derived sagittal; MRI: T1W, T2W, then STIR and DWI.
 # Keyed by Series.Role members, looked up with the role as stored (a plain str).
-ROLE_ORDER: dict[str, int] = {Series.Role.AXIAL: 0, Series.Role.SAGITTAL: 1, Series.Role.T1W: 2, Series.Role.T2W: 3}
+ROLE_ORDER: dict[str, int] = {Series.Role.AXIAL: 0, Series.Role.SAGITTAL: 1, Series.Role.T1W: 2, Series.Role.T2W: 3,
+                              Series.Role.STIR: 4, Series.Role.DWI: 5}
 ROLE_LABELS: dict[str, str] = {
     Series.Role.AXIAL: "Axial CT",
     Series.Role.SAGITTAL: "Sagittal CT (reformat)",
     Series.Role.T1W: "Sagittal T1W",
     Series.Role.T2W: "Sagittal T2W",
+    Series.Role.STIR: "STIR",
+    Series.Role.DWI: "DWI",
 }
 
 
@@ -120,6 +123,22 @@ def vertebra_center(case: Case) -> tuple[float, float, float]:
 
 def vertebra_location(case: Case) -> VertebraLocation | None:
     return VertebraLocation.objects.filter(case=case).first()
+
+
+def viewer_target_for_case(*, case: Case) -> dict[str, Any]:
+    """The vertebra a reader is asked about, as the viewer marks it: its level ("L1") and the
+    annotated centre and box (LPS, mm, in the served images' own coordinates; the box is null
+    when only a centre was annotated, the centre when no location was). The published readers
+    were told the level and shown the vertebra; nothing here identifies the patient or tells
+    the truth (coordinates are those of the images the reader already receives).
+    """
+    location = vertebra_location(case)
+    bbox = location.bbox if location else None
+    return {
+        "level": case.vertebra_level,
+        "center": [round(v, 2) for v in location.center] if location else None,
+        "box": [[round(v, 2) for v in corner] for corner in bbox] if bbox else None,
+    }
 
 
 def visible_series(user):

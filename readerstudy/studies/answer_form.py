@@ -75,6 +75,7 @@ def _describe(q: Question) -> dict[str, Any]:
         described["anchors"] = list(q.anchors)
     if q.consistent_with:
         described["consistent_with"] = q.consistent_with
+        described["refused_with"] = q.refused_with()
     return described
 
 

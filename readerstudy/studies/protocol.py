@@ -78,6 +78,9 @@ class Choice:
     key: str
     label: str
     shortcut: str = ""  # a key that picks this choice in the reading room
+    # The answers of the question's ``consistent_with`` question that this choice contradicts
+    # ("definitely malignant" contradicts a benign call).
+    contradicts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,9 +135,11 @@ class Question:
     anchors : tuple of str
         What the two ends of a ``SCALE`` mean ("benign", "malignant").
     consistent_with : str
-        For a ``SCALE`` that is a probability of malignancy: the benign/malignant question it
-        must agree with (a value above the middle of the scale is a malignant call, below it
-        a benign one).
+        The benign/malignant question this one must agree with. For a ``SCALE`` that is a
+        probability of malignancy, a value above the middle of the scale is a malignant call,
+        below it a benign one; for a ``CHOICE``, each choice lists the calls it contradicts
+        (``Choice.contradicts``). :meth:`Question.contradiction` is the rule; the reading room
+        applies the same rule to the table :meth:`Question.refused_with` describes.
     """
 
     key: str
@@ -198,16 +203,41 @@ class Question:
             )
         return number
 
+    def refused_with(self) -> dict[str, dict[str, Any]]:
+        """Which answers contradict each answer of the ``consistent_with`` question, as data the
+        reading room checks answers against: ``{call: {"choices": [...]}}`` for a ``CHOICE``,
+        ``{call: {"above": x}}`` or ``{call: {"below": x}}`` for a ``SCALE``."""
+        if not self.consistent_with:
+            return {}
+        if self.kind is Kind.SCALE:
+            middle = (self.minimum + self.maximum) / 2  # type: ignore[operator]
+            return {vocabulary.BENIGN: {"above": middle}, vocabulary.MALIGNANT: {"below": middle}}
+        refused: dict[str, dict[str, Any]] = {}
+        for choice in self.choices:
+            for call in choice.contradicts:
+                refused.setdefault(call, {"choices": []})["choices"].append(choice.key)
+        return refused
+
     def contradiction(self, value: Any, answers: dict[str, Any]) -> str:
-        """Why ``value`` contradicts the question it must agree with; "" when it does not."""
+        """Why ``value`` contradicts the question it must agree with; "" when it does not.
+
+        The one rule for consistent answers: ``validate_answers`` (the API, the page's
+        submissions, the admin) calls it, and the reading room applies the same table
+        (:meth:`refused_with`) before sending.
+        """
         call = answers.get(self.consistent_with)
         if not self.consistent_with or value is None or call is None:
             return ""
-        middle = (self.minimum + self.maximum) / 2  # type: ignore[operator]
-        if (value > middle and call == vocabulary.BENIGN) or (
-                value < middle and call == vocabulary.MALIGNANT):
-            return (f"A {call} call with a {value}{self.unit} {self.label.lower()} is "
-                    "contradictory: adjust the call or the slider.")
+        refused = self.refused_with().get(call, {})
+        if self.kind is Kind.SCALE:
+            if value > refused.get("above", math.inf) or value < refused.get("below", -math.inf):
+                return (f"A {call} call with a {value}{self.unit} {self.label.lower()} is "
+                        "contradictory: adjust the call or the slider.")
+            return ""
+        if value in refused.get("choices", ()):
+            label = next(c.label for c in self.choices if c.key == value)
+            return (f"A {call} call with \"{label.lower()}\" as the {self.label.lower()} is "
+                    f"contradictory: adjust the call or the {self.label.lower()}.")
         return ""
 
 
@@ -405,8 +435,10 @@ def register(question: Question) -> Question:
     if question.kind in (Kind.SCALE, Kind.NUMBER) and (
             question.minimum is None or question.maximum is None or question.minimum > question.maximum):
         problems.append("a scale or number needs minimum <= maximum")
-    if question.consistent_with and question.kind is not Kind.SCALE:
-        problems.append("only a scale can be consistent with a call")
+    if question.consistent_with and question.kind not in (Kind.SCALE, Kind.CHOICE):
+        problems.append("only a scale or a choice can be consistent with a call")
+    if any(c.contradicts for c in question.choices) and not question.consistent_with:
+        problems.append("a choice that contradicts a call needs consistent_with")
     unknown_rounds = set(question.rounds) - set(ROUNDS)
     if unknown_rounds:
         problems.append(f"unknown rounds {sorted(unknown_rounds)}")
@@ -420,8 +452,10 @@ def unregister(key: str) -> None:
     del QUESTIONS[key]
 
 
-def _call_choices(labels: dict[str, str], shortcuts: dict[str, str] | None = None) -> tuple[Choice, ...]:
-    return tuple(Choice(key, vocabulary.sentence_case(label), (shortcuts or {}).get(key, ""))
+def _call_choices(labels: dict[str, str], shortcuts: dict[str, str] | None = None,
+                  contradicts: dict[str, tuple[str, ...]] | None = None) -> tuple[Choice, ...]:
+    return tuple(Choice(key, vocabulary.sentence_case(label), (shortcuts or {}).get(key, ""),
+                        (contradicts or {}).get(key, ()))
                  for key, label in labels.items())
 
 
@@ -436,7 +470,10 @@ register(Question(
 ))
 register(Question(
     "three_tier", Kind.CHOICE, "Three-tier call", own_field=True, asked_by="ask_three_tier",
-    choices=_call_choices(vocabulary.THREE_TIER),
+    # A definite call must be the binary call; "uncertain - recommend MRI" goes with either.
+    choices=_call_choices(vocabulary.THREE_TIER, contradicts={
+        vocabulary.BENIGN: (vocabulary.MALIGNANT,), vocabulary.MALIGNANT: (vocabulary.BENIGN,)}),
+    consistent_with="call",
 ))
 
 # The 15 binary MRI features of the published protocol, in its order.

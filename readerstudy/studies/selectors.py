@@ -146,6 +146,7 @@ def case_payload_for_reader(*, study: Study, slot: ReadingSlot) -> dict[str, Any
         "modality": study.modality,
         "form": form_description(study, slot.round),
         "series": viewer_series(case=slot.case, round=slot.round),
+        "target": viewer_target(case=slot.case),
     }
 
 
@@ -155,6 +156,14 @@ def viewer_series(*, case, round: str = Round.FIRST) -> list[dict[str, Any]]:
     from readerstudy.imaging.selectors import viewer_series_for_case  # imaging builds on studies
 
     return viewer_series_for_case(case=case, round=round)
+
+
+def viewer_target(*, case) -> dict[str, Any]:
+    """The vertebra asked about, for the viewer's marker and the header (provided by the
+    imaging app)."""
+    from readerstudy.imaging.selectors import viewer_target_for_case  # imaging builds on studies
+
+    return viewer_target_for_case(case=case)
 
 
 def progress_for(*, study: Study) -> list[dict[str, Any]]:

@@ -101,6 +101,9 @@ def _reading_page(request: HttpRequest, *, study: Study, slot: ReadingSlot, code
         # earlier (the API stays the way to reopen a case without reloading).
         "payload": selectors.case_payload_for_reader(study=study, slot=slot),
         "csrfToken": get_token(request),
+        # Drafts kept in the browser are the signed-in reader's own: another reader of the same
+        # case on the same computer must not find them (their pk, nothing that names them).
+        "draftScope": f"u{request.user.pk}",
         "urls": {
             "case": reverse("reading-case", kwargs={"slug": slug, "code": code}) + query,
             "reads": reverse("reading-reads", kwargs={"slug": slug}),

@@ -112,15 +112,17 @@ def write_ct_cases(root: Path, count: int, *, hu_step: int = 0, **options) -> st
     return manifest(rows)
 
 
-def write_mr_case(root: Path) -> str:
-    """One MRI case with sagittal T1W and T2W series; returns its manifest."""
+def write_mr_case(root: Path, extra_roles: tuple[str, ...] = ()) -> str:
+    """One MRI case with sagittal T1W and T2W series, and ``extra_roles`` (``stir``, ``dwi``)
+    drawn the same way; returns its manifest."""
     study_uid, frame_uid = generate_uid(), generate_uid()
     options = dict(modality="MR", n=12, size=64, slice_spacing=4.0, orientation=SAGITTAL,
                    study_uid=study_uid, frame_of_reference_uid=frame_uid, patient_id="MRN-MR-1")
-    write_series(root / "MR1/t1w", **options)
-    write_series(root / "MR1/t2w", **options)
+    roles = ("t1w", "t2w", *extra_roles)
+    for role in roles:
+        write_series(root / f"MR1/{role}", **options)
     return manifest([case_row(case_id="mr-1", patient_id="MRN-MR-1", modality="MR",
-                              series="t1w=MR1/t1w;t2w=MR1/t2w")])
+                              series=";".join(f"{role}=MR1/{role}" for role in roles))])
 
 
 def write_stack_from_file(source: Path, folder: Path, *, n: int, modality: str, study_uid: str,

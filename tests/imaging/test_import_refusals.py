@@ -116,6 +116,13 @@ def test_a_missing_required_series_is_refused(mr_study, dicom_root, tmp_path, no
                        "(the series column must list t1w=..., t2w=...)")
 
 
+def test_a_series_role_the_modality_does_not_use_is_refused(mr_study, dicom_root, tmp_path, nothing_stored):
+    row = mr_case(dicom_root)
+    row["series"] += ";flair=P0002/mr_t2w"
+    [message] = refused(mr_study, dicom_root, tmp_path, [row])
+    assert message == "manifest row 2: series role(s) flair are not used for MR (allowed: t1w, t2w, stir, dwi)"
+
+
 def test_a_centre_outside_the_volume_is_refused(ct_study, dicom_root, tmp_path, nothing_stored):
     row = ct_case(dicom_root) | {"center_z": "400"}
     [message] = refused(ct_study, dicom_root, tmp_path, [row])

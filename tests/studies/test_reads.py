@@ -12,9 +12,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from readerstudy.core.models import AuditEvent
+from readerstudy.imaging.models import VertebraLocation
 from readerstudy.studies import services
 from readerstudy.studies.exceptions import NotInWorklist, ReadConflict
-from readerstudy.studies.models import Read, ReadingSlot
+from readerstudy.studies.models import Case, Read, ReadingSlot
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +143,29 @@ def test_an_invalid_read_gets_field_errors_and_stores_nothing(open_study, reader
         "confidence": 99, "submission_id": str(uuid.uuid4())}, format="json")
     assert response.status_code == 400 and "contradictory" in response.json()["confidence"][0]
     assert not Read.objects.exists()
+
+
+def test_a_benign_call_with_a_definitely_malignant_three_tier_call_is_refused(open_study, reader, client_for):
+    open_study.ask_three_tier = True
+    open_study.save()
+    response = client_for(reader).post(f"/api/v1/reading/{open_study.slug}/reads/", {
+        "case": first_code(open_study, reader), "round": "first", "call": "benign", "confidence": 20,
+        "three_tier": "malignant", "submission_id": str(uuid.uuid4())}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"three_tier"} and "contradictory" in response.json()["three_tier"][0]
+    assert not Read.objects.exists()
+
+
+def test_a_reader_is_told_the_level_of_the_vertebra_and_where_it_is(open_study, reader, client_for):
+    code = first_code(open_study, reader)
+    case = Case.objects.get(study=open_study, code=code)
+    VertebraLocation.objects.filter(case=case).delete()
+    VertebraLocation.objects.create(case=case, center_x=1.234, center_y=-20.0, center_z=305.5,
+                                    bbox_min_x=-20, bbox_min_y=-40, bbox_min_z=290,
+                                    bbox_max_x=22, bbox_max_y=0, bbox_max_z=321)
+    payload = client_for(reader).get(f"/api/v1/reading/{open_study.slug}/cases/{code}/").json()
+    assert payload["target"] == {"level": case.vertebra_level, "center": [1.23, -20.0, 305.5],
+                                 "box": [[-20, -40, 290], [22, 0, 321]]}
 
 
 def test_the_openapi_schema_and_docs_are_served_to_signed_in_users(reader, client_for):

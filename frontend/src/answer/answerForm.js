@@ -8,10 +8,18 @@
  *
  * Kinds: `choice` (radio buttons, with a key per choice when it has a `shortcut`), `scale` (a
  * whole number on a slider that starts unset; keys 1, 2, ... set its `shortcuts`), `number` (a
- * number in its `unit`; a length in mm can be copied from the length tool) and `boolean` (a
+ * number in its `unit`; a length in mm can be copied from the length tool, an angle in degrees from
+ * the angle and Cobb angle tools) and `boolean` (a
  * checkbox: unticked is false).
  */
 import { el } from '../lib/dom.js';
+import { contradiction } from './consistency.js';
+
+// Which measurement tool can fill a number field, by the field's unit.
+const MEASURED_UNITS = {
+  mm: { key: 'length', title: 'Copy the last length drawn with the length tool (L)' },
+  degrees: { key: 'angle', title: 'Copy the last angle drawn with the angle (A) or Cobb angle (C) tool' },
+};
 
 function fieldError(name) {
   return el('p', { class: 'field-error', dataset: { errorFor: name }, hidden: true, role: 'alert' });
@@ -32,11 +40,11 @@ export function buildAnswerForm(root, form, { onChange = () => {} } = {}) {
   const questions = form.questions || [];
   const groups = Object.fromEntries((form.groups || []).map((group) => [group.key, group]));
   const formElement = el('form', { class: 'answer-form', novalidate: true, autocomplete: 'off' });
-  const state = { lastLength: null };
+  const state = { last: {} }; // the last measurement of each kind (length, angle) drawn on the images
   const inputs = {}; // question key -> its input(s)
   const scales = {}; // question key -> { slider, touched }
   const groupBodies = {};
-  const useLengthButtons = [];
+  const useButtons = []; // [{button, kind}]
 
   function choiceWidget(q) {
     const set = el('fieldset', { class: `field field-choice field-${q.key}` }, [el('legend', { text: q.label })]);
@@ -111,21 +119,24 @@ export function buildAnswerForm(root, form, { onChange = () => {} } = {}) {
       input,
       el('span', { class: 'unit', text: q.unit }),
     ]);
-    if (q.unit === 'mm') {
+    const kind = MEASURED_UNITS[q.unit];
+    if (kind) {
       const button = el('button', {
         type: 'button',
-        class: 'use-length',
+        class: `use-measurement use-${kind.key}`,
         disabled: true,
-        title: 'Copy the last length drawn with the length tool',
-        text: 'use length',
+        title: kind.title,
+        text: `use ${kind.key}`,
+        dataset: { measurement: kind.key },
         onclick: () => {
-          if (state.lastLength) {
-            input.value = state.lastLength.value.toFixed(1);
+          const last = state.last[kind.key];
+          if (last) {
+            input.value = last.value.toFixed(1);
             onChange();
           }
         },
       });
-      useLengthButtons.push(button);
+      useButtons.push({ button, kind: kind.key });
       row.append(button);
     }
     return row;
@@ -246,14 +257,9 @@ export function buildAnswerForm(root, form, { onChange = () => {} } = {}) {
       }
       for (const [group, labels] of Object.entries(missingInGroup)) add(group, `Enter: ${labels.join(', ')}.`);
       for (const q of known) {
-        const value = answers[q.key];
-        const call = answers[q.consistent_with];
-        if (!q.consistent_with || value === null || !call || problems[q.key]) continue;
-        const middle = (q.minimum + q.maximum) / 2;
-        if ((value > middle && call === 'benign') || (value < middle && call === 'malignant')) {
-          add(q.key, `A ${call} call with a ${value}${q.unit || ''} ${q.label.toLowerCase()} is contradictory: ` +
-            'adjust the call or the slider.');
-        }
+        if (q.group || problems[q.key]) continue;
+        const message = contradiction(q, answers[q.key], answers);
+        if (message) add(q.key, message);
       }
       return problems;
     },
@@ -297,17 +303,20 @@ export function buildAnswerForm(root, form, { onChange = () => {} } = {}) {
       return false;
     },
 
-    setLastLength(length) {
-      state.lastLength = length;
-      for (const button of useLengthButtons) {
-        button.disabled = !length;
-        button.textContent = length ? `use ${length.value.toFixed(1)} ${length.unit || 'mm'}` : 'use length';
+    /** The last length or angle measured on the images ({kind, value, unit}), for the fields of its unit. */
+    setLastMeasurement(measurement) {
+      state.last[measurement.kind] = measurement;
+      for (const { button, kind } of useButtons) {
+        if (kind !== measurement.kind) continue;
+        button.disabled = false;
+        button.textContent = `use ${measurement.value.toFixed(1)} ${measurement.unit === 'degrees' ? '°' : measurement.unit}`;
       }
     },
 
     setDisabled(disabled) {
       for (const input of formElement.querySelectorAll('input, button')) {
-        input.disabled = disabled || (input.classList.contains('use-length') && !state.lastLength);
+        const unmeasured = input.dataset.measurement && !state.last[input.dataset.measurement];
+        input.disabled = disabled || Boolean(unmeasured);
       }
     },
 

@@ -5,12 +5,21 @@
  * then the reformat's volume, then the rest of each stack from the middle outwards.
  */
 import { Enums, RenderingEngine, eventTarget, utilities as csUtils } from '@cornerstonejs/core';
-import { Enums as ToolEnums, LengthTool, SynchronizerManager, synchronizers } from '@cornerstonejs/tools';
+import {
+  AngleTool,
+  CobbAngleTool,
+  Enums as ToolEnums,
+  LengthTool,
+  SynchronizerManager,
+  annotation as annotations,
+  synchronizers,
+} from '@cornerstonejs/tools';
 
 import { canRenderVolumes, isSoftwareRendering, startCornerstone } from './cornerstone.js';
 import { imageIdsFor } from './imageIds.js';
 import { buildPane, planLayout, seriesByRole, updateSliceLabel } from './layout.js';
 import { prefetchStack, trackLoading } from './loading.js';
+import { attachOverlays } from './overlays.js';
 import { applyPreset, defaultPresetFor } from './presets.js';
 import { startReformat } from './reformat.js';
 import { nextRender } from './rendered.js';
@@ -21,11 +30,20 @@ const { ViewportType, OrientationAxis, Events } = Enums;
 
 export { planLayout };
 
-function lengthFromAnnotation(annotation) {
-  if (annotation?.metadata?.toolName !== LengthTool.toolName) return null;
+// The measurements that can fill an answer field: the statistic each tool computes, and its unit.
+const MEASURED = {
+  [LengthTool.toolName]: { kind: 'length', stat: 'length' },
+  [AngleTool.toolName]: { kind: 'angle', stat: 'angle', unit: 'degrees' },
+  [CobbAngleTool.toolName]: { kind: 'angle', stat: 'angle', unit: 'degrees' },
+};
+
+/** `{kind, value, unit}` of a length or angle annotation; null for anything else. */
+export function measurementFromAnnotation(annotation) {
+  const measured = MEASURED[annotation?.metadata?.toolName];
+  if (!measured) return null;
   const stats = Object.values(annotation.data?.cachedStats || {});
-  const found = stats.find((s) => typeof s.length === 'number' && !Number.isNaN(s.length));
-  return found ? { value: found.length, unit: found.unit } : null;
+  const found = stats.find((s) => typeof s[measured.stat] === 'number' && !Number.isNaN(s[measured.stat]));
+  return found ? { kind: measured.kind, value: found[measured.stat], unit: measured.unit || found.unit || 'mm' } : null;
 }
 
 /** A reader-facing sentence for a failed image load (a status, not a stack trace). */
@@ -64,8 +82,8 @@ function createLinks(plan) {
  *
  * Callbacks: `onFirstImage()` when the first image is on screen; `onProgress({loaded, failed,
  * total})`; `onFailure({imageId, error, message})` for each image that could not be loaded;
- * `onSeriesLoaded(state)` once every image arrived or failed; `onLength({value, unit})` when a
- * length is drawn or changed; `onNotice(message)` for anything else the reader should know;
+ * `onSeriesLoaded(state)` once every image arrived or failed; `onMeasurement({kind, value, unit})`
+ * when a length or an angle is drawn or changed; `onNotice(message)` for anything else the reader should know;
  * `onMark(label)` at each loading step (timings). `prefetched` maps metadata URLs to the
  * promises of their JSON (see metadataPrefetch.js).
  */
@@ -75,7 +93,7 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     onProgress = () => {},
     onFailure = () => {},
     onSeriesLoaded = () => {},
-    onLength = () => {},
+    onMeasurement = () => {},
     onNotice = () => {},
     onMark = () => {},
     prefetched = null,
@@ -103,6 +121,7 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     })),
   );
 
+  const overlays = live.map((pane) => attachOverlays(engine, pane, payload.target, { isCT: payload.modality === 'CT' }));
   const tools = createTools(ENGINE_ID, live.map((p) => p.id), { referenceLines: plan.referenceLines });
   const links = createLinks(plan);
 
@@ -129,8 +148,8 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     pane.element.addEventListener(Events.VOLUME_NEW_IMAGE, onNewImage);
   }
   const onAnnotation = (evt) => {
-    const length = lengthFromAnnotation(evt.detail?.annotation);
-    if (length) onLength(length);
+    const measurement = measurementFromAnnotation(evt.detail?.annotation);
+    if (measurement) onMeasurement(measurement);
   };
   eventTarget.addEventListener(ToolEnums.Events.ANNOTATION_COMPLETED, onAnnotation);
   eventTarget.addEventListener(ToolEnums.Events.ANNOTATION_MODIFIED, onAnnotation);
@@ -261,6 +280,19 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     viewport(id) {
       return engine.getViewport(id);
     },
+    /** The measurements drawn: `[{tool, stats}]`, each tool's figures per image (tests, debugging). */
+    measurements() {
+      return (annotations.state.getAllAnnotations() || []).map((a) => ({
+        tool: a.metadata?.toolName,
+        stats: Object.values(a.data?.cachedStats || {}).map((stats) => Object.fromEntries(
+          Object.entries(stats).filter(([, v]) => typeof v === 'number' || typeof v === 'string'),
+        )),
+      }));
+    },
+    /** What is drawn over each pane (the target marker, orientation letters, window), by pane id. */
+    overlays() {
+      return Object.fromEntries(live.map((pane, i) => [pane.id, overlays[i].state()]));
+    },
     setPreset(name) {
       currentPreset = name;
       applyPreset(viewports(), name);
@@ -282,6 +314,7 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     },
     destroy() {
       resizeObserver.disconnect();
+      for (const overlay of overlays) overlay.destroy();
       tracker.stop();
       eventTarget.removeEventListener(ToolEnums.Events.ANNOTATION_COMPLETED, onAnnotation);
       eventTarget.removeEventListener(ToolEnums.Events.ANNOTATION_MODIFIED, onAnnotation);

@@ -3,9 +3,12 @@
  *
  * CT: the axial stack beside a sagittal reformat (a volume viewport over the same images);
  * without WebGL, the sagittal series derived on the server (role "sagittal") instead.
- * MRI: sagittal T1W and T2W side by side, scrolling linked.
+ * MRI: sagittal T1W and T2W side by side, then a site's STIR and DWI, scrolling linked.
  */
 import { el } from '../lib/dom.js';
+
+// The MRI series shown, in order, when a case has them (the server sends them in this order).
+const MRI_ROLES = ['t1w', 't2w', 'stir', 'dwi'];
 
 export function seriesByRole(payload, role) {
   return (payload.series || []).find((s) => s.role === role) || null;
@@ -39,9 +42,8 @@ export function planLayout(payload, { volumes }) {
       referenceLines: true,
     };
   }
-  const t1 = seriesByRole(payload, 't1w');
-  const t2 = seriesByRole(payload, 't2w');
-  const chosen = t1 || t2 ? [t1, t2].filter(Boolean) : series;
+  const known = MRI_ROLES.map((role) => seriesByRole(payload, role)).filter(Boolean);
+  const chosen = known.length ? known : series;
   return {
     panes: chosen.map((s, i) => ({
       id: s.role || `series-${i + 1}`,

@@ -6,6 +6,9 @@
  * plane (scrolling the axial stack moves a line across the sagittal reformat, and back).
  */
 import {
+  AngleTool,
+  CobbAngleTool,
+  EllipticalROITool,
   Enums as ToolEnums,
   LengthTool,
   PanTool,
@@ -17,6 +20,8 @@ import {
   addTool,
 } from '@cornerstonejs/tools';
 
+import { HounsfieldProbeTool } from './probe.js';
+
 const { MouseBindings } = ToolEnums;
 const GROUP_ID = 'reading-room-tools';
 
@@ -25,13 +30,24 @@ export const PRIMARY_TOOLS = {
   pan: PanTool.toolName,
   zoom: ZoomTool.toolName,
   length: LengthTool.toolName,
+  angle: AngleTool.toolName,
+  cobbAngle: CobbAngleTool.toolName,
+  probe: HounsfieldProbeTool.toolName,
+  ellipticalRoi: EllipticalROITool.toolName,
 };
+// Annotations: drawn with the left button when selected, and still shown and editable after.
+const ANNOTATIONS = [
+  LengthTool.toolName, AngleTool.toolName, CobbAngleTool.toolName, HounsfieldProbeTool.toolName, EllipticalROITool.toolName,
+];
 
 let registered = false;
 
 function registerTools() {
   if (registered) return;
-  for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, ReferenceLinesTool]) {
+  for (const tool of [
+    WindowLevelTool, PanTool, ZoomTool, StackScrollTool, ReferenceLinesTool,
+    LengthTool, AngleTool, CobbAngleTool, HounsfieldProbeTool, EllipticalROITool,
+  ]) {
     addTool(tool);
   }
   registered = true;
@@ -41,15 +57,18 @@ function registerTools() {
 export function createTools(renderingEngineId, viewportIds, { referenceLines = false } = {}) {
   registerTools();
   const group = ToolGroupManager.createToolGroup(GROUP_ID);
-  for (const name of Object.values(PRIMARY_TOOLS)) group.addTool(name);
+  for (const name of Object.values(PRIMARY_TOOLS)) {
+    // Dragging up magnifies, as in common viewers (Cornerstone's default is the other way).
+    group.addTool(name, name === ZoomTool.toolName ? { invert: true } : undefined);
+  }
   group.addTool(StackScrollTool.toolName);
   for (const viewportId of viewportIds) group.addViewport(viewportId, renderingEngineId);
   group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
   group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
   group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
   group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
-  // Drawn lengths stay visible and editable when another tool is selected.
-  group.setToolPassive(LengthTool.toolName);
+  // Drawn measurements stay visible and editable when another tool is selected.
+  for (const name of ANNOTATIONS) group.setToolPassive(name);
   if (referenceLines && viewportIds.length > 1) {
     group.addTool(ReferenceLinesTool.toolName, { sourceViewportId: viewportIds[0] });
     group.setToolEnabled(ReferenceLinesTool.toolName);

@@ -80,6 +80,14 @@ class ViewerSeriesSerializer(serializers.Serializer):
     instances = ViewerInstanceSerializer(many=True)
 
 
+class ViewerTargetSerializer(serializers.Serializer):
+    level = serializers.CharField(help_text="The vertebra asked about, e.g. L1")
+    center = serializers.ListField(child=serializers.FloatField(), allow_null=True,
+                                   help_text="Its annotated centre [x, y, z], LPS mm; null when none")
+    box = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), allow_null=True,
+                                help_text="Its annotated box [[min x, y, z], [max x, y, z]], LPS mm; null when none")
+
+
 class CasePayloadSerializer(serializers.Serializer):
     """What a reader receives on opening a case: blinded code, the answer form, the images."""
 
@@ -90,6 +98,7 @@ class CasePayloadSerializer(serializers.Serializer):
     modality = serializers.CharField()
     form = serializers.JSONField(help_text="The answer form asked in this round: its questions and groups")
     series = ViewerSeriesSerializer(many=True)
+    target = ViewerTargetSerializer(help_text="The vertebra asked about: the viewer marks it on every view")
 
 
 class ReadingErrorSerializer(serializers.Serializer):

@@ -1,0 +1,247 @@
+"""The reading room's aids in a real browser: the vertebra asked about marked on every view
+with its level in the header, orientation letters and the window in use, the measuring tools
+(angle, Cobb angle, probe, ROI) and the answers they fill, drafts that survive a reload,
+Enter in a measurement field, and the consistency rule refusing a contradictory read."""
+
+from __future__ import annotations
+
+import pytest
+
+from readerstudy.imaging.importer import import_study
+from readerstudy.studies import services
+from readerstudy.studies.models import Read, Study
+from tests.browser import dicom_series
+from tests.browser.conftest import sign_in, wait_until_loaded
+from tests.browser.test_reading_room import open_next_case
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+OVERLAYS = "() => window.readingRoom.viewer.overlays()"
+MEASUREMENTS = "() => window.readingRoom.viewer.measurements()"
+ANNOTATION_TEXT = """(id) => [...document.querySelectorAll(`[data-viewport="${id}"] svg text`)]
+  .map((node) => node.textContent).join(' | ')"""
+
+
+def centre_of(page, viewport_id: str) -> tuple[float, float]:
+    box = page.locator(f'[data-viewport="{viewport_id}"]').bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def click(page, x: float, y: float) -> None:
+    page.mouse.move(x, y, steps=5)
+    page.mouse.down()
+    page.mouse.up()
+    page.wait_for_timeout(600)  # Cornerstone waits to tell a click from a double click
+
+
+def line(page, x1: float, y1: float, x2: float, y2: float) -> None:
+    page.mouse.move(x1, y1)
+    page.mouse.down()
+    page.mouse.move(x2, y2, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(150)
+
+
+def test_the_target_vertebra_is_marked_on_every_view_and_named_in_the_header(page, live_server, ct_study, reader):
+    open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    assert page.text_content("#case-level") == "Vertebra L1"
+
+    # The annotated centre (0, 0, 0) is the middle of both views; the opening slice passes through it.
+    overlays = page.evaluate(OVERLAYS)
+    for pane in ("axial", "sagittal"):
+        target = overlays[pane]["target"]
+        assert target is not None and target["inPlane"] and target["level"] == "L1", (pane, target)
+        box = page.locator(f'[data-viewport="{pane}"]').bounding_box()
+        cx, cy = target["centre"]
+        # Within 1.5 mm: the images' middle is half a pixel (0.5 mm) from (0, 0, 0), the stack's
+        # half a slice (1.25 mm); a 64 mm wide image fills the pane's width.
+        mm = box["width"] / 64
+        assert abs(cx - box["width"] / 2) < 1.5 * mm and abs(cy - box["height"] / 2) < 1.5 * mm, (pane, target, box)
+        assert 10 < target["width"] < box["width"] and 10 < target["height"] < box["height"]
+        assert page.is_visible(f'[data-overlays-for="{pane}"] .target-marker path')
+        assert page.text_content(f'[data-overlays-for="{pane}"] .target-label') == "L1"
+
+    # Ten axial slices on (25 mm), the marker says how far the vertebra is; the sagittal still cuts it.
+    page.mouse.move(*centre_of(page, "axial"))
+    page.keyboard.press("PageDown")
+    page.wait_for_timeout(300)
+    overlays = page.evaluate(OVERLAYS)
+    assert not overlays["axial"]["target"]["inPlane"]
+    assert page.text_content('[data-overlays-for="axial"] .target-label') == "L1 (25 mm away)"
+    assert overlays["sagittal"]["target"]["inPlane"]
+    assert page.problems.serious() == []
+
+
+def test_without_webgl_the_target_is_marked_on_the_servers_sagittal_too(page_without_webgl, live_server, ct_study, reader):
+    page = page_without_webgl
+    open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    overlays = page.evaluate(OVERLAYS)
+    for pane in ("axial", "sagittal"):
+        assert overlays[pane]["target"]["inPlane"], (pane, overlays[pane])
+    assert overlays["sagittal"]["letters"] == {"left": "A", "right": "P", "top": "S", "bottom": "I"}
+
+
+def test_views_show_orientation_letters_and_the_window_in_use(page, live_server, ct_study, reader):
+    open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    overlays = page.evaluate(OVERLAYS)
+    # Radiological convention: the patient's right on the screen's left, anterior at the top.
+    assert overlays["axial"]["letters"] == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
+    assert overlays["sagittal"]["letters"] == {"left": "A", "right": "P", "top": "S", "bottom": "I"}
+    assert page.text_content('[data-overlays-for="axial"] .view-window') == "W 1800 L 400 HU"
+    page.keyboard.press("Shift+Digit2")
+    page.wait_for_timeout(300)
+    for pane in ("axial", "sagittal"):
+        assert page.text_content(f'[data-overlays-for="{pane}"] .view-window') == "W 400 L 40 HU"
+
+
+def test_the_mri_views_mark_the_target_too(page, live_server, mr_study, reader):
+    open_next_case(page, live_server, mr_study, reader)
+    wait_until_loaded(page)
+    overlays = page.evaluate(OVERLAYS)
+    assert set(overlays) == {"t1w", "t2w"}
+    for pane in overlays.values():
+        assert pane["target"] and pane["target"]["level"] == "L1"
+        assert pane["letters"]["top"] == "S"
+
+
+def test_a_site_with_stir_and_dwi_shows_them_beside_t1w_and_t2w(page, live_server, transactional_db, reader, tmp_path):
+    manifest = dicom_series.write_mr_case(tmp_path / "incoming", extra_roles=("stir", "dwi"))
+    study = Study.objects.create(slug="mr-stir", title="MRI with STIR and DWI", modality="MR", seed=3,
+                                 repeat_sample_size=0)
+    import_study(study=study, manifest_text=manifest, dicom_root=tmp_path / "incoming")
+    services.assignment_create(study=study, reader=reader)
+    study = services.study_open(study=study)
+    open_next_case(page, live_server, study, reader)
+    assert wait_until_loaded(page) == "loaded"
+    labels = page.locator(".pane-label").all_text_contents()
+    assert labels == ["Sagittal T1W", "Sagittal T2W", "STIR", "DWI"]
+    assert page.get_attribute("#viewports", "data-panes") == "4"
+    for pane in ("t1w", "t2w", "stir", "dwi"):
+        box = page.locator(f'[data-viewport="{pane}"]').bounding_box()
+        assert box["width"] > 200 and box["height"] > 150, (pane, box)
+    # Scrolling is linked across the four.
+    page.mouse.move(*centre_of(page, "t1w"))
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    slices = {pane: page.text_content(f'[data-pane="{pane}"] .pane-slice') for pane in ("t1w", "t2w", "stir", "dwi")}
+    assert len(set(slices.values())) == 1 and next(iter(slices.values())) != "7 / 12", slices
+    assert page.problems.serious() == []
+
+
+def test_the_angle_tools_fill_the_vertebral_angle_and_the_probe_and_roi_measure_hu(
+        page, live_server, ct_study, reader):
+    ct_study.measurements = ["vertebral_angle", "anterior_height"]
+    ct_study.save()
+    open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    x, y = centre_of(page, "sagittal")
+
+    # Angle (A): three points, a right angle.
+    page.keyboard.press("a")
+    assert page.get_attribute('[data-tool="angle"]', "aria-pressed") == "true"
+    line(page, x - 80, y - 60, x - 80, y + 40)
+    click(page, x + 20, y + 40)
+    page.locator(".use-angle:not([disabled])").wait_for()
+    assert page.text_content(".use-angle") == "use 90.0 °"
+    page.click(".use-angle")
+    assert float(page.input_value("#measurement-vertebral_angle")) == pytest.approx(90, abs=0.2)
+    assert page.is_disabled(".use-length"), "an angle is not a length"
+
+    # Cobb angle (C): two lines, 45 degrees apart (an endplate each).
+    page.keyboard.press("c")
+    line(page, x - 60, y - 80, x + 60, y - 80)
+    line(page, x - 60, y + 60, x + 60, y - 60)
+    page.locator(".use-angle", has_text="use 45.0 °").wait_for()
+    page.click(".use-angle")
+    assert float(page.input_value("#measurement-vertebral_angle")) == pytest.approx(45, abs=0.2)
+
+    # Probe (H) on the axial image: the body's soft tissue is 40 HU.
+    ax, ay = centre_of(page, "axial")
+    page.keyboard.press("h")
+    click(page, ax - 60, ay + 10)
+    probe_text = page.evaluate(ANNOTATION_TEXT, "axial")
+    probes = [m["stats"] for m in page.evaluate(MEASUREMENTS) if m["tool"] == "HounsfieldProbe"]
+    assert probes == [[{"Modality": "CT", "modalityUnit": "HU", "value": 40}]], probes
+    assert "40.0 HU" in probe_text, probe_text
+
+    # Elliptical ROI (O): mean and area, in HU and mm².
+    page.keyboard.press("o")
+    line(page, ax - 150, ay - 60, ax - 110, ay - 20)
+    roi_text = page.evaluate(ANNOTATION_TEXT, "axial")
+    (roi,), = [m["stats"] for m in page.evaluate(MEASUREMENTS) if m["tool"] == "EllipticalROI"]
+    # Inside the body, outside the vertebra: soft tissue only.
+    assert (roi["mean"], roi["min"], roi["max"], roi["stdDev"], roi["modalityUnit"]) == (40, 40, 40, 0, "HU"), roi
+    assert roi["area"] > 50 and roi["areaUnit"] == "mm²"
+    assert "Mean: 40.0 HU" in roi_text and "mm²" in roi_text, roi_text
+    assert page.problems.serious() == []
+
+
+def test_answers_survive_a_reload_until_the_read_is_submitted(page, live_server, ct_study, reader):
+    ct_study.ask_three_tier = True
+    ct_study.measurements = ["anterior_height"]
+    ct_study.save()
+    code = open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    page.keyboard.press("m")
+    page.keyboard.press("4")
+    page.check("#three_tier-uncertain")
+    page.fill("#measurement-anterior_height", "21.5")
+
+    page.reload()
+    wait_until_loaded(page)
+    assert page.is_checked("#call-malignant") and page.is_checked("#three_tier-uncertain")
+    assert page.text_content(".confidence-value") == "70%"
+    assert page.input_value("#measurement-anterior_height") == "21.5"
+    assert "restored" in page.text_content("#submit-banner")
+
+    # Enter in the measurement field submits (asks to confirm).
+    page.focus("#measurement-anterior_height")
+    page.keyboard.press("Enter")
+    page.locator("#confirm-dialog[open]").wait_for()
+    page.click("#confirm-submit")
+    page.wait_for_url(lambda url: f"/{code}/" not in url)
+    read = Read.objects.get(reader=reader, case__code=code, round="first")
+    assert (read.call, read.confidence, read.three_tier, read.measurements) == (
+        "malignant", 70, "uncertain", {"anterior_height": 21.5})
+    kept = page.evaluate("() => Object.keys(localStorage).filter((k) => k.startsWith('readerstudy:draft:'))")
+    assert kept == []
+
+
+def test_a_draft_is_the_readers_own_and_another_reader_on_the_same_computer_does_not_see_it(
+        page, live_server, ct_study, reader, other_reader):
+    services.assignment_create(study=ct_study, reader=other_reader)
+    code = open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    page.keyboard.press("m")
+    page.keyboard.press("5")
+    page.goto(f"{live_server.url}/")
+    page.click("text=Sign out")
+    sign_in(page, live_server, other_reader)
+    page.goto(f"{live_server.url}/read/{ct_study.slug}/{code}/?round=first")
+    wait_until_loaded(page)
+    assert not page.is_checked("#call-malignant")
+    assert page.text_content(".confidence-value") == "not set"
+    assert not page.is_visible("#submit-banner")
+
+
+def test_a_benign_call_with_a_definitely_malignant_three_tier_call_is_refused_on_the_page(
+        page, live_server, ct_study, reader):
+    ct_study.ask_three_tier = True
+    ct_study.save()
+    open_next_case(page, live_server, ct_study, reader)
+    wait_until_loaded(page)
+    page.keyboard.press("b")
+    page.keyboard.press("2")
+    page.check("#three_tier-malignant")
+    page.click("#submit-button")
+    error = page.locator('[data-error-for="three_tier"]')
+    assert error.is_visible()
+    assert error.text_content() == ('A benign call with "definitely malignant" as the three-tier call is '
+                                    "contradictory: adjust the call or the three-tier call.")
+    assert not page.is_visible("#confirm-dialog")
+    page.check("#three_tier-uncertain")  # fixed: the message goes
+    assert not error.is_visible()
+    assert not Read.objects.exists()
