@@ -21,7 +21,7 @@ import pandas as pd
 from readerstudy.analysis.table_parts import NOTE
 from readerstudy.analysis.tables import PublicationTables
 from readerstudy.core.spreadsheet import csv_safe, xlsx_safe
-from readerstudy.stats.estimable import note
+from readerstudy.stats.estimable import is_no_interval, note
 from readerstudy.studies.answer_form import FEATURES
 
 TITLES = {
@@ -149,7 +149,18 @@ def fmt_reader_role(role: object, years: float | None) -> str:
 def noted(row, prefix: str, text: str) -> str:
     """The cell of estimate ``prefix``: ``text``, or the estimate's note ("not estimable:
     <reason>") when it has one."""
-    return _text(getattr(row, f"{prefix}{NOTE}", "")) or text
+    return with_note(_text(getattr(row, f"{prefix}{NOTE}", "")), text)
+
+
+def with_note(note_text: str, text: str) -> str:
+    """The cell of an estimate with a note: a "not estimable" note replaces the missing
+    estimate; a "no interval" note follows the estimate, which exists ("0.50 (no interval:
+    ...)") - never a zero-width interval printed as if it were real."""
+    if not note_text:
+        return text
+    if is_no_interval(note_text) and text:
+        return f"{text} ({note_text})"
+    return note_text
 
 
 def _with_condition(frame: pd.DataFrame, out: dict[str, object], row) -> dict[str, object]:
@@ -231,8 +242,8 @@ def agreement_display(table: pd.DataFrame) -> pd.DataFrame:
         out = {
             "Comparison": row.analysis, "Reader": row.reader, "Other": row.other,
             "Statistic": row.measure,
-            "Estimate (95% CI)": (_row_note(row)
-                                  or fmt_estimate_ci(row.estimate, row.ci_low, row.ci_high)),
+            "Estimate (95% CI)": with_note(
+                _row_note(row), fmt_estimate_ci(row.estimate, row.ci_low, row.ci_high)),
             "Agreement (Landis & Koch)": row.band, "Cases": row.n,
             "Interval, days: median (range)": _interval_text(row),
         }
@@ -322,7 +333,7 @@ def mrmc_display(table: pd.DataFrame) -> pd.DataFrame:
             "Rating": row.rating,
             "Analysis": f"{row.analysis} ({MRMC_ANALYSES[row.analysis]})",
             "Comparison": _mrmc_comparison(row),
-            "Estimate (95% CI)": _row_note(row) or estimate,
+            "Estimate (95% CI)": with_note(_row_note(row), estimate),
             "Test": _mrmc_test(row),
             "p": fmt_p(row.p_value),
             "Readers": row.readers,
