@@ -66,6 +66,12 @@ TABLES_README = [
     "- `table6_features.csv`: each MRI feature in malignant vs benign cases (Fisher's exact",
     "  test, odds ratio, Holm-adjusted p) and the features combined by logistic regression",
     "  (Firth's method when the data are separated).",
+    "- `table7_definite_cases.csv`: each reader against the three-tier model on the cases",
+    "  both called definitely (share of such cases, exact McNemar, DeLong), beside the",
+    "  all-case accuracy comparison with an uncertain call counted as wrong.",
+    "- `table8_aided.csv`: each reader unaided against aided (\"CT\" vs \"CT + AI\"):",
+    "  DeLong, McNemar, calls changed to the right or a wrong call; across readers the",
+    "  Obuchowski-Rockette-Hillis RRRC difference and F test (numerator and denominator df).",
     "- A table that does not apply to the data is a CSV with one `note` column saying so.",
 ]
 

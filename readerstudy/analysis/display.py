@@ -34,6 +34,8 @@ TITLES = {
             "human readers' AUC",
     "features": "Table 6. MRI features in malignant and benign fractures: Fisher's exact test "
                 "and logistic regression",
+    "definite": "Table 7. Readers against the three-tier model on its definite cases",
+    "aided": "Table 8. Reading without and with the model's output (AI-aided reading)",
 }
 FILE_NAMES = {
     "performance": "table1_performance.csv",
@@ -43,6 +45,8 @@ FILE_NAMES = {
     "three_tier": "table4_three_tier.csv",
     "mrmc": "table5_mrmc.csv",
     "features": "table6_features.csv",
+    "definite": "table7_definite_cases.csv",
+    "aided": "table8_aided.csv",
 }
 SHEET_NAMES = {
     "performance": "1 Performance",
@@ -52,6 +56,8 @@ SHEET_NAMES = {
     "three_tier": "4 Three-tier",
     "mrmc": "5 MRMC",
     "features": "6 Features",
+    "definite": "7 Definite cases",
+    "aided": "8 Aided reading",
 }
 
 
@@ -318,6 +324,9 @@ def _mrmc_test(row) -> str:
     else:
         name = "z" if row.analysis == "FRRC" else "t"
     df = f", df {fmt_number(row.df, 1)}" if not _missing(row.df) else ""
+    if row.comparison == "equality" and not _missing(getattr(row, "df_num", None)):
+        df = (f", df {fmt_number(row.df_num, 0)} and {fmt_number(row.df, 1)}"
+              if not _missing(row.df) else f", df {fmt_number(row.df_num, 0)}")
     return f"{name} = {fmt_number(row.statistic)}{df}"
 
 
@@ -338,6 +347,64 @@ def mrmc_display(table: pd.DataFrame) -> pd.DataFrame:
             "p": fmt_p(row.p_value),
             "Readers": row.readers,
             "Cases": row.n,
+        })
+    return pd.DataFrame(rows)
+
+
+def definite_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 7: reader against the three-tier model on the cases both called definitely."""
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        out = {
+            "Reader": row.reader, "Versus": row.versus,
+            "Definite cases, % (n/N)": noted(row, "definite_share",
+                                             fmt_proportion(row.definite, row.cases)),
+            "Accuracy difference, definite (95% CI)": noted(row, "accuracy_difference",
+                fmt_estimate_ci(row.accuracy_difference, row.accuracy_difference_ci_low,
+                                row.accuracy_difference_ci_high)),
+            "p sensitivity (McNemar)": noted(row, "p_sensitivity", fmt_p(row.p_sensitivity)),
+            "p specificity (McNemar)": noted(row, "p_specificity", fmt_p(row.p_specificity)),
+            "p accuracy (McNemar)": noted(row, "p_accuracy", fmt_p(row.p_accuracy)),
+            "AUC difference, definite (95% CI)": noted(row, "auc_difference", fmt_estimate_ci(
+                row.auc_difference, row.auc_difference_ci_low, row.auc_difference_ci_high)),
+            "p AUC (DeLong)": noted(row, "p_auc", fmt_p(row.p_auc)),
+            "Accuracy difference, all cases, uncertain = wrong (95% CI)": noted(
+                row, "all_accuracy_difference", fmt_estimate_ci(
+                    row.all_accuracy_difference, row.all_accuracy_difference_ci_low,
+                    row.all_accuracy_difference_ci_high)),
+            "p all cases (McNemar)": noted(row, "p_all_accuracy", fmt_p(row.p_all_accuracy)),
+        }
+        rows.append(_with_condition(table, out, row))
+    return pd.DataFrame(rows)
+
+
+def _aided_test(row) -> str:
+    if _missing(row.statistic):
+        return ""
+    df = f", df {fmt_number(row.df_num, 0)} and {fmt_number(row.df, 1)}"
+    return f"F = {fmt_number(row.statistic)}{df}"
+
+
+def aided_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 8: unaided minus aided, per reader and across readers (ORH RRRC)."""
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        rows.append({
+            "Comparison": f"{row.condition} - {row.other}", "Reader": row.reader,
+            "AUC difference (95% CI)": noted(row, "auc_difference", fmt_estimate_ci(
+                row.auc_difference, row.auc_difference_ci_low, row.auc_difference_ci_high)),
+            "p AUC": noted(row, "p_auc", fmt_p(row.p_auc)),
+            "F test (ORH)": _aided_test(row),
+            "p sensitivity (McNemar)": noted(row, "p_sensitivity", fmt_p(row.p_sensitivity)),
+            "p specificity (McNemar)": noted(row, "p_specificity", fmt_p(row.p_specificity)),
+            "Calls changed, % (n/N)": fmt_proportion(row.changed, row.cases),
+            "Changed to the right call": fmt_number(row.changed_to_right, 0),
+            "Changed to a wrong call": fmt_number(row.changed_to_wrong, 0),
+            "p changes (McNemar, accuracy)": noted(row, "p_accuracy", fmt_p(row.p_accuracy)),
         })
     return pd.DataFrame(rows)
 
@@ -385,6 +452,8 @@ DISPLAY = {
     "three_tier": three_tier_display,
     "mrmc": mrmc_display,
     "features": features_display,
+    "definite": definite_display,
+    "aided": aided_display,
 }
 
 
