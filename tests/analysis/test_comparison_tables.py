@@ -72,3 +72,27 @@ def test_table_7_lays_out_the_definite_case_comparison():
     shown = definite_display(table).iloc[0]
     assert shown["Definite cases, % (n/N)"] == f"{round(100 * row['definite'] / N)}% " \
         f"({int(row['definite'])}/{N})"
+
+
+def test_table_3b_shows_the_model_against_the_readers_mean():
+    import numpy as np
+
+    from readerstudy.analysis.agreement_table import measurement_table
+
+    rng = np.random.default_rng(2)
+    height = rng.normal(25, 3, 30)
+    rows = []
+    for reader, kind, role in (("r1", "human", "resident"), ("r2", "human", "attending"),
+                               ("model", "model", "")):
+        measured = height + rng.normal(scale=0.5, size=30)
+        rows += [{"reader": reader, "case": f"c{i}", "reader_kind": kind, "role": role,
+                  "years": 3, "condition": "MRI", "round": "first",
+                  "measurement_anterior_height": measured[i]} for i in range(30)]
+    reads = pd.DataFrame(rows)
+    results = analyse(reads.drop(columns=["role", "years"]), n_boot=0)
+    table = measurement_table(reads, results)
+    mean = table.loc[table["analysis"] == "model vs readers' mean"].iloc[0]
+    bias = _one(results, reader="model", other="mean of r1 and r2",
+                metric="measurement_anterior_height_bias")
+    assert (mean["bias"], mean["n"]) == (bias["estimate"], 30)
+    assert mean["icc_note"].startswith("not estimable: Bland-Altman only")

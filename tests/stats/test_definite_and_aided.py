@@ -167,3 +167,30 @@ def test_the_global_f_test_of_two_conditions_matches_hillis_published_van_dyke_r
         difference = _one(here, metric="auc_difference_rrrc")
         assert (difference["estimate"], difference["ci_low"], difference["ci_high"]) == (
             pytest.approx((-0.043800322, -0.087959499, 0.00035885444), rel=1e-7))
+
+
+def test_the_model_is_compared_with_the_mean_of_two_readers_measurements():
+    # Bland & Altman 1986 (doi:10.1016/S0140-6736(86)90837-8): bias = mean difference,
+    # limits = bias -/+ 1.96 SD; computed here with numpy on model minus the readers' mean.
+    rng = np.random.default_rng(5)
+    height = rng.normal(25, 3, N)
+    rows = []
+    for reader, noise, kind in (("r1", 0.5, "human"), ("r2", 0.6, "human"),
+                                ("model", 0.8, "model")):
+        measured = height + rng.normal(scale=noise, size=N) + (0.4 if kind == "model" else 0)
+        rows += [{"reader": reader, "case": f"c{i}", "reader_kind": kind,
+                  "measurement_anterior_height": measured[i]} for i in range(N)]
+    reads = pd.DataFrame(rows)
+    results = analyse(reads, n_boot=0)
+    wide = reads.pivot(index="case", columns="reader", values="measurement_anterior_height")
+    difference = wide["model"] - (wide["r1"] + wide["r2"]) / 2
+    here = results.loc[(results["reader"] == "model") & (results["other"] == "mean of r1 and r2")]
+    bias = _one(here, metric="measurement_anterior_height_bias")
+    assert bias["estimate"] == pytest.approx(difference.mean(), rel=1e-12) and bias["n"] == N
+    lower = _one(here, metric="measurement_anterior_height_loa_lower")
+    z = 1.959963984540054
+    assert lower["estimate"] == pytest.approx(difference.mean() - z * difference.std(ddof=1),
+                                              rel=1e-9)
+    # and the ICC of each reader with the model is a pair of its own
+    assert not results.query("reader == 'r1' and other == 'model' and "
+                             "metric == 'measurement_anterior_height_icc_2_1'").empty
