@@ -15,8 +15,8 @@ from readerstudy.analysis.frames import HUMAN, MODEL, measurement_column
 from readerstudy.analysis.results import Results, Row, bounds, estimate_columns, total
 from readerstudy.analysis.table_parts import conditions, first_reads, reader_order
 from readerstudy.stats.agreement import landis_koch
-from readerstudy.stats.icc import koo_li
 from readerstudy.stats.estimable import note
+from readerstudy.stats.icc import koo_li
 
 
 def _kappa_record(kappa: Row | None, observed: Row | None) -> dict[str, object]:
