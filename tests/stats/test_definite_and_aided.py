@@ -182,7 +182,8 @@ def test_the_model_is_compared_with_the_mean_of_two_readers_measurements():
                   "measurement_anterior_height": measured[i]} for i in range(N)]
     reads = pd.DataFrame(rows)
     results = analyse(reads, n_boot=0)
-    wide = reads.pivot(index="case", columns="reader", values="measurement_anterior_height")
+    wide = reads.pivot_table(index="case", columns="reader",
+                              values="measurement_anterior_height", aggfunc="first")
     difference = wide["model"] - (wide["r1"] + wide["r2"]) / 2
     here = results.loc[(results["reader"] == "model") & (results["other"] == "mean of r1 and r2")]
     bias = _one(here, metric="measurement_anterior_height_bias")
