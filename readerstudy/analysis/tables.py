@@ -35,7 +35,11 @@ import pandas as pd
 
 from readerstudy.analysis.agreement_table import agreement_table, measurement_table
 from readerstudy.analysis.comparison_tables import aided_table, definite_table
-from readerstudy.analysis.feature_table import feature_table, logistic_notes
+from readerstudy.analysis.feature_table import (
+    feature_table,
+    logistic_accuracy_notes,
+    logistic_notes,
+)
 from readerstudy.analysis.frames import HUMAN, MODEL
 from readerstudy.analysis.mrmc_table import mrmc_table
 from readerstudy.analysis.results import (
@@ -292,7 +296,7 @@ def publication_tables(reads: pd.DataFrame, *, alpha: float = 0.05,
     if reference_model is None:
         notes.append("No model predictions: no p-values against the model.")
     features = feature_table(reads, results)
-    notes += logistic_notes(features)
+    notes += logistic_notes(features) + logistic_accuracy_notes(results)
     agreement, mrmc = (agreement_table(reads, results, reference_model=reference_model),
                        mrmc_table(results))
     notes += _truncation_notes(agreement, mrmc)

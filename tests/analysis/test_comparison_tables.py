@@ -96,3 +96,22 @@ def test_table_3b_shows_the_model_against_the_readers_mean():
                 metric="measurement_anterior_height_bias")
     assert (mean["bias"], mean["n"]) == (bias["estimate"], 30)
     assert mean["icc_note"].startswith("not estimable: Bland-Altman only")
+
+
+def test_the_tables_notes_give_each_regressions_accuracy_with_n_and_ci():
+    import numpy as np
+
+    from readerstudy.analysis.feature_table import logistic_accuracy_notes
+
+    rng = np.random.default_rng(4)
+    truth = rng.integers(0, 2, 60)
+    feature = (rng.random(60) < np.where(truth == 1, 0.8, 0.2)).astype(int)
+    other = rng.integers(0, 2, 60)
+    reads = pd.DataFrame({"reader": "r1", "case": [f"c{i}" for i in range(60)],
+                          "condition": "MRI", "truth": truth, "feature_a": feature,
+                          "feature_b": other})
+    results = analyse(reads, n_boot=0)
+    correct = int(_one(results, metric="logistic_accuracy_successes")["estimate"])
+    (text,) = logistic_accuracy_notes(results)
+    assert text.startswith("Table 6, logistic regression of r1 (MRI): accuracy ")
+    assert f"({correct}/60)" in text and "95% CI" in text and "Wilson" in text
