@@ -20,6 +20,7 @@ instead of failing the export (:mod:`readerstudy.stats.estimable`).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from readerstudy.analysis.results import analyse_reads
 from readerstudy.analysis.tables import PublicationTables, publication_tables
 from readerstudy.core.spreadsheet import csv_safe
 from readerstudy.stats import io as stats_io
+from readerstudy.stats.provenance import provenance, versions_text
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +202,7 @@ def _readme(*, title: str, slug: str, fingerprint: str, data_state: dict[str, An
         *_simulated_readers_note(simulated),
         f"- Parameters: {parameters.n_boot} bootstrap resamples, seed {parameters.seed}, "
         f"{100 * (1 - parameters.alpha):g}% confidence intervals",
+        f"- Software: {versions_text()} (also in `software.json`, with the parameters)",
         "",
         "## Conventions",
         "",
@@ -256,6 +259,10 @@ def build_export(reads: pd.DataFrame, directory: Path, *, parameters, title: str
         report(round(100 * i / max(len(units), 1)), f"analysing {unit.title}")
         notes += write_unit(unit_reads(reads, unit), unit, directory, parameters=parameters,
                             study_title=title)
+    record = provenance(n_boot=parameters.n_boot, seed=parameters.seed, alpha=parameters.alpha,
+                        missing="drop")
+    (directory / "software.json").write_text(json.dumps(record, indent=2) + "\n",
+                                             encoding="utf-8")
     report(99, "writing the archive")
     (directory / "README.md").write_text(
         _readme(title=title, slug=slug, fingerprint=fingerprint, data_state=data_state,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from readerstudy.analysis.table_parts import NOTE
 from readerstudy.analysis.tables import PublicationTables
 from readerstudy.core.spreadsheet import csv_safe, xlsx_safe
 from readerstudy.stats.estimable import is_no_interval, note
-from readerstudy.studies.answer_form import FEATURES
+from readerstudy.stats.provenance import versions_text
+from readerstudy.studies.answer_form import FEATURES, MEASUREMENTS
 
 TITLES = {
     "performance": "Table 1. Diagnostic performance of the readers and the model",
@@ -59,6 +61,47 @@ SHEET_NAMES = {
     "definite": "7 Definite cases",
     "aided": "8 Aided reading",
 }
+
+
+#: The methods footnote under each table: the test, the interval, exact or asymptotic.
+METHODS_FOOTNOTES = {
+    "performance": "Sensitivity, specificity, accuracy: Wilson score 95% CI (asymptotic). AUC "
+                   "from calls = (sensitivity + specificity) / 2, AUC from scores: empirical "
+                   "(Mann-Whitney); both with DeLong's SE, Wald CI truncated to [0, 1]. p vs "
+                   "model: exact McNemar (binomial test of the discordant pairs); DeLong's "
+                   "paired z test (asymptotic).",
+    "counts": "First-round reads against the reference standard (1 malignant, 0 benign).",
+    "agreement": "Cohen's kappa: Fleiss-Cohen-Everitt large-sample SE, Wald CI truncated to "
+                 "[-1, 1], z test with the SE under kappa = 0 (asymptotic); Fleiss' kappa: "
+                 "jackknife SE over cases; bands: Landis & Koch 1977.",
+    "measurements": "ICC(2,1): two-way random effects, absolute agreement, single rater "
+                    "(Shrout & Fleiss 1979), F-based CI (McGraw & Wong 1996); bands: Koo & "
+                    "Li 2016. Bland-Altman: bias = mean of reader - other with t CI; 95% "
+                    "limits of agreement with exact CIs (Carkeet 2015).",
+    "three_tier": "Definite cases only; Wilson score 95% CI; AUC from calls with DeLong's "
+                  "CI; sent to MRI: the share of 'uncertain' calls, Wilson CI.",
+    "mrmc": "Obuchowski-Rockette analysis with Hillis (2007) denominator df of the empirical "
+            "AUCs, jackknife covariance; t CIs (z for FRRC), truncated to the AUC's range; "
+            "global test of equal AUCs: F with numerator and denominator df (chi-square for "
+            "FRRC).",
+    "features": "Fisher's exact test (two-sided), conditional maximum-likelihood odds ratio "
+                "with exact CI, Holm's adjustment over the features; logistic regression by "
+                "maximum likelihood (Firth's penalised likelihood when separated), Wald CI "
+                "and z test (asymptotic).",
+    "definite": "On the cases both called definitely: exact McNemar (binomial test of the "
+                "discordant pairs), difference with Wald CI; DeLong's paired z test of the "
+                "AUCs from calls. All cases: an 'uncertain' call counted as wrong. Definite "
+                "share: Wilson CI.",
+    "aided": "Unaided minus aided, per reader on the cases read in both: DeLong's paired z "
+             "test of the AUCs from scores; exact McNemar of the calls (p changes: accuracy). "
+             "All readers: Obuchowski-Rockette-Hillis RRRC difference (t CI) and F test with "
+             "its numerator and denominator df.",
+}
+
+
+def methods_footnote(name: str) -> str:
+    """The footnote under table ``name``: its methods and the software that computed it."""
+    return f"Methods: {METHODS_FOOTNOTES[name]} Software: {versions_text()}."
 
 
 def _missing(value: object) -> bool:
@@ -195,6 +238,7 @@ def performance_display(table: pd.DataFrame) -> pd.DataFrame:
             "Specificity 95% CI": fmt_percent_ci(row.specificity_ci_low, row.specificity_ci_high),
             "Accuracy, % (n/N)": noted(row, "accuracy",
                                        fmt_proportion(row.accuracy_correct, row.n)),
+            "Accuracy 95% CI": fmt_percent_ci(row.accuracy_ci_low, row.accuracy_ci_high),
             "AUC from calls (95% CI)": noted(row, "auc_calls", fmt_estimate_ci(
                 row.auc_calls, row.auc_calls_ci_low, row.auc_calls_ci_high)),
         }
@@ -257,18 +301,28 @@ def agreement_display(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def measurement_label(key: str) -> str:
+    """``"anterior_height"`` -> ``"Anterior height (mm)"``: the protocol's label and unit
+    (a key the protocol does not know is shown as it is)."""
+    question = MEASUREMENTS.get(key)
+    if question is None:
+        return key
+    return f"{question.label} ({question.unit})" if question.unit else question.label
+
+
 def measurements_display(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return pd.DataFrame()
     rows = []
     for row in table.itertuples(index=False):
         out = {
-            "Measurement": row.measurement, "Comparison": row.analysis, "Reader": row.reader,
+            "Measurement": measurement_label(row.measurement), "Comparison": row.analysis,
+            "Reader": row.reader,
             "Other": row.other,
             "ICC(2,1) (95% CI)": noted(row, "icc", fmt_estimate_ci(
                 row.icc, row.icc_ci_low, row.icc_ci_high, 3)),
             "Reliability (Koo & Li)": row.icc_band,
-            "Bias (95% CI)": noted(row, "bias", fmt_estimate_ci(
+            "Bias, reader - other (95% CI)": noted(row, "bias", fmt_estimate_ci(
                 row.bias, row.bias_ci_low, row.bias_ci_high)),
             "Limits of agreement": (f"{fmt_number(row.loa_low)}, {fmt_number(row.loa_high)}"
                                     if not _missing(row.loa_low) else ""),
@@ -292,6 +346,7 @@ def three_tier_display(table: pd.DataFrame) -> pd.DataFrame:
                                           fmt_proportion(row.tn, row.n_benign)),
             "Accuracy, % (n/N)": noted(row, "accuracy",
                                        fmt_proportion(row.accuracy_correct, row.n_definite)),
+            "Accuracy 95% CI": fmt_percent_ci(row.accuracy_ci_low, row.accuracy_ci_high),
             "AUC from calls (95% CI)": noted(row, "auc_calls", fmt_estimate_ci(
                 row.auc_calls, row.auc_calls_ci_low, row.auc_calls_ci_high)),
             "Sent to MRI, % (n/N)": noted(row, "uncertain_share",
@@ -457,9 +512,31 @@ DISPLAY = {
 }
 
 
+_MODEL_READER = re.compile(r"model:([^@\s,]+)@([^\s,]+)")
+#: The display columns that name readers.
+READER_COLUMNS = ("Reader", "Other", "Versus")
+
+
+def reader_label(name: object) -> str:
+    """A reader's name for print: a model reader ``"model:<name>@<version>"`` (the name the
+    results and the CSV tables keep) becomes ``"<name> <version>"``, a long version cut to
+    12 characters ("demo-phantom-ct phantom-3f2a…"); other names are kept."""
+    def shown(match: re.Match[str]) -> str:
+        model, version = match.group(1), match.group(2)
+        return f"{model} {version[:12]}…" if len(version) > 12 else f"{model} {version}"
+
+    return _MODEL_READER.sub(shown, str(name)) if isinstance(name, str) else ""
+
+
 def display_tables(tables: PublicationTables) -> dict[str, pd.DataFrame]:
-    """Every table laid out for print (strings), keyed like :meth:`PublicationTables.as_dict`."""
-    return {name: DISPLAY[name](frame) for name, frame in tables.as_dict().items()}
+    """Every table laid out for print (strings), keyed like :meth:`PublicationTables.as_dict`;
+    models by their display names (:func:`reader_label`)."""
+    shown = {name: DISPLAY[name](frame) for name, frame in tables.as_dict().items()}
+    for frame in shown.values():
+        for column in READER_COLUMNS:
+            if column in frame:
+                frame[column] = frame[column].map(reader_label)
+    return shown
 
 
 def _markdown_cell(value: object) -> str:
@@ -483,6 +560,8 @@ def tables_markdown(tables: PublicationTables, *, title: str,
     parts = [f"# {title}\n"]
     for name, frame in (shown or display_tables(tables)).items():
         parts.append(f"## {TITLES[name]}\n\n{markdown_table(frame)}")
+        if not frame.empty:
+            parts.append(f"_{methods_footnote(name)}_\n")
     if tables.notes:
         parts.append("## Notes\n\n" + "\n".join(f"- {note}" for note in tables.notes) + "\n")
     return "\n".join(parts)
@@ -506,6 +585,8 @@ def tables_html(tables: PublicationTables, *, title: str,
             parts.append("<p><em>Not applicable to these data.</em></p>")
         else:
             parts.append(frame.to_html(index=False, escape=True, na_rep="", border=0))
+            parts.append(f"<p class=\"methods\"><small>{html.escape(methods_footnote(name))}"
+                         "</small></p>")
     if tables.notes:
         items = "".join(f"<li>{html.escape(note)}</li>" for note in tables.notes)
         parts.append(f"<h2>Notes</h2><ul>{items}</ul>")
@@ -538,6 +619,10 @@ def write_tables(tables: PublicationTables, directory: Path, *, title: str) -> l
         for name, frame in shown.items():
             sheet = frame if not frame.empty else pd.DataFrame({"": ["Not applicable."]})
             xlsx_safe(_finite_or_none(sheet)).to_excel(writer, sheet_name=SHEET_NAMES[name], index=False)
+            if not frame.empty:  # the methods footnote two rows under the table
+                xlsx_safe(pd.DataFrame({0: [methods_footnote(name)]})).to_excel(
+                    writer, sheet_name=SHEET_NAMES[name], index=False, header=False,
+                    startrow=len(sheet) + 2)
         xlsx_safe(pd.DataFrame({"Notes": tables.notes or [""]})).to_excel(
             writer, sheet_name="Notes", index=False)
     written.append(workbook)

@@ -1,7 +1,8 @@
 """Command line: ``python -m readerstudy.stats READS.csv --out DIR``.
 
 Reads the long CSV of reads, runs :func:`readerstudy.stats.analysis.analyse`,
-and writes ``results.csv``, ``results.xlsx``, ``results.json`` and the
+and writes ``results.csv``, ``results.xlsx``, ``results.json``,
+``software.json`` (the software versions and the parameters, seed included) and the
 figures (``DIR/plots/``, PNG and SVG). Bad input exits with status 2 and a
 message naming the line and column at fault; an output folder that cannot be
 written exits with status 1. The CSV columns and the results
@@ -11,12 +12,14 @@ are described in ``docs/stats-interface.md``.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from readerstudy.stats.analysis import analyse
 from readerstudy.stats.io import read_reads_csv, write_results
+from readerstudy.stats.provenance import provenance
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         written = list(write_results(results, args.out).values())
+        record = provenance(n_boot=args.n_boot, seed=args.seed, alpha=args.alpha,
+                            missing=args.missing)
+        software = args.out / "software.json"
+        software.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        written.append(software)
         if not args.no_plots:
             from readerstudy.stats.plots import write_plots
 

@@ -30,7 +30,7 @@ ESTIMATE_CELLS = {
     "1 Performance": ["Sensitivity, % (n/N)", "Specificity, % (n/N)", "Accuracy, % (n/N)",
                       "AUC from calls (95% CI)"],
     "3 Agreement": ["Estimate (95% CI)"],
-    "3b Measurements": ["ICC(2,1) (95% CI)", "Bias (95% CI)"],
+    "3b Measurements": ["ICC(2,1) (95% CI)", "Bias, reader - other (95% CI)"],
     "4 Three-tier": ["Sensitivity, % (n/N)", "Specificity, % (n/N)", "Accuracy, % (n/N)",
                      "AUC from calls (95% CI)", "Sent to MRI, % (n/N)"],
     "5 MRMC": ["Estimate (95% CI)"],
@@ -144,6 +144,12 @@ def _check_workbook(path: Path) -> None:
         header, body = rows[0], rows[1:]
         if header == (None,) or header == ("",):  # "Not applicable."
             continue
+        if sheet.title != "Notes":
+            # The table ends at a blank row; the methods footnote is under it.
+            end = next(i for i, row in enumerate(body) if all(v is None for v in row))
+            assert str(body[end + 1][0]).startswith("Methods: "), (sheet.title, body[end + 1])
+            assert "Software: Python " in str(body[end + 1][0])
+            body = body[:end]
         for row in body:
             cells = dict(zip(header, row, strict=True))
             for value in cells.values():
