@@ -80,6 +80,7 @@ def aided_table(results: pd.DataFrame) -> pd.DataFrame:
             **p_value_columns("p_sensitivity", get("sensitivity_exact")),
             **p_value_columns("p_specificity", get("specificity_exact")),
             **p_value_columns("p_accuracy", get("accuracy_exact")),
+            **estimate_columns("calls_changed", get("calls_changed")),
             "cases": total(changed), "changed": whole(changed),
             "changed_to_right": whole(get("calls_changed_to_right")),
             "changed_to_wrong": whole(get("calls_changed_to_wrong")),

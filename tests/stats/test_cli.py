@@ -106,8 +106,10 @@ def test_cli_draws_roc_and_bland_altman_figures(tmp_path):
     assert done.returncode == 0, done.stderr
     plots = sorted(p.name for p in (tmp_path / "out" / "plots").iterdir())
     assert plots == [
-        "bland_altman_all_reader1_vs_model.png",
-        "bland_altman_all_reader1_vs_model.svg",
+        "bland_altman_all.png",
+        "bland_altman_all.svg",
+        "bland_altman_all_summary.png",
+        "bland_altman_all_summary.svg",
         "roc_all.png",
         "roc_all.svg",
     ]
