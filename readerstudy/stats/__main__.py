@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.n_boot < 0:
             raise ValueError(f"n_boot must be a whole number >= 0, got {args.n_boot!r}")
         if not args.no_plots:
-            from readerstudy.stats.plots import start_plots
+            from readerstudy.stats.plot_jobs import start_plots
 
             # The figures are drawn in worker processes while the statistics run here.
             jobs = start_plots(reads, args.out / "plots", alpha=args.alpha,

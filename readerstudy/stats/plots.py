@@ -22,25 +22,22 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps, rc_context
+from matplotlib import colormaps, rc_context, transforms
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from readerstudy.stats._validation import check_alpha
 from readerstudy.stats.bland_altman import BlandAltmanResult, bland_altman
-from readerstudy.stats.io import natural_key, validate_reads
+from readerstudy.stats.io import natural_key
 from readerstudy.stats.roc import auc_delong, roc_curve
 
 __all__ = [
     "MAX_PAIR_PANELS",
-    "PlotJobs",
     "bland_altman_figure",
     "bland_altman_grid",
     "bland_altman_summary",
     "roc_figure",
     "save_figure",
     "slug",
-    "start_plots",
     "write_plots",
 ]
 
@@ -229,11 +226,13 @@ def bland_altman_grid(
     figure = Figure(figsize=(width, height))
     figure.subplots_adjust(left=0.55 / width, right=1 - 0.1 / width, bottom=0.45 / height,
                            top=1 - 0.45 / height, wspace=0.3, hspace=0.45)
-    axes = figure.subplots(rows, columns, squeeze=False)
+    axes = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
     for ax, (reader, other, result) in zip(axes.ravel(), pairs, strict=False):
         _ba_panel(ax, result, reader, other)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
+    for ax in axes.ravel()[max(0, n - columns):n]:  # the lowest panel of each column
+        ax.tick_params(labelbottom=True)
     figure.text(0.5, 0.1 / height, "mean of the pair", ha="center", fontsize=8)
     figure.text(0.1 / width, 0.5, "reader - other", va="center", rotation=90, fontsize=8)
     if title:
@@ -261,7 +260,13 @@ def bland_altman_summary(
     ax.plot(bias, y, linestyle="none", marker="o", markersize=3, color="black",
             label="bias (95% CI)")
     ax.axvline(0.0, color="0.6", linestyle=":", linewidth=0.8)
-    ax.set_yticks(y, [f"{reader} - {other}" for reader, other, _ in pairs], fontsize=6)
+    # The pair names as plain text beside the rows, not as tick labels: 55 tick objects
+    # cost more than the rest of the figure.
+    ax.set_yticks([])
+    beside = transforms.blended_transform_factory(ax.transAxes, ax.transData)
+    for row, (reader, other, _) in zip(y, pairs, strict=True):
+        ax.text(-0.01, row, f"{reader} - {other}", transform=beside, ha="right", va="center",
+                fontsize=6)
     ax.set_ylim(-2.5, n - 0.5)  # room for the legend under the last pair
     ax.set_xlabel("difference (reader - other)")
     ax.legend(fontsize=7, frameon=False, loc="lower right")
@@ -316,70 +321,6 @@ def _condition_figures(data: pd.DataFrame, condition: str, out: Path, alpha: flo
     return written
 
 
-class PlotJobs:
-    """Figures being drawn: :meth:`result` waits for them and returns the files written.
-
-    With ``workers`` > 1 the conditions are drawn in forked worker processes, which start
-    at once: the caller can run the statistics meanwhile (the command line does), so that
-    drawing costs little wall-clock time on a machine with two cores.
-    """
-
-    def __init__(self, data: pd.DataFrame, out: Path, alpha: float, workers: int) -> None:
-        self._data, self._out, self._alpha = data, out, alpha
-        self._conditions = sorted(data["condition"].unique(), key=natural_key)
-        self._pool: Any = None
-        self._parts: list[Any] = []
-        if workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self._pool = ProcessPoolExecutor(
-                max_workers=min(workers, len(self._conditions)),
-                mp_context=multiprocessing.get_context("fork"),
-            )
-            self._parts = [
-                self._pool.submit(_condition_figures, data[data["condition"] == c], c, out,
-                                  alpha)
-                for c in self._conditions
-            ]
-
-    def result(self) -> list[Path]:
-        """Wait for every figure; the paths written (PNG and SVG), in condition order."""
-        if self._pool is None:
-            return [p for c in self._conditions
-                    for p in _condition_figures(self._data, c, self._out, self._alpha)]
-        try:
-            return [p for part in self._parts for p in part.result()]
-        finally:
-            self._pool.shutdown()
-
-    def cancel(self) -> None:
-        """Stop the workers (figures already written stay)."""
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-
-
-def start_plots(
-    reads: pd.DataFrame,
-    out_dir: str | Path,
-    *,
-    alpha: float = 0.05,
-    missing: str = "raise",
-    workers: int = 1,
-) -> PlotJobs:
-    """Validate the reads and start drawing the figures of :func:`write_plots`; call
-    ``.result()`` on the returned :class:`PlotJobs` for the files.
-
-    Raises
-    ------
-    ValueError
-        Bad reads (before anything is drawn).
-    """
-    check_alpha(alpha)
-    data = validate_reads(reads, missing=missing)
-    return PlotJobs(data, Path(out_dir), alpha, workers)
-
-
 def write_plots(
     reads: pd.DataFrame,
     out_dir: str | Path,
@@ -415,4 +356,6 @@ def write_plots(
     list of pathlib.Path
         The files written.
     """
+    from readerstudy.stats.plot_jobs import start_plots
+
     return start_plots(reads, out_dir, alpha=alpha, missing=missing, workers=workers).result()

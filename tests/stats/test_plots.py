@@ -106,7 +106,7 @@ def test_the_grid_has_a_panel_per_pair_and_the_summary_every_pairs_bias_and_limi
     ax = bland_altman_summary(pairs).axes[0]
     bias = ax.get_lines()[0]
     np.testing.assert_allclose(bias.get_xdata(), [r.estimate for _, _, r in pairs])
-    assert [t.get_text() for t in ax.get_yticklabels()] == [
+    assert [t.get_text() for t in ax.texts] == [
         "reader1 - reader2", "reader1 - model", "reader2 - model"]
 
 
