@@ -132,7 +132,9 @@ def fmt_number(value: float | None, digits: int = 2) -> str:
         return ""
     if math.isinf(number):
         return "∞" if number > 0 else "-∞"
-    return str(round_half_up(number, digits))
+    rounded = round_half_up(number, digits)
+    # A small negative number rounds to "-0.00": print it as "0.00" (it is zero to print).
+    return str(abs(rounded) if rounded.is_zero() else rounded)
 
 
 def fmt_estimate_ci(estimate: float | None, low: float | None, high: float | None,

@@ -115,3 +115,10 @@ def test_the_tables_notes_give_each_regressions_accuracy_with_n_and_ci():
     (text,) = logistic_accuracy_notes(results)
     assert text.startswith("Table 6, logistic regression of r1 (MRI): accuracy ")
     assert f"({correct}/60)" in text and "95% CI" in text and "Wilson" in text
+
+
+def test_a_number_that_rounds_to_zero_is_printed_without_a_sign():
+    from readerstudy.analysis.display import fmt_estimate_ci, fmt_number
+
+    assert fmt_number(-0.001) == "0.00" and fmt_number(-0.005) == "-0.01"
+    assert fmt_estimate_ci(0.14, -0.0004, 0.28) == "0.14 (0.00, 0.28)"
