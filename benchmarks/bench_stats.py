@@ -24,7 +24,13 @@ straightforward version. Both wall-clock and CPU time are printed: on a
 machine shared with other jobs the wall clock overstates the time an idle
 machine would take, while the CPU time of this (single-threaded) work does not.
 
-Run: ``.venv/bin/python benchmarks/bench_stats.py`` (about a minute).
+Then the command line, ``python -m readerstudy.stats`` on the same reads, without
+(``--no-plots``) and with its figures: wall clock and CPU time, and their ratio (target: with
+figures within 1.5x of without, on two cores; the figures are drawn in two worker processes
+while the statistics run).
+
+Run: ``.venv/bin/python benchmarks/bench_stats.py`` (about two minutes;
+``--command-only`` for the command line alone).
 """
 
 from __future__ import annotations
@@ -171,7 +177,12 @@ def main() -> None:
         default=100,
         help="bootstrap resamples timed per reader in the straightforward version",
     )
+    parser.add_argument("--command-only", action="store_true",
+                        help="time only the command line without and with figures")
     args = parser.parse_args()
+    if args.command_only:
+        bench_command(simulate(), args.repeats)
+        return
 
     import warnings
 
@@ -209,6 +220,48 @@ def main() -> None:
         f"targets: under 2 s -> {'met' if fast < 2 else 'NOT met'} (CPU time); "
         f">= 20x -> {'met' if naive / fast >= 20 else 'NOT met'}"
     )
+    bench_command(reads, args.repeats)
+
+
+def _command(csv: str, out: str, *plots: str) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (this process's children: the command and its workers) of
+    one ``python -m readerstudy.stats`` run."""
+    import resource
+    import subprocess
+    import sys
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "readerstudy.stats", csv, "--out", out, *plots],
+                   check=True, capture_output=True)
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def bench_command(reads: pd.DataFrame, repeats: int) -> None:
+    """The command line on the simulated study without and with its figures: wall clock
+    (the target: with figures within 1.5x of without, on two cores) and CPU time."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = str(Path(tmp) / "reads.csv")
+        reads.to_csv(csv, index=False)
+        timed: dict[str, list[tuple[float, float]]] = {"without": [], "with": []}
+        for _ in range(repeats):
+            timed["without"].append(_command(csv, str(Path(tmp) / "a"), "--no-plots"))
+            timed["with"].append(_command(csv, str(Path(tmp) / "b")))
+        files = len(list((Path(tmp) / "b" / "plots").iterdir()))
+    wall = {k: statistics.median(w for w, _ in v) for k, v in timed.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in timed.items()}
+    ratio = wall["with"] / wall["without"]
+    print(f"command line, median of {repeats}: without figures {wall['without']:.2f} s wall "
+          f"({cpu['without']:.2f} s CPU); with figures ({files} files) {wall['with']:.2f} s "
+          f"wall ({cpu['with']:.2f} s CPU); ratio {ratio:.2f}x wall, "
+          f"{cpu['with'] / cpu['without']:.2f}x CPU; load average {os.getloadavg()[0]:.1f}")
+    print(f"target: with figures <= 1.5x without (wall) -> {'met' if ratio <= 1.5 else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from readerstudy.analysis.frames import HUMAN, MODEL, measurement_column
 from readerstudy.analysis.results import Results, Row, bounds, estimate_columns, total
 from readerstudy.analysis.table_parts import conditions, first_reads, reader_order
 from readerstudy.stats.agreement import landis_koch
+from readerstudy.stats.estimable import note
 from readerstudy.stats.icc import koo_li
 
 
@@ -93,6 +94,10 @@ def _measurement_columns(reads: pd.DataFrame) -> list[str]:
     return [c for c in reads.columns if c.startswith(measurement_column(""))]
 
 
+#: How the results name the mean of two readers (``other`` of a model's Bland-Altman rows).
+READER_MEAN = "mean of "
+
+
 def _measurement_record(results: Results, analysis: str, condition: str, reader: str,
                         other: str, column: str, *, swapped: bool = False) -> dict[str, object]:
     """ICC(2,1) and Bland-Altman bias and limits of agreement (reader minus other).
@@ -156,6 +161,18 @@ def measurement_table(reads: pd.DataFrame, results: pd.DataFrame) -> pd.DataFram
                                 "reader": a, "other": b}
                                | _measurement_record(index, "measurement", condition, a, b,
                                                      column, swapped=(a, b) != (x, y)))
+            means = index.rows("measurement", condition)
+            means = means.loc[(means["metric"] == f"{column}_bias")
+                              & means["other"].str.startswith(READER_MEAN)]
+            for model, other in means[["reader", "other"]].itertuples(index=False, name=None):
+                record = _measurement_record(index, "measurement", condition, model, other,
+                                             column)
+                bias_row = index.get("measurement", condition, model, f"{column}_bias",
+                                     other=other)
+                record |= {"icc_note": note("Bland-Altman only: the model against the "
+                                            "readers' mean"), "n": total(bias_row)}
+                records.append({"analysis": "model vs readers' mean", "condition": condition,
+                                "measurement": key, "reader": model, "other": other} | record)
             for reader in order:
                 if index.get("intra_reader", condition, reader, f"{column}_icc_2_1") is None:
                     continue

@@ -20,6 +20,7 @@ instead of failing the export (:mod:`readerstudy.stats.estimable`).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from readerstudy.analysis.results import analyse_reads
 from readerstudy.analysis.tables import PublicationTables, publication_tables
 from readerstudy.core.spreadsheet import csv_safe
 from readerstudy.stats import io as stats_io
+from readerstudy.stats.provenance import provenance, versions_text
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,12 @@ TABLES_README = [
     "- `table6_features.csv`: each MRI feature in malignant vs benign cases (Fisher's exact",
     "  test, odds ratio, Holm-adjusted p) and the features combined by logistic regression",
     "  (Firth's method when the data are separated).",
+    "- `table7_definite_cases.csv`: each reader against the three-tier model on the cases",
+    "  both called definitely (share of such cases, exact McNemar, DeLong), beside the",
+    "  all-case accuracy comparison with an uncertain call counted as wrong.",
+    "- `table8_aided.csv`: each reader unaided against aided (\"CT\" vs \"CT + AI\"):",
+    "  DeLong, McNemar, calls changed to the right or a wrong call; across readers the",
+    "  Obuchowski-Rockette-Hillis RRRC difference and F test (numerator and denominator df).",
     "- A table that does not apply to the data is a CSV with one `note` column saying so.",
 ]
 
@@ -194,6 +202,7 @@ def _readme(*, title: str, slug: str, fingerprint: str, data_state: dict[str, An
         *_simulated_readers_note(simulated),
         f"- Parameters: {parameters.n_boot} bootstrap resamples, seed {parameters.seed}, "
         f"{100 * (1 - parameters.alpha):g}% confidence intervals",
+        f"- Software: {versions_text()} (also in `software.json`, with the parameters)",
         "",
         "## Conventions",
         "",
@@ -250,6 +259,10 @@ def build_export(reads: pd.DataFrame, directory: Path, *, parameters, title: str
         report(round(100 * i / max(len(units), 1)), f"analysing {unit.title}")
         notes += write_unit(unit_reads(reads, unit), unit, directory, parameters=parameters,
                             study_title=title)
+    record = provenance(n_boot=parameters.n_boot, seed=parameters.seed, alpha=parameters.alpha,
+                        missing="drop")
+    (directory / "software.json").write_text(json.dumps(record, indent=2) + "\n",
+                                             encoding="utf-8")
     report(99, "writing the archive")
     (directory / "README.md").write_text(
         _readme(title=title, slug=slug, fingerprint=fingerprint, data_state=data_state,

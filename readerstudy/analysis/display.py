@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -21,8 +22,9 @@ import pandas as pd
 from readerstudy.analysis.table_parts import NOTE
 from readerstudy.analysis.tables import PublicationTables
 from readerstudy.core.spreadsheet import csv_safe, xlsx_safe
-from readerstudy.stats.estimable import note
-from readerstudy.studies.answer_form import FEATURES
+from readerstudy.stats.estimable import is_no_interval, note
+from readerstudy.stats.provenance import versions_text
+from readerstudy.studies.answer_form import FEATURES, MEASUREMENTS
 
 TITLES = {
     "performance": "Table 1. Diagnostic performance of the readers and the model",
@@ -34,6 +36,8 @@ TITLES = {
             "human readers' AUC",
     "features": "Table 6. MRI features in malignant and benign fractures: Fisher's exact test "
                 "and logistic regression",
+    "definite": "Table 7. Readers against the three-tier model on its definite cases",
+    "aided": "Table 8. Reading without and with the model's output (AI-aided reading)",
 }
 FILE_NAMES = {
     "performance": "table1_performance.csv",
@@ -43,6 +47,8 @@ FILE_NAMES = {
     "three_tier": "table4_three_tier.csv",
     "mrmc": "table5_mrmc.csv",
     "features": "table6_features.csv",
+    "definite": "table7_definite_cases.csv",
+    "aided": "table8_aided.csv",
 }
 SHEET_NAMES = {
     "performance": "1 Performance",
@@ -52,7 +58,50 @@ SHEET_NAMES = {
     "three_tier": "4 Three-tier",
     "mrmc": "5 MRMC",
     "features": "6 Features",
+    "definite": "7 Definite cases",
+    "aided": "8 Aided reading",
 }
+
+
+#: The methods footnote under each table: the test, the interval, exact or asymptotic.
+METHODS_FOOTNOTES = {
+    "performance": "Sensitivity, specificity, accuracy: Wilson score 95% CI (asymptotic). AUC "
+                   "from calls = (sensitivity + specificity) / 2, AUC from scores: empirical "
+                   "(Mann-Whitney); both with DeLong's SE, Wald CI truncated to [0, 1]. p vs "
+                   "model: exact McNemar (binomial test of the discordant pairs); DeLong's "
+                   "paired z test (asymptotic).",
+    "counts": "First-round reads against the reference standard (1 malignant, 0 benign).",
+    "agreement": "Cohen's kappa: Fleiss-Cohen-Everitt large-sample SE, Wald CI truncated to "
+                 "[-1, 1], z test with the SE under kappa = 0 (asymptotic); Fleiss' kappa: "
+                 "jackknife SE over cases; bands: Landis & Koch 1977.",
+    "measurements": "ICC(2,1): two-way random effects, absolute agreement, single rater "
+                    "(Shrout & Fleiss 1979), F-based CI (McGraw & Wong 1996); bands: Koo & "
+                    "Li 2016. Bland-Altman: bias = mean of reader - other with t CI; 95% "
+                    "limits of agreement with exact CIs (Carkeet 2015).",
+    "three_tier": "Definite cases only; Wilson score 95% CI; AUC from calls with DeLong's "
+                  "CI; sent to MRI: the share of 'uncertain' calls, Wilson CI.",
+    "mrmc": "Obuchowski-Rockette analysis with Hillis (2007) denominator df of the empirical "
+            "AUCs, jackknife covariance; t CIs (z for FRRC), truncated to the AUC's range; "
+            "global test of equal AUCs: F with numerator and denominator df (chi-square for "
+            "FRRC).",
+    "features": "Fisher's exact test (two-sided), conditional maximum-likelihood odds ratio "
+                "with exact CI, Holm's adjustment over the features; logistic regression by "
+                "maximum likelihood (Firth's penalised likelihood when separated), Wald CI "
+                "and z test (asymptotic).",
+    "definite": "On the cases both called definitely: exact McNemar (binomial test of the "
+                "discordant pairs), difference with Wald CI; DeLong's paired z test of the "
+                "AUCs from calls. All cases: an 'uncertain' call counted as wrong. Definite "
+                "share: Wilson CI.",
+    "aided": "Unaided minus aided, per reader on the cases read in both: DeLong's paired z "
+             "test of the AUCs from scores; exact McNemar of the calls (p changes: accuracy). "
+             "All readers: Obuchowski-Rockette-Hillis RRRC difference (t CI) and F test with "
+             "its numerator and denominator df.",
+}
+
+
+def methods_footnote(name: str) -> str:
+    """The footnote under table ``name``: its methods and the software that computed it."""
+    return f"Methods: {METHODS_FOOTNOTES[name]} Software: {versions_text()}."
 
 
 def _missing(value: object) -> bool:
@@ -83,7 +132,9 @@ def fmt_number(value: float | None, digits: int = 2) -> str:
         return ""
     if math.isinf(number):
         return "∞" if number > 0 else "-∞"
-    return str(round_half_up(number, digits))
+    rounded = round_half_up(number, digits)
+    # A small negative number rounds to "-0.00": print it as "0.00" (it is zero to print).
+    return str(abs(rounded) if rounded.is_zero() else rounded)
 
 
 def fmt_estimate_ci(estimate: float | None, low: float | None, high: float | None,
@@ -149,7 +200,18 @@ def fmt_reader_role(role: object, years: float | None) -> str:
 def noted(row, prefix: str, text: str) -> str:
     """The cell of estimate ``prefix``: ``text``, or the estimate's note ("not estimable:
     <reason>") when it has one."""
-    return _text(getattr(row, f"{prefix}{NOTE}", "")) or text
+    return with_note(_text(getattr(row, f"{prefix}{NOTE}", "")), text)
+
+
+def with_note(note_text: str, text: str) -> str:
+    """The cell of an estimate with a note: a "not estimable" note replaces the missing
+    estimate; a "no interval" note follows the estimate, which exists ("0.50 (no interval:
+    ...)") - never a zero-width interval printed as if it were real."""
+    if not note_text:
+        return text
+    if is_no_interval(note_text) and text:
+        return f"{text} ({note_text})"
+    return note_text
 
 
 def _with_condition(frame: pd.DataFrame, out: dict[str, object], row) -> dict[str, object]:
@@ -178,6 +240,7 @@ def performance_display(table: pd.DataFrame) -> pd.DataFrame:
             "Specificity 95% CI": fmt_percent_ci(row.specificity_ci_low, row.specificity_ci_high),
             "Accuracy, % (n/N)": noted(row, "accuracy",
                                        fmt_proportion(row.accuracy_correct, row.n)),
+            "Accuracy 95% CI": fmt_percent_ci(row.accuracy_ci_low, row.accuracy_ci_high),
             "AUC from calls (95% CI)": noted(row, "auc_calls", fmt_estimate_ci(
                 row.auc_calls, row.auc_calls_ci_low, row.auc_calls_ci_high)),
         }
@@ -231,13 +294,22 @@ def agreement_display(table: pd.DataFrame) -> pd.DataFrame:
         out = {
             "Comparison": row.analysis, "Reader": row.reader, "Other": row.other,
             "Statistic": row.measure,
-            "Estimate (95% CI)": (_row_note(row)
-                                  or fmt_estimate_ci(row.estimate, row.ci_low, row.ci_high)),
+            "Estimate (95% CI)": with_note(
+                _row_note(row), fmt_estimate_ci(row.estimate, row.ci_low, row.ci_high)),
             "Agreement (Landis & Koch)": row.band, "Cases": row.n,
             "Interval, days: median (range)": _interval_text(row),
         }
         rows.append(_with_condition(table, out, row))
     return pd.DataFrame(rows)
+
+
+def measurement_label(key: str) -> str:
+    """``"anterior_height"`` -> ``"Anterior height (mm)"``: the protocol's label and unit
+    (a key the protocol does not know is shown as it is)."""
+    question = MEASUREMENTS.get(key)
+    if question is None:
+        return key
+    return f"{question.label} ({question.unit})" if question.unit else question.label
 
 
 def measurements_display(table: pd.DataFrame) -> pd.DataFrame:
@@ -246,12 +318,13 @@ def measurements_display(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for row in table.itertuples(index=False):
         out = {
-            "Measurement": row.measurement, "Comparison": row.analysis, "Reader": row.reader,
+            "Measurement": measurement_label(row.measurement), "Comparison": row.analysis,
+            "Reader": row.reader,
             "Other": row.other,
             "ICC(2,1) (95% CI)": noted(row, "icc", fmt_estimate_ci(
                 row.icc, row.icc_ci_low, row.icc_ci_high, 3)),
             "Reliability (Koo & Li)": row.icc_band,
-            "Bias (95% CI)": noted(row, "bias", fmt_estimate_ci(
+            "Bias, reader - other (95% CI)": noted(row, "bias", fmt_estimate_ci(
                 row.bias, row.bias_ci_low, row.bias_ci_high)),
             "Limits of agreement": (f"{fmt_number(row.loa_low)}, {fmt_number(row.loa_high)}"
                                     if not _missing(row.loa_low) else ""),
@@ -275,6 +348,7 @@ def three_tier_display(table: pd.DataFrame) -> pd.DataFrame:
                                           fmt_proportion(row.tn, row.n_benign)),
             "Accuracy, % (n/N)": noted(row, "accuracy",
                                        fmt_proportion(row.accuracy_correct, row.n_definite)),
+            "Accuracy 95% CI": fmt_percent_ci(row.accuracy_ci_low, row.accuracy_ci_high),
             "AUC from calls (95% CI)": noted(row, "auc_calls", fmt_estimate_ci(
                 row.auc_calls, row.auc_calls_ci_low, row.auc_calls_ci_high)),
             "Sent to MRI, % (n/N)": noted(row, "uncertain_share",
@@ -307,6 +381,9 @@ def _mrmc_test(row) -> str:
     else:
         name = "z" if row.analysis == "FRRC" else "t"
     df = f", df {fmt_number(row.df, 1)}" if not _missing(row.df) else ""
+    if row.comparison == "equality" and not _missing(getattr(row, "df_num", None)):
+        df = (f", df {fmt_number(row.df_num, 0)} and {fmt_number(row.df, 1)}"
+              if not _missing(row.df) else f", df {fmt_number(row.df_num, 0)}")
     return f"{name} = {fmt_number(row.statistic)}{df}"
 
 
@@ -322,11 +399,70 @@ def mrmc_display(table: pd.DataFrame) -> pd.DataFrame:
             "Rating": row.rating,
             "Analysis": f"{row.analysis} ({MRMC_ANALYSES[row.analysis]})",
             "Comparison": _mrmc_comparison(row),
-            "Estimate (95% CI)": _row_note(row) or estimate,
+            "Estimate (95% CI)": with_note(_row_note(row), estimate),
             "Test": _mrmc_test(row),
             "p": fmt_p(row.p_value),
             "Readers": row.readers,
             "Cases": row.n,
+        })
+    return pd.DataFrame(rows)
+
+
+def definite_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 7: reader against the three-tier model on the cases both called definitely."""
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        out = {
+            "Reader": row.reader, "Versus": row.versus,
+            "Definite cases, % (n/N)": noted(row, "definite_share",
+                                             fmt_proportion(row.definite, row.cases)),
+            "Accuracy difference, definite (95% CI)": noted(row, "accuracy_difference",
+                fmt_estimate_ci(row.accuracy_difference, row.accuracy_difference_ci_low,
+                                row.accuracy_difference_ci_high)),
+            "p sensitivity (McNemar)": noted(row, "p_sensitivity", fmt_p(row.p_sensitivity)),
+            "p specificity (McNemar)": noted(row, "p_specificity", fmt_p(row.p_specificity)),
+            "p accuracy (McNemar)": noted(row, "p_accuracy", fmt_p(row.p_accuracy)),
+            "AUC difference, definite (95% CI)": noted(row, "auc_difference", fmt_estimate_ci(
+                row.auc_difference, row.auc_difference_ci_low, row.auc_difference_ci_high)),
+            "p AUC (DeLong)": noted(row, "p_auc", fmt_p(row.p_auc)),
+            "Accuracy difference, all cases, uncertain = wrong (95% CI)": noted(
+                row, "all_accuracy_difference", fmt_estimate_ci(
+                    row.all_accuracy_difference, row.all_accuracy_difference_ci_low,
+                    row.all_accuracy_difference_ci_high)),
+            "p all cases (McNemar)": noted(row, "p_all_accuracy", fmt_p(row.p_all_accuracy)),
+        }
+        rows.append(_with_condition(table, out, row))
+    return pd.DataFrame(rows)
+
+
+def _aided_test(row) -> str:
+    if _missing(row.statistic):
+        return ""
+    df = f", df {fmt_number(row.df_num, 0)} and {fmt_number(row.df, 1)}"
+    return f"F = {fmt_number(row.statistic)}{df}"
+
+
+def aided_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 8: unaided minus aided, per reader and across readers (ORH RRRC)."""
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        rows.append({
+            "Comparison": f"{row.condition} - {row.other}", "Reader": row.reader,
+            "AUC difference (95% CI)": noted(row, "auc_difference", fmt_estimate_ci(
+                row.auc_difference, row.auc_difference_ci_low, row.auc_difference_ci_high)),
+            "p AUC": noted(row, "p_auc", fmt_p(row.p_auc)),
+            "F test (ORH)": _aided_test(row),
+            "p sensitivity (McNemar)": noted(row, "p_sensitivity", fmt_p(row.p_sensitivity)),
+            "p specificity (McNemar)": noted(row, "p_specificity", fmt_p(row.p_specificity)),
+            "Calls changed, % (n/N)": noted(row, "calls_changed",
+                                            fmt_proportion(row.changed, row.cases)),
+            "Changed to the right call": fmt_number(row.changed_to_right, 0),
+            "Changed to a wrong call": fmt_number(row.changed_to_wrong, 0),
+            "p changes (McNemar, accuracy)": noted(row, "p_accuracy", fmt_p(row.p_accuracy)),
         })
     return pd.DataFrame(rows)
 
@@ -374,12 +510,36 @@ DISPLAY = {
     "three_tier": three_tier_display,
     "mrmc": mrmc_display,
     "features": features_display,
+    "definite": definite_display,
+    "aided": aided_display,
 }
 
 
+_MODEL_READER = re.compile(r"model:([^@\s,]+)@([^\s,]+)")
+#: The display columns that name readers.
+READER_COLUMNS = ("Reader", "Other", "Versus")
+
+
+def reader_label(name: object) -> str:
+    """A reader's name for print: a model reader ``"model:<name>@<version>"`` (the name the
+    results and the CSV tables keep) becomes ``"<name> <version>"``, a long version cut to
+    12 characters ("demo-phantom-ct phantom-3f2a…"); other names are kept."""
+    def shown(match: re.Match[str]) -> str:
+        model, version = match.group(1), match.group(2)
+        return f"{model} {version[:12]}…" if len(version) > 12 else f"{model} {version}"
+
+    return _MODEL_READER.sub(shown, str(name)) if isinstance(name, str) else ""
+
+
 def display_tables(tables: PublicationTables) -> dict[str, pd.DataFrame]:
-    """Every table laid out for print (strings), keyed like :meth:`PublicationTables.as_dict`."""
-    return {name: DISPLAY[name](frame) for name, frame in tables.as_dict().items()}
+    """Every table laid out for print (strings), keyed like :meth:`PublicationTables.as_dict`;
+    models by their display names (:func:`reader_label`)."""
+    shown = {name: DISPLAY[name](frame) for name, frame in tables.as_dict().items()}
+    for frame in shown.values():
+        for column in READER_COLUMNS:
+            if column in frame:
+                frame[column] = frame[column].map(reader_label)
+    return shown
 
 
 def _markdown_cell(value: object) -> str:
@@ -403,6 +563,8 @@ def tables_markdown(tables: PublicationTables, *, title: str,
     parts = [f"# {title}\n"]
     for name, frame in (shown or display_tables(tables)).items():
         parts.append(f"## {TITLES[name]}\n\n{markdown_table(frame)}")
+        if not frame.empty:
+            parts.append(f"_{methods_footnote(name)}_\n")
     if tables.notes:
         parts.append("## Notes\n\n" + "\n".join(f"- {note}" for note in tables.notes) + "\n")
     return "\n".join(parts)
@@ -426,6 +588,8 @@ def tables_html(tables: PublicationTables, *, title: str,
             parts.append("<p><em>Not applicable to these data.</em></p>")
         else:
             parts.append(frame.to_html(index=False, escape=True, na_rep="", border=0))
+            parts.append(f"<p class=\"methods\"><small>{html.escape(methods_footnote(name))}"
+                         "</small></p>")
     if tables.notes:
         items = "".join(f"<li>{html.escape(note)}</li>" for note in tables.notes)
         parts.append(f"<h2>Notes</h2><ul>{items}</ul>")
@@ -458,6 +622,10 @@ def write_tables(tables: PublicationTables, directory: Path, *, title: str) -> l
         for name, frame in shown.items():
             sheet = frame if not frame.empty else pd.DataFrame({"": ["Not applicable."]})
             xlsx_safe(_finite_or_none(sheet)).to_excel(writer, sheet_name=SHEET_NAMES[name], index=False)
+            if not frame.empty:  # the methods footnote two rows under the table
+                xlsx_safe(pd.DataFrame({0: [methods_footnote(name)]})).to_excel(
+                    writer, sheet_name=SHEET_NAMES[name], index=False, header=False,
+                    startrow=len(sheet) + 2)
         xlsx_safe(pd.DataFrame({"Notes": tables.notes or [""]})).to_excel(
             writer, sheet_name="Notes", index=False)
     written.append(workbook)

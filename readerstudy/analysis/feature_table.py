@@ -128,3 +128,22 @@ def logistic_notes(features: pd.DataFrame) -> list[str]:
     return [f"Table 6, logistic regression of {r.reader} ({r.condition}): {r.logistic_remark}."
             for r in remarks.itertuples(index=False)
             if isinstance(r.logistic_remark, str) and r.logistic_remark]
+
+
+def logistic_accuracy_notes(results: pd.DataFrame) -> list[str]:
+    """The tables' notes on each reader's regression accuracy: the share of cases the fitted
+    model classifies correctly at 0.5, n/N and Wilson 95% CI (the results'
+    ``logistic_accuracy`` rows; apparent accuracy, as Yeh et al. 2022 report it)."""
+    from readerstudy.analysis.display import fmt_percent_ci, fmt_proportion  # display imports us
+
+    index = Results(results)
+    rows = index.rows("features")
+    notes = []
+    for row in rows.loc[rows["metric"] == "logistic_accuracy"].itertuples(index=False):
+        correct = index.get("features", row.condition, row.reader, "logistic_accuracy_successes")
+        shown = fmt_proportion(whole(correct), row.n)
+        interval = fmt_percent_ci(row.ci_low, row.ci_high)
+        notes.append(f"Table 6, logistic regression of {row.reader} ({row.condition}): "
+                     f"accuracy {shown}, 95% CI {interval} (Wilson; apparent accuracy of the "
+                     "fitted model at a probability of 0.5, optimistic for new cases).")
+    return notes

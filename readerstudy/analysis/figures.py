@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from readerstudy.analysis.display import measurement_label
 from readerstudy.analysis.frames import STATS_COLUMNS, measurement_column
+from readerstudy.analysis.table_parts import reader_order
 from readerstudy.stats import plots
 from readerstudy.stats.bland_altman import bland_altman
 
@@ -30,7 +32,10 @@ def _measurement_figures(reads: pd.DataFrame, directory: Path, *, alpha: float) 
         for condition in sorted(first["condition"].dropna().unique()):
             mine = first.loc[first["condition"] == condition]
             wide = mine.pivot_table(index="case", columns="reader", values=column, aggfunc="first")
-            readers = [r for r in wide.columns if wide[r].notna().sum() >= 2]
+            # The tables' reader order, so that a figure's difference (reader - other) has
+            # the sign of table 3b's bias.
+            readers = [r for r in reader_order(mine)
+                       if r in wide.columns and wide[r].notna().sum() >= 2]
             for reader, other in combinations(readers, 2):
                 pair = wide[[reader, other]].dropna()
                 if len(pair) < 2:
@@ -38,7 +43,7 @@ def _measurement_figures(reads: pd.DataFrame, directory: Path, *, alpha: float) 
                 result = bland_altman(pair, x=reader, y=other, alpha=alpha)
                 figure = plots.bland_altman_figure(
                     result, reader=reader, other=other,
-                    title=f"{key}: {reader} vs {other}, {condition}")
+                    title=f"{measurement_label(key)}: {reader} - {other}, {condition}")
                 stem = (f"bland_altman_{plots.slug(key)}_{plots.slug(condition)}_"
                         f"{plots.slug(reader)}_vs_{plots.slug(other)}")
                 written += plots.save_figure(figure, directory / stem)

@@ -4,7 +4,8 @@ The Obuchowski-Rockette analysis with Hillis' improvements of the human readers'
 AUCs (:func:`readerstudy.stats.mrmc.or_hillis`, jackknife covariance), the ``mrmc`` rows of
 the study's results (``results.csv``; :mod:`readerstudy.analysis.results`):
 per condition the reader-averaged AUC with its interval, and with two or more conditions
-the differences between them and, with three or more, the test that all are equal. Each
+the differences between them and the global test that all are equal (F with its numerator
+and denominator df; with two conditions F is the difference's t squared). Each
 under three analyses: RRRC (random readers and cases: the result that generalises to other
 readers and cases), FRRC (these readers, random cases) and RRFC (random readers, these
 cases). The ratings are the readers' 0-100 scores (``scores``) and, when every reader
@@ -30,8 +31,9 @@ ANALYSES = {"rrrc": "RRRC", "frrc": "FRRC", "rrfc": "RRFC"}
 KINDS = {"": "reader-averaged AUC", "difference": "difference", "equality": "equality"}
 COLUMNS = [
     "rating", "analysis", "comparison", "condition", "other", "readers", "estimate", "ci_low",
-    "ci_high", "statistic", "df", "p_value", "n", "note",
+    "ci_high", "statistic", "df_num", "df", "p_value", "n", "note",
 ]
+DF_NUMERATOR = "_df_numerator"
 
 
 def _parse(metric: str) -> tuple[str, str, str]:
@@ -60,7 +62,8 @@ def mrmc_table(results: pd.DataFrame) -> pd.DataFrame:
         RRFC), ``comparison`` ("reader-averaged AUC" of ``condition``; "difference"
         ``condition`` minus ``other``; "equality" of all conditions), ``readers``,
         ``estimate``, ``ci_low``, ``ci_high``, ``statistic`` (t, z for FRRC; F or
-        chi-square for equality), ``df``, ``p_value``, ``n`` (cases read by every reader in
+        chi-square for equality), ``df_num`` (the equality test's numerator df),
+        ``df`` (the denominator df), ``p_value``, ``n`` (cases read by every reader in
         every condition) and ``note`` (``"not estimable: <reason>"`` where the analysis is
         not estimable: one reader, fewer than 2 cases of a class). Empty when no human
         reader has read or the cases have no reference standard.
@@ -69,6 +72,10 @@ def mrmc_table(results: pd.DataFrame) -> pd.DataFrame:
     readers_row = index.get("mrmc", "", "", "readers")
     rows = index.rows("mrmc")
     rows = rows.loc[rows["metric"] != "readers"]
+    numerator = rows["metric"].str.endswith(DF_NUMERATOR)
+    df_num = dict(zip(rows.loc[numerator, "metric"].str.removesuffix(DF_NUMERATOR),
+                      rows.loc[numerator, "estimate"], strict=True))
+    rows = rows.loc[~numerator]
     if rows.empty or readers_row is None:
         return pd.DataFrame(columns=COLUMNS)
     readers = int(readers_row.estimate)
@@ -79,7 +86,8 @@ def mrmc_table(results: pd.DataFrame) -> pd.DataFrame:
             "rating": rating, "analysis": analysis, "comparison": comparison,
             "condition": row.condition, "other": row.other, "readers": readers,
             "estimate": row.estimate, "ci_low": row.ci_low, "ci_high": row.ci_high,
-            "statistic": row.statistic, "df": row.df, "p_value": row.p_value, "n": row.n,
+            "statistic": row.statistic, "df_num": df_num.get(row.metric, float("nan")),
+            "df": row.df, "p_value": row.p_value, "n": row.n,
             "note": row.note,
         })
     return pd.DataFrame.from_records(records, columns=COLUMNS)

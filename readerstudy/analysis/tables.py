@@ -16,7 +16,9 @@ give the layout only: which readers, in which order, with which role and experie
    for continuous measurements (:mod:`readerstudy.analysis.agreement_table`);
 4. three-tier: metrics on the definite cases and the share sent to MRI;
 5. the MRMC analysis (:mod:`readerstudy.analysis.mrmc_table`);
-6. the MRI features (:mod:`readerstudy.analysis.feature_table`).
+6. the MRI features (:mod:`readerstudy.analysis.feature_table`);
+7. readers against the three-tier model on its definite cases, and
+8. unaided against aided reading (:mod:`readerstudy.analysis.comparison_tables`).
 
 An estimate the data do not allow is NaN with ``"not estimable: <reason>"`` in its
 ``<estimate>_note`` column (``note`` in the one-estimate-per-row tables), never a missing
@@ -32,7 +34,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from readerstudy.analysis.agreement_table import agreement_table, measurement_table
-from readerstudy.analysis.feature_table import feature_table, logistic_notes
+from readerstudy.analysis.comparison_tables import aided_table, definite_table
+from readerstudy.analysis.feature_table import (
+    feature_table,
+    logistic_accuracy_notes,
+    logistic_notes,
+)
 from readerstudy.analysis.frames import HUMAN, MODEL
 from readerstudy.analysis.mrmc_table import mrmc_table
 from readerstudy.analysis.results import (
@@ -57,12 +64,15 @@ class PublicationTables:
     three_tier: pd.DataFrame
     mrmc: pd.DataFrame = field(default_factory=pd.DataFrame)
     features: pd.DataFrame = field(default_factory=pd.DataFrame)
+    definite: pd.DataFrame = field(default_factory=pd.DataFrame)
+    aided: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
 
     @classmethod
     def empty(cls, notes: list[str] | None = None) -> PublicationTables:
         return cls(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
-                   pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), notes=list(notes or []))
+                   pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
+                   pd.DataFrame(), notes=list(notes or []))
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {
@@ -73,6 +83,8 @@ class PublicationTables:
             "three_tier": self.three_tier,
             "mrmc": self.mrmc,
             "features": self.features,
+            "definite": self.definite,
+            "aided": self.aided,
         }
 
 
@@ -284,7 +296,7 @@ def publication_tables(reads: pd.DataFrame, *, alpha: float = 0.05,
     if reference_model is None:
         notes.append("No model predictions: no p-values against the model.")
     features = feature_table(reads, results)
-    notes += logistic_notes(features)
+    notes += logistic_notes(features) + logistic_accuracy_notes(results)
     agreement, mrmc = (agreement_table(reads, results, reference_model=reference_model),
                        mrmc_table(results))
     notes += _truncation_notes(agreement, mrmc)
@@ -296,6 +308,8 @@ def publication_tables(reads: pd.DataFrame, *, alpha: float = 0.05,
         three_tier=three_tier_table(reads, results),
         mrmc=mrmc,
         features=features,
+        definite=definite_table(results),
+        aided=aided_table(results),
         notes=notes,
     )
 

@@ -1,7 +1,8 @@
 """Command line: ``python -m readerstudy.stats READS.csv --out DIR``.
 
 Reads the long CSV of reads, runs :func:`readerstudy.stats.analysis.analyse`,
-and writes ``results.csv``, ``results.xlsx``, ``results.json`` and the
+and writes ``results.csv``, ``results.xlsx``, ``results.json``,
+``software.json`` (the software versions and the parameters, seed included) and the
 figures (``DIR/plots/``, PNG and SVG). Bad input exits with status 2 and a
 message naming the line and column at fault; an output folder that cannot be
 written exits with status 1. The CSV columns and the results
@@ -11,12 +12,16 @@ are described in ``docs/stats-interface.md``.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from readerstudy.stats._validation import check_alpha
 from readerstudy.stats.analysis import analyse
 from readerstudy.stats.io import read_reads_csv, write_results
+from readerstudy.stats.provenance import provenance
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,22 +55,35 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 cannot write, 2 bad input)."""
     args = _parser().parse_args(argv)
+    jobs = None
     try:
         reads = read_reads_csv(args.reads)
+        check_alpha(args.alpha)
+        if args.n_boot < 0:
+            raise ValueError(f"n_boot must be a whole number >= 0, got {args.n_boot!r}")
+        if not args.no_plots:
+            from readerstudy.stats.plot_jobs import start_plots
+
+            # The figures are drawn in worker processes while the statistics run here.
+            jobs = start_plots(reads, args.out / "plots", alpha=args.alpha,
+                               missing=args.missing, workers=min(2, os.cpu_count() or 1))
         results = analyse(
             reads, n_boot=args.n_boot, seed=args.seed, alpha=args.alpha, missing=args.missing
         )
     except (OSError, ValueError) as exc:
+        if jobs is not None:
+            jobs.cancel()
         print(f"error: {args.reads}: {exc}", file=sys.stderr)
         return 2
     try:
         written = list(write_results(results, args.out).values())
-        if not args.no_plots:
-            from readerstudy.stats.plots import write_plots
-
-            written += write_plots(
-                reads, args.out / "plots", alpha=args.alpha, missing=args.missing
-            )
+        record = provenance(n_boot=args.n_boot, seed=args.seed, alpha=args.alpha,
+                            missing=args.missing)
+        software = args.out / "software.json"
+        software.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        written.append(software)
+        if jobs is not None:
+            written += jobs.result()
     except OSError as exc:
         print(f"error: cannot write to {args.out}: {exc}", file=sys.stderr)
         return 1

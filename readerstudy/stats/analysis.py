@@ -29,7 +29,9 @@ from __future__ import annotations
 import pandas as pd
 
 from readerstudy.stats._validation import check_alpha
+from readerstudy.stats.analyses.aided import aided_rows
 from readerstudy.stats.analyses.all_readers import all_reader_rows, mrmc_rows
+from readerstudy.stats.analyses.definite import definite_rows
 from readerstudy.stats.analyses.features import feature_columns, feature_rows
 from readerstudy.stats.analyses.measurements import measurement_columns, measurement_rows
 from readerstudy.stats.analyses.pairwise import pairwise_rows
@@ -101,10 +103,12 @@ def analyse(
             rows += auc_rows(panel, int(n_boot), seed, alpha)
             rows += call_rows(panel, alpha)
         rows += pairwise_rows(panel, alpha)
+        rows += definite_rows(panel, alpha)
         rows += measurement_rows(panel, measured, alpha)
         rows += all_reader_rows(panel, alpha)
         rows += feature_rows(panel, features, alpha)
     rows += mrmc_rows(panels, alpha)
+    rows += aided_rows(panels, alpha)
     rows += intra_reader_rows(data, conditions, measured, alpha)
     return results_frame(rows)
 

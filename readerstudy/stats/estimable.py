@@ -25,9 +25,22 @@ import math
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["NOT_ESTIMABLE", "NotEstimableError", "attempt", "is_not_estimable", "note"]
+__all__ = [
+    "NOT_ESTIMABLE",
+    "NO_INTERVAL",
+    "NotEstimableError",
+    "attempt",
+    "is_no_interval",
+    "is_not_estimable",
+    "no_interval",
+    "note",
+]
 
 NOT_ESTIMABLE = "not estimable"
+#: An estimate that exists but whose interval would have no width (a standard error of 0:
+#: perfect separation, constant ratings, exact agreement): the interval is left empty and
+#: the note says why, rather than printing "0.50 (0.50, 0.50)" as if it were a real interval.
+NO_INTERVAL = "no interval"
 
 T = TypeVar("T")
 
@@ -40,6 +53,17 @@ def note(reason: str) -> str:
     """``"not estimable: <reason>"``, the text written next to a missing estimate."""
     reason = str(reason).strip() or "the data do not allow it"
     return f"{NOT_ESTIMABLE}: {reason}"
+
+
+def no_interval(reason: str) -> str:
+    """``"no interval: <reason>"``, the note of an estimate whose interval has no width."""
+    reason = str(reason).strip() or "its standard error is 0 in these data"
+    return f"{NO_INTERVAL}: {reason}"
+
+
+def is_no_interval(text: object) -> bool:
+    """Whether ``text`` is a note made by :func:`no_interval`."""
+    return isinstance(text, str) and text.startswith(f"{NO_INTERVAL}:")
 
 
 def is_not_estimable(text: object) -> bool:

@@ -98,6 +98,11 @@ class LogisticResult:
     note : str
         Why Firth's method was used, or which features were dropped; empty
         otherwise.
+    correct : int
+        Cases the fitted model classifies correctly at a probability of 0.5
+        (malignant when the fitted probability is >= 0.5): the apparent
+        (resubstitution) accuracy is ``correct / n``, as Yeh et al. 2022 report
+        the model's accuracy; it is optimistic for new cases.
     """
 
     coefficients: pd.DataFrame
@@ -108,6 +113,7 @@ class LogisticResult:
     converged: bool
     dropped: tuple[str, ...]
     note: str
+    correct: int = 0
 
 
 def holm(p_values: object) -> np.ndarray:
@@ -479,7 +485,10 @@ def logistic_regression(
             "p_value": 2.0 * stats.norm.sf(np.abs(statistic)),
         }
     )
+    fitted = special.expit(design @ beta)
+    correct = int(((fitted >= 0.5) == (y == 1)).sum())
     return LogisticResult(
+        correct=correct,
         coefficients=coefficients,
         n=int(y.size),
         n_events=n_events,

@@ -65,6 +65,10 @@ FORMS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+#: Sums of squares below this share of the total are rounding noise of exact agreement.
+_EXACT = 1e-12
+
+
 @dataclass(frozen=True, slots=True)
 class ICCResult:
     """One intraclass correlation with its F test and interval.
@@ -113,6 +117,18 @@ class ICCResult:
         if not np.isnan(self.estimate):
             return ""
         return "the ratings vary neither between cases nor residually (the ICC is 0/0)"
+
+    @property
+    def no_interval(self) -> str:
+        """Why an estimate has no interval (``""`` when it has one or is NaN): the
+        ratings agree exactly, so the residual variance is 0, F is infinite and the
+        F-based interval would have no width."""
+        if np.isnan(self.estimate) or not (np.isnan(self.ci_low) or np.isnan(self.ci_high)):
+            return ""
+        return (
+            "the ratings agree exactly (residual variance 0), so F is infinite and the "
+            "F-based interval has no width"
+        )
 
 
 def koo_li(icc_value: float) -> str:
@@ -190,16 +206,25 @@ def icc_wide(
         raise NotEstimableError(f"ICC needs at least 2 targets and 2 raters, got {n} and {k}")
 
     grand = y.mean()
-    ss_rows = k * ((y.mean(axis=1) - grand) ** 2).sum()
-    ss_cols = n * ((y.mean(axis=0) - grand) ** 2).sum()
+    row_means, col_means = y.mean(axis=1), y.mean(axis=0)
+    ss_rows = k * ((row_means - grand) ** 2).sum()
+    ss_cols = n * ((col_means - grand) ** 2).sum()
     ss_total = ((y - grand) ** 2).sum()
-    ss_error = ss_total - ss_rows - ss_cols
+    # The residual sum of squares from the residuals themselves, not as a difference of
+    # totals: ratings that agree exactly must give exactly 0, not rounding noise (which
+    # gave F = -1.6e30 or 6e15 instead of an infinite F).
+    ss_error = ((y - row_means[:, None] - col_means[None, :] + grand) ** 2).sum()
+    if ss_error <= _EXACT * ss_total:
+        ss_error = np.float64(0.0)
     df_rows, df_cols = n - 1.0, k - 1.0
     df_error, df_within = df_rows * df_cols, n * (k - 1.0)
     msr = ss_rows / df_rows
     msc = ss_cols / df_cols
     mse = ss_error / df_error
     msw = (ss_cols + ss_error) / df_within
+    if ss_cols <= _EXACT * ss_total:
+        ss_cols = msc = np.float64(0.0)
+        msw = ss_error / df_within
 
     with np.errstate(divide="ignore", invalid="ignore"):
         estimates = {
@@ -238,12 +263,15 @@ def icc_wide(
             "ICC(2,k)": (k * low2 / (1 + (k - 1) * low2), k * high2 / (1 + (k - 1) * high2)),
             "ICC(3,k)": (1 - 1 / f3_low, 1 - 1 / f3_high),
         }
-    p_one = float(stats.f.sf(f_one, df_rows, df_within))
-    p_two = float(stats.f.sf(f_two, df_rows, df_error))
+    p_one = float(stats.f.sf(f_one, df_rows, df_within)) if f_one == f_one else np.nan
+    p_two = float(stats.f.sf(f_two, df_rows, df_error)) if f_two == f_two else np.nan
     results = []
     for form, (mcgraw_wong, model, definition, unit) in FORMS.items():
         one_way = form.startswith("ICC(1")
         low, high = intervals[form]
+        if (not (np.isfinite(low) and np.isfinite(high)) or not np.isfinite(estimates[form])
+                or high - low <= _EXACT):
+            low = high = np.nan  # no residual variance: the F interval is degenerate
         results.append(
             ICCResult(
                 form=form,

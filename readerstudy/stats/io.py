@@ -63,12 +63,14 @@ ANALYSES: tuple[str, ...] = (
     "three_tier",
     "delong_paired",
     "mcnemar",
+    "definite_cases",
     "kappa",
     "bland_altman",
     "measurement",
     "fleiss_kappa",
     "icc",
     "mrmc",
+    "aided",
     "features",
     "intra_reader",
 )
@@ -350,14 +352,23 @@ def read_reads_csv(path: str | Path) -> pd.DataFrame:
     ValueError
         The file is empty or not parseable as CSV.
     """
-    frame = pd.read_csv(
-        path,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-        skipinitialspace=True,
-        encoding="utf-8-sig",
-    )
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+        )
+    except pd.errors.EmptyDataError:
+        raise ValueError(
+            "the file is empty: expected a header line (reader,case,...) and one line per read"
+        ) from None
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"not a readable CSV file: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start}): save the file as UTF-8 CSV") from None
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
     return frame
 

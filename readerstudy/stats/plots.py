@@ -1,4 +1,4 @@
-"""Publication figures: ROC curves per condition and Bland-Altman plots per reader pair.
+"""Publication figures: ROC curves and Bland-Altman plots of the reader pairs, per condition.
 
 Figures are drawn with matplotlib's object-oriented API on the Agg canvas
 (``matplotlib.figure.Figure``), never through ``pyplot``: no global state, no
@@ -22,16 +22,19 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps, rc_context
+from matplotlib import colormaps, rc_context, transforms
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from readerstudy.stats.bland_altman import BlandAltmanResult, bland_altman
-from readerstudy.stats.io import natural_key, validate_reads
+from readerstudy.stats.io import natural_key
 from readerstudy.stats.roc import auc_delong, roc_curve
 
 __all__ = [
+    "MAX_PAIR_PANELS",
     "bland_altman_figure",
+    "bland_altman_grid",
+    "bland_altman_summary",
     "roc_figure",
     "save_figure",
     "slug",
@@ -182,15 +185,159 @@ def bland_altman_figure(
     return figure
 
 
+#: A condition with more reader pairs than this draws only each reader against the model as
+#: panels (every pair is still in the summary figure).
+MAX_PAIR_PANELS = 12
+
+
+def _ba_panel(ax: Any, result: BlandAltmanResult, reader: str, other: str) -> None:
+    """One Bland-Altman panel: the points (rasterised in the SVG: a thousand markers are
+    slow to write and to open), bias and limits with their intervals shaded."""
+    # Line2D markers, not a scatter collection: Agg stamps one cached marker, many times
+    # faster for a thousand points.
+    ax.plot(result.mean_of_pairs, result.differences, linestyle="none", marker="o",
+            markersize=2, alpha=0.5, color="tab:blue", markeredgewidth=0, rasterized=True)
+    for value, low, high, dashed in (
+        (result.loa_high, result.loa_high_ci_low, result.loa_high_ci_high, True),
+        (result.estimate, result.ci_low, result.ci_high, False),
+        (result.loa_low, result.loa_low_ci_low, result.loa_low_ci_high, True),
+    ):
+        ax.axhline(value, color="black", linestyle="--" if dashed else "-", linewidth=0.8)
+        ax.axhspan(low, high, color="0.85", alpha=0.6, linewidth=0)
+    ax.axhline(0.0, color="0.6", linestyle=":", linewidth=0.8)
+    # Text in the axes rather than a title, and three ticks a side: matplotlib's title
+    # placement and tick objects cost more than the data.
+    ax.text(0.02, 0.98, f"{reader} - {other}: bias {result.estimate:.3g}", fontsize=6,
+            transform=ax.transAxes, va="top")
+    ax.locator_params(nbins=3)
+    ax.tick_params(labelsize=6)
+
+
+def bland_altman_grid(
+    pairs: Sequence[tuple[str, str, BlandAltmanResult]], *, title: str = ""
+) -> Figure:
+    """Bland-Altman panels of several pairs in one figure (difference = reader - other,
+    against the pair's mean), bias and 95% limits of agreement with their intervals."""
+    n = len(pairs)
+    columns = min(4, n)
+    rows = -(-n // columns)
+    width, height = 2.6 * columns + 0.7, 2.2 * rows + 0.7
+    # Fixed margins instead of the constrained layout: its solver costs more than drawing.
+    figure = Figure(figsize=(width, height))
+    figure.subplots_adjust(left=0.55 / width, right=1 - 0.1 / width, bottom=0.45 / height,
+                           top=1 - 0.45 / height, wspace=0.3, hspace=0.45)
+    axes = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
+    for ax, (reader, other, result) in zip(axes.ravel(), pairs, strict=False):
+        _ba_panel(ax, result, reader, other)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    for ax in axes.ravel()[max(0, n - columns):n]:  # the lowest panel of each column
+        ax.tick_params(labelbottom=True)
+    figure.text(0.5, 0.1 / height, "mean of the pair", ha="center", fontsize=8)
+    figure.text(0.1 / width, 0.5, "reader - other", va="center", rotation=90, fontsize=8)
+    if title:
+        figure.text(0.5, 1 - 0.1 / height, title, ha="center", va="top", fontsize=9)
+    return figure
+
+
+def bland_altman_summary(
+    pairs: Sequence[tuple[str, str, BlandAltmanResult]], *, title: str = ""
+) -> Figure:
+    """Every pair's Bland-Altman result on one axis: the bias with its interval (a point
+    and bar) and the 95% limits of agreement (a thin line), one row per pair."""
+    n = len(pairs)
+    height = 1.2 + 0.16 * n
+    figure = Figure(figsize=(6.0, height))
+    figure.subplots_adjust(left=0.3, right=0.97, bottom=0.6 / height, top=1 - 0.35 / height)
+    ax = figure.add_subplot()
+    y = np.arange(n)[::-1]
+    bias = np.array([r.estimate for _, _, r in pairs])
+    low = np.array([r.ci_low for _, _, r in pairs])
+    high = np.array([r.ci_high for _, _, r in pairs])
+    ax.hlines(y, [r.loa_low for _, _, r in pairs], [r.loa_high for _, _, r in pairs],
+              color="0.6", linewidth=1, label="95% limits of agreement")
+    ax.hlines(y, low, high, color="black", linewidth=1.5)
+    ax.plot(bias, y, linestyle="none", marker="o", markersize=3, color="black",
+            label="bias (95% CI)")
+    ax.axvline(0.0, color="0.6", linestyle=":", linewidth=0.8)
+    # The pair names as plain text beside the rows, not as tick labels: 55 tick objects
+    # cost more than the rest of the figure.
+    ax.set_yticks([])
+    beside = transforms.blended_transform_factory(ax.transAxes, ax.transData)
+    for row, (reader, other, _) in zip(y, pairs, strict=True):
+        ax.text(-0.01, row, f"{reader} - {other}", transform=beside, ha="right", va="center",
+                fontsize=6)
+    ax.set_ylim(-2.5, n - 0.5)  # room for the legend under the last pair
+    ax.set_xlabel("difference (reader - other)")
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.set_title(title or "Bland-Altman, every pair", fontsize=9)
+    return figure
+
+
+def _pair_results(first: pd.DataFrame, alpha: float) -> list[tuple[str, str, BlandAltmanResult]]:
+    """Bland-Altman of every pair of scoring readers (humans first, then models; reader -
+    other), on the cases both scored."""
+    wide = first.pivot_table(index="case", columns="reader", values="score", aggfunc="first")
+    kinds = first.groupby("reader")["reader_kind"].first()
+    readers = sorted(
+        [r for r in wide.columns if wide[r].notna().any()],
+        key=lambda r: (kinds[r] == "model", natural_key(r)),
+    )
+    values = {r: wide[r].to_numpy(dtype=np.float64) for r in readers}
+    out = []
+    for i, reader in enumerate(readers):
+        for other in readers[i + 1 :]:
+            both = ~np.isnan(values[reader]) & ~np.isnan(values[other])
+            if both.sum() < 2:
+                continue
+            pair = pd.DataFrame({"x": values[reader][both], "y": values[other][both]})
+            out.append((str(reader), str(other), bland_altman(pair, x="x", y="y", alpha=alpha)))
+    return out
+
+
+def _condition_figures(data: pd.DataFrame, condition: str, out: Path, alpha: float
+                       ) -> list[Path]:
+    """Draw and save one condition's figures (run in a worker process when in parallel)."""
+    written: list[Path] = []
+    first = _first_round(data, condition)
+    name = slug(condition)
+    if "truth" in data:
+        written += save_figure(roc_figure(data, condition), out / f"roc_{name}")
+    if "score" not in data:
+        return written
+    pairs = _pair_results(first, alpha)
+    if not pairs:
+        return written
+    suffix = f", {condition}" if condition else ""
+    models = set(first.loc[first["reader_kind"] == "model", "reader"].astype(str))
+    panels = pairs if len(pairs) <= MAX_PAIR_PANELS else [
+        p for p in pairs if p[1] in models and p[0] not in models]
+    if panels:
+        what = "every pair" if panels is pairs else "each reader vs the model"
+        figure = bland_altman_grid(panels, title=f"Bland-Altman, {what}{suffix}")
+        written += save_figure(figure, out / f"bland_altman_{name}")
+    figure = bland_altman_summary(pairs, title=f"Bland-Altman, every pair{suffix}")
+    written += save_figure(figure, out / f"bland_altman_{name}_summary")
+    return written
+
+
 def write_plots(
-    reads: pd.DataFrame, out_dir: str | Path, *, alpha: float = 0.05, missing: str = "raise"
+    reads: pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    alpha: float = 0.05,
+    missing: str = "raise",
+    workers: int = 1,
 ) -> list[Path]:
     """Draw and save every ROC and Bland-Altman figure the reads allow.
 
-    One ROC figure per condition (when truth is given), named
-    ``roc_<condition>``; one Bland-Altman figure per pair of readers with
-    scores in a condition, ``bland_altman_<condition>_<reader>_vs_<other>``.
-    Each as PNG and SVG in ``out_dir``.
+    Per condition: ``roc_<condition>`` (when truth is given); with scores,
+    ``bland_altman_<condition>``, one panel per pair of scoring readers (only each reader
+    against the model when there are more than :data:`MAX_PAIR_PANELS` pairs), and
+    ``bland_altman_<condition>_summary``, every pair's bias with its interval and limits
+    of agreement on one axis. Each as PNG and SVG in ``out_dir``. A few multi-panel
+    figures instead of one per pair: a study of 10 readers and the model has 55 pairs per
+    condition.
 
     Parameters
     ----------
@@ -200,35 +347,15 @@ def write_plots(
     alpha : float, default 0.05
         1 - confidence level of the Bland-Altman intervals.
     missing : {"raise", "drop"}, default "raise"
+    workers : int, default 1
+        Processes drawing the conditions in parallel (forked; 1 draws here, as a
+        daemonic process such as a Celery worker must: it cannot have children).
 
     Returns
     -------
     list of pathlib.Path
         The files written.
     """
-    data = validate_reads(reads, missing=missing)
-    out = Path(out_dir)
-    written: list[Path] = []
-    for condition in sorted(data["condition"].unique(), key=natural_key):
-        first = _first_round(data, condition)
-        if "truth" in data:
-            written += save_figure(roc_figure(data, condition), out / f"roc_{slug(condition)}")
-        if "score" not in data:
-            continue
-        wide = first.pivot_table(index="case", columns="reader", values="score", aggfunc="first")
-        kinds = first.groupby("reader")["reader_kind"].first()
-        readers = sorted(
-            [r for r in wide.columns if wide[r].notna().any()],
-            key=lambda r: (kinds[r] == "model", natural_key(r)),
-        )
-        for i, reader in enumerate(readers):
-            for other in readers[i + 1 :]:
-                pair = wide[[reader, other]].dropna()
-                if len(pair) < 2:
-                    continue
-                result = bland_altman(pair, x=reader, y=other, alpha=alpha)
-                title = f"{reader} vs {other}" + (f", {condition}" if condition else "")
-                figure = bland_altman_figure(result, reader=reader, other=other, title=title)
-                stem = f"bland_altman_{slug(condition)}_{slug(reader)}_vs_{slug(other)}"
-                written += save_figure(figure, out / stem)
-    return written
+    from readerstudy.stats.plot_jobs import start_plots
+
+    return start_plots(reads, out_dir, alpha=alpha, missing=missing, workers=workers).result()

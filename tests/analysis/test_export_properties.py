@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from readerstudy.analysis import bundle
+from readerstudy.analysis.comparison_tables import ALL_READERS
 from readerstudy.analysis.frames import BASE_COLUMNS, feature_column, measurement_column
 from readerstudy.analysis.services import ExportParameters
-from readerstudy.stats.estimable import NOT_ESTIMABLE, is_not_estimable
+from readerstudy.stats.estimable import NOT_ESTIMABLE, is_no_interval, is_not_estimable
 from readerstudy.studies.answer_form import FEATURES
 
 PARAMETERS = ExportParameters(n_boot=20)
@@ -29,7 +30,7 @@ ESTIMATE_CELLS = {
     "1 Performance": ["Sensitivity, % (n/N)", "Specificity, % (n/N)", "Accuracy, % (n/N)",
                       "AUC from calls (95% CI)"],
     "3 Agreement": ["Estimate (95% CI)"],
-    "3b Measurements": ["ICC(2,1) (95% CI)", "Bias (95% CI)"],
+    "3b Measurements": ["ICC(2,1) (95% CI)", "Bias, reader - other (95% CI)"],
     "4 Three-tier": ["Sensitivity, % (n/N)", "Specificity, % (n/N)", "Accuracy, % (n/N)",
                      "AUC from calls (95% CI)", "Sent to MRI, % (n/N)"],
     "5 MRMC": ["Estimate (95% CI)"],
@@ -121,13 +122,19 @@ def _check_table(path: Path) -> None:
         silent = table[prefix].isna() & table[column].isna()
         if prefix == "auc_scores":
             silent &= table["auc_scores_n"].notna()  # no scores at all: does not apply
-        if prefix.startswith("p_"):
+        if prefix.startswith("p_") and "versus" in table:
             silent &= table["versus"].notna()  # the model itself, or no model
+        if prefix not in ("auc_difference", "p_auc") and "reader" in table:
+            silent &= table["reader"] != ALL_READERS  # table 8's ORH row: AUCs only
         if "statistic" in table and prefix == "estimate":
             silent &= table["statistic"].isna()  # an MRMC equality test has no estimate
         assert not silent.any(), f"{path.name}: {prefix} missing without a reason"
         notes = table[column].dropna()
-        assert notes.map(is_not_estimable).all(), f"{path.name}: {column}: {notes.tolist()}"
+        # "no interval: <reason>": the estimate exists, its interval would have no width.
+        no_interval = notes.map(is_no_interval).astype(bool)
+        assert (notes.map(is_not_estimable).astype(bool) | no_interval).all(), (
+            f"{path.name}: {column}: {notes.tolist()}")
+        assert table.loc[no_interval[no_interval].index, prefix].notna().all(), path.name
 
 
 def _check_workbook(path: Path) -> None:
@@ -137,6 +144,12 @@ def _check_workbook(path: Path) -> None:
         header, body = rows[0], rows[1:]
         if header == (None,) or header == ("",):  # "Not applicable."
             continue
+        if sheet.title != "Notes":
+            # The table ends at a blank row; the methods footnote is under it.
+            end = next(i for i, row in enumerate(body) if all(v is None for v in row))
+            assert str(body[end + 1][0]).startswith("Methods: "), (sheet.title, body[end + 1])
+            assert "Software: Python " in str(body[end + 1][0])
+            body = body[:end]
         for row in body:
             cells = dict(zip(header, row, strict=True))
             for value in cells.values():

@@ -131,7 +131,7 @@ def test_a_study_without_reads_exports_its_readme_and_an_empty_reads_table(out):
 
     _export, notes = run_export(ct, out)
 
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "reads.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "reads.csv", "software.json"]
     assert notes == ["No analysable reads yet (reads of test cases with a reference standard)."]
     assert pd.read_csv(out / "reads.csv").empty
 

@@ -118,7 +118,8 @@ def test_a_coordinator_runs_an_export_and_downloads_the_archive(client_for, coor
     assert archive.status_code == 200 and archive["Content-Type"] == "application/zip"
     names = _zip_names(archive)
     assert set(names) == set(body["files"])
-    for expected in ("README.md", "reads.csv", "all/results.csv", "all/results.xlsx",
+    for expected in ("README.md", "reads.csv", "software.json", "all/results.csv",
+                     "all/results.xlsx",
                      "all/results.json", "internal/tables.xlsx", "internal/tables.md",
                      "internal/tables.html", "internal/table1_performance.csv",
                      "external/table2_counts.csv", "all/mrmc/imrmc.imrmc",

@@ -207,10 +207,14 @@ def expected_mrmc(results: Lookup, row) -> dict[str, float]:
             "equality": "_equality"}[row.comparison]
     other = row.other if isinstance(row.other, str) else ""
     condition = row.condition if isinstance(row.condition, str) else ""
-    found = results("mrmc", condition, "", f"{rating}{kind}_{row.analysis.lower()}", other)
-    return {"estimate": found.estimate, "ci_low": found.ci_low, "ci_high": found.ci_high,
-            "statistic": found.statistic, "df": found.df, "p_value": found.p_value,
-            "n": found.n, "readers": results("mrmc", "", "", "readers").estimate}
+    metric = f"{rating}{kind}_{row.analysis.lower()}"
+    found = results("mrmc", condition, "", metric, other)
+    expected = {"estimate": found.estimate, "ci_low": found.ci_low, "ci_high": found.ci_high,
+                "statistic": found.statistic, "df": found.df, "p_value": found.p_value,
+                "n": found.n, "readers": results("mrmc", "", "", "readers").estimate}
+    if kind == "_equality":  # the global test's numerator df is a row of its own
+        expected["df_num"] = results("mrmc", "", "", f"{metric}_df_numerator").estimate
+    return expected
 
 
 def expected_features(results: Lookup, row) -> dict[str, float]:

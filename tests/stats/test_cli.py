@@ -106,8 +106,10 @@ def test_cli_draws_roc_and_bland_altman_figures(tmp_path):
     assert done.returncode == 0, done.stderr
     plots = sorted(p.name for p in (tmp_path / "out" / "plots").iterdir())
     assert plots == [
-        "bland_altman_all_reader1_vs_model.png",
-        "bland_altman_all_reader1_vs_model.svg",
+        "bland_altman_all.png",
+        "bland_altman_all.svg",
+        "bland_altman_all_summary.png",
+        "bland_altman_all_summary.svg",
         "roc_all.png",
         "roc_all.svg",
     ]
@@ -140,3 +142,17 @@ def test_an_unwritable_output_folder_exits_1(tmp_path, capsys):
     blocker.write_text("not a folder")
     assert main([str(path), "--out", str(blocker / "out"), "--no-plots", "--n-boot", "10"]) == 1
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_cli_records_the_software_versions_and_the_seed(vandyke_csv, tmp_path):
+    import json
+    from importlib import metadata
+
+    out = tmp_path / "out"
+    done = run_cli(str(vandyke_csv), "--out", str(out), "--n-boot", "50", "--seed", "7",
+                   "--no-plots")
+    assert done.returncode == 0, done.stderr
+    record = json.loads((out / "software.json").read_text(encoding="utf-8"))
+    assert record["parameters"] == {"n_boot": 50, "seed": 7, "alpha": 0.05, "missing": "raise"}
+    for package in ("numpy", "scipy", "pandas", "statsmodels"):
+        assert record["software"][package] == metadata.version(package)

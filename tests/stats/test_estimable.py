@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from readerstudy.stats import agreement, features, icc, mcnemar, proportions, roc
 from readerstudy.stats.analysis import analyse, analyse_mrmc
-from readerstudy.stats.estimable import NotEstimableError, attempt, is_not_estimable, note
+from readerstudy.stats.estimable import (
+    NotEstimableError,
+    attempt,
+    is_no_interval,
+    is_not_estimable,
+    note,
+)
 from readerstudy.stats.mrmc import or_hillis
 
 
@@ -213,5 +219,11 @@ def test_analyse_completes_and_every_missing_estimate_has_its_reason(data):
     unexplained = out.loc[missing & ~out["note"].map(is_not_estimable).astype(bool)]
     assert unexplained.empty, unexplained[["analysis", "reader", "other", "metric"]]
     explained = out.loc[out["note"] != ""]
-    assert explained["note"].map(is_not_estimable).all()
+    no_interval = explained["note"].map(is_no_interval).astype(bool)
+    assert (explained["note"].map(is_not_estimable).astype(bool) | no_interval).all()
     assert explained["note"].str.len().gt(len("not estimable: ")).all()
+    # An estimate without an interval says why; no interval is ever printed with no width.
+    assert explained.loc[no_interval, "estimate"].notna().all()
+    assert explained.loc[no_interval, ["ci_low", "ci_high"]].isna().all().all()
+    width = out["ci_high"] - out["ci_low"]
+    assert not (width.abs() <= 1e-12).any(), out.loc[width.abs() <= 1e-12]

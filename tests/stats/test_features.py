@@ -168,3 +168,27 @@ def test_bad_input_is_refused_with_a_reason():
         logistic_regression(data.assign(g=data["f"]), features=["f", "g"], truth="truth")
     with pytest.raises(ValueError, match="method"):
         logistic_regression(data, features=["f"], truth="truth", method="ridge")
+
+
+def test_the_regression_accuracy_matches_statsmodels_fitted_classification():
+    # Yeh et al. 2022 report the logistic model's accuracy with its CI: here the share of
+    # cases statsmodels' Logit fit classifies correctly at 0.5, with statsmodels' Wilson
+    # interval (proportion_confint(method="wilson")).
+    from statsmodels.stats.proportion import proportion_confint
+
+    from readerstudy.stats.analysis import analyse
+
+    rng = np.random.default_rng(11)
+    n = 150
+    truth = rng.integers(0, 2, n)
+    a = (rng.random(n) < np.where(truth == 1, 0.7, 0.3)).astype(int)
+    b = (rng.random(n) < np.where(truth == 1, 0.6, 0.35)).astype(int)
+    reads = pd.DataFrame({"reader": "r1", "case": [f"c{i}" for i in range(n)], "truth": truth,
+                          "feature_a": a, "feature_b": b})
+    results = analyse(reads, n_boot=0)
+    accuracy = results.loc[results["metric"] == "logistic_accuracy"].iloc[0]
+    fit = sm.Logit(truth, sm.add_constant(np.column_stack([a, b]))).fit(disp=False)
+    correct = int(((fit.predict() >= 0.5) == (truth == 1)).sum())
+    assert accuracy["estimate"] == pytest.approx(correct / n, rel=1e-12) and accuracy["n"] == n
+    low, high = proportion_confint(correct, n, alpha=0.05, method="wilson")
+    assert (accuracy["ci_low"], accuracy["ci_high"]) == pytest.approx((low, high), rel=1e-9)

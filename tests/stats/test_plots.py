@@ -10,7 +10,16 @@ import pytest
 
 from readerstudy.stats.bland_altman import bland_altman
 from readerstudy.stats.io import validate_reads
-from readerstudy.stats.plots import bland_altman_figure, roc_figure, slug, write_plots
+from readerstudy.stats.plots import (
+    MAX_PAIR_PANELS,
+    _pair_results,
+    bland_altman_figure,
+    bland_altman_grid,
+    bland_altman_summary,
+    roc_figure,
+    slug,
+    write_plots,
+)
 from readerstudy.stats.roc import roc_curve
 
 
@@ -69,22 +78,49 @@ def test_bland_altman_figure_shows_bias_and_limits():
 
 
 @pytest.mark.slow
-def test_write_plots_saves_png_and_svg_for_roc_and_every_scored_pair(reads, tmp_path):
+def test_write_plots_saves_png_and_svg_for_roc_and_the_bland_altman_figures(reads, tmp_path):
     written = write_plots(reads, tmp_path)
     names = sorted(p.name for p in written)
     stems = {n.rsplit(".", 1)[0] for n in names}
-    assert stems == {
-        "roc_all",
-        "bland_altman_all_reader1_vs_reader2",
-        "bland_altman_all_reader1_vs_model",
-        "bland_altman_all_reader2_vs_model",
-    }
+    assert stems == {"roc_all", "bland_altman_all", "bland_altman_all_summary"}
     assert len(names) == 2 * len(stems)
     for path in written:
         if path.suffix == ".png":
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         else:
             assert ET.parse(path).getroot().tag.endswith("svg")
+
+
+def test_the_grid_has_a_panel_per_pair_and_the_summary_every_pairs_bias_and_limits(reads):
+    data = validate_reads(reads)
+    pairs = _pair_results(data, 0.05)
+    assert [(a, b) for a, b, _ in pairs] == [("reader1", "reader2"), ("reader1", "model"),
+                                             ("reader2", "model")]
+    grid = bland_altman_grid(pairs)
+    panels = [ax for ax in grid.axes if ax.get_visible()]
+    assert len(panels) == 3
+    for ax, (_, _, result) in zip(panels, pairs, strict=True):
+        levels = sorted(line.get_ydata()[0] for line in ax.get_lines()[1:])
+        for value in (result.loa_low, result.estimate, result.loa_high):
+            assert min(abs(level - value) for level in levels) < 1e-12
+    ax = bland_altman_summary(pairs).axes[0]
+    bias = ax.get_lines()[0]
+    np.testing.assert_allclose(bias.get_xdata(), [r.estimate for _, _, r in pairs])
+    assert [t.get_text() for t in ax.texts] == [
+        "reader1 - reader2", "reader1 - model", "reader2 - model"]
+
+
+def test_many_pairs_draw_each_reader_against_the_model_as_panels(tmp_path):
+    rng = np.random.default_rng(2)
+    truth = np.arange(40) % 2
+    rows = [{"reader": r, "case": f"c{i}", "truth": truth[i], "score": truth[i] + rng.normal(),
+             "reader_kind": "model" if r == "model" else "human"}
+            for r in [*(f"reader{k}" for k in range(1, 7)), "model"] for i in range(40)]
+    written = write_plots(pd.DataFrame(rows), tmp_path)
+    assert {p.stem for p in written} == {"roc_all", "bland_altman_all",
+                                        "bland_altman_all_summary"}
+    pairs = _pair_results(validate_reads(pd.DataFrame(rows)), 0.05)
+    assert len(pairs) == 21 > MAX_PAIR_PANELS
 
 
 def test_slug_makes_names_safe_for_files():

@@ -157,13 +157,15 @@ def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
             key = ("mrmc", str(rec.treatment_a), "", str(rec.treatment_b))
             metric = f"{prefix}_difference_{rec.analysis.lower()}"
             rows.append(from_result(key, metric, rec, df=_finite(rec.df), n=n))
-        if len(panels) > 2:
-            for rec in result.global_tests.itertuples():
-                metric = f"{prefix}_equality_{rec.analysis.lower()}"
-                rows.append(
-                    row(("mrmc", "", "", ""), metric, np.nan, statistic=rec.statistic,
-                        df=rec.df_den, p_value=rec.p_value, n=n)
-                )  # fmt: skip
+        # The global test of equal AUCs (with two conditions F = t squared, the same p);
+        # its numerator df (conditions - 1) is a row of its own: results have one df column.
+        for rec in result.global_tests.itertuples():
+            metric = f"{prefix}_equality_{rec.analysis.lower()}"
+            rows.append(
+                row(("mrmc", "", "", ""), metric, np.nan, statistic=rec.statistic,
+                    df=_finite(rec.df_den), p_value=rec.p_value, n=n)
+            )  # fmt: skip
+            rows.append(row(("mrmc", "", "", ""), f"{metric}_df_numerator", float(rec.df_num)))
     if rows:
         rows.append(row(("mrmc", "", "", ""), "readers", float(len(readers))))
     return rows

@@ -14,7 +14,9 @@ Per feature (metrics named after the column, ``feature_<name>_...``):
 
 Per reader: ``logistic_events`` (malignant cases; ``n``: cases), ``logistic_firth`` (1 when
 the data are separated and Firth's penalised likelihood was used, else 0; its ``note`` says
-why, and which constant features were left out) and ``logistic_separation`` (1 or 0).
+why, and which constant features were left out), ``logistic_separation`` (1 or 0) and
+``logistic_accuracy`` (with ``_clopper_pearson`` and ``_successes``): the share of cases the fitted model classifies correctly at 0.5 (apparent
+accuracy, as Yeh et al. 2022 report it; Wilson interval).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from readerstudy.stats.analyses.panel import Panel
-from readerstudy.stats.analyses.rows import Key, count, not_estimable, row
+from readerstudy.stats.analyses.rows import Key, count, not_estimable, proportion_rows, row
 from readerstudy.stats.estimable import attempt, note
 from readerstudy.stats.features import LogisticResult, fisher_per_feature, logistic_regression
+from readerstudy.stats.proportions import proportion
 
 PREFIX = "feature_"
 CONSTANT = "left out of the regression: the feature is present in every case or in none"
@@ -78,6 +81,8 @@ def _reader_rows(key: Key, data: pd.DataFrame, features: list[str], alpha: float
                 note=logistic.note),
             row(key, "logistic_separation", float(logistic.separation), n=logistic.n),
         ]  # fmt: skip
+        rows += proportion_rows(key, "logistic_accuracy",
+                                proportion(logistic.correct, logistic.n, alpha=alpha))
     return rows
 
 

@@ -117,25 +117,61 @@ def _mcnemar_rows(panel: Panel, codes: np.ndarray, readers: list[str], alpha: fl
     rows = []
     for i, j in pairs(len(readers)):
         both = ~np.isnan(codes[:, i]) & ~np.isnan(codes[:, j])
-        t, a, b = panel.known_truth[both], codes[both, i], codes[both, j]
         key = ("mcnemar", panel.condition, readers[i], readers[j])
-        for name, subset, cases in (
-            ("sensitivity", t == 1, "malignant cases"),
-            ("specificity", t == 0, "benign cases"),
-            ("accuracy", t == t, "cases"),
-        ):
-            if not subset.any():
-                why = note(f"no {cases} called by both readers")
-                rows += [not_estimable(key, f"{name}_{m}", why, 0) for m in ("exact", "chi2")]
-                continue
-            right_a, right_b = a[subset] == t[subset], b[subset] == t[subset]
-            a_only, b_only = int((right_a & ~right_b).sum()), int((right_b & ~right_a).sum())
-            for method in ("exact", "chi2"):
-                r = mcnemar.mcnemar_from_counts(
-                    a_only, b_only, int(subset.sum()), method=method, alpha=alpha
-                )
-                rows.append(from_result(key, f"{name}_{method}", r, df=r.df))
+        rows += mcnemar_pair_rows(key, panel.known_truth[both], codes[both, i], codes[both, j],
+                                  alpha)  # fmt: skip
     return rows
+
+
+def mcnemar_pair_rows(
+    key: tuple[str, str, str, str],
+    t: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    alpha: float,
+    prefix: str = "",
+    both: str = "both readers",
+) -> list[dict]:
+    """Exact and chi-square McNemar tests of two sets of paired 0/1 calls ``a``, ``b`` of
+    the same cases (truth ``t``): sensitivity (malignant cases), specificity (benign cases),
+    accuracy (all), each metric named ``prefix`` + ``sensitivity_exact`` ...; the estimate
+    is the proportion correct of ``a`` minus that of ``b``."""
+    rows = []
+    for name, subset, cases in (
+        ("sensitivity", t == 1, "malignant cases"),
+        ("specificity", t == 0, "benign cases"),
+        ("accuracy", t == t, "cases"),
+    ):
+        if not subset.any():
+            why = note(f"no {cases} called by {both}")
+            rows += [not_estimable(key, f"{prefix}{name}_{m}", why, 0) for m in ("exact", "chi2")]
+            continue
+        right_a, right_b = a[subset] == t[subset], b[subset] == t[subset]
+        a_only, b_only = int((right_a & ~right_b).sum()), int((right_b & ~right_a).sum())
+        for method in ("exact", "chi2"):
+            r = mcnemar.mcnemar_from_counts(
+                a_only, b_only, int(subset.sum()), method=method, alpha=alpha
+            )
+            rows.append(from_result(key, f"{prefix}{name}_{method}", r, df=r.df))
+    return rows
+
+
+def paired_auc_row(
+    key: tuple[str, str, str, str], t: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str,
+    alpha: float,
+) -> dict:
+    """DeLong's paired test of the AUCs of ``a`` and ``b`` (scores or 0/1 calls of the same
+    cases, truth ``t``): AUC(a) - AUC(b), Wald interval, z, p."""
+    reason = delong_not_estimable(t) if t.size else "no case read by both"
+    if reason:
+        return not_estimable(key, metric, note(reason), int(t.size))
+    aucs, cov = delong_covariance(t, np.vstack([a, b]))
+    diff = float(aucs[0] - aucs[1])
+    se = float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1], 0.0)))
+    z = stats.norm.ppf(1.0 - alpha / 2.0)
+    stat = diff / se if se > 0 else float(np.copysign(np.inf, diff) if diff else 0.0)
+    return row(key, metric, diff, diff - z * se, diff + z * se, stat, np.nan,
+               float(2.0 * stats.norm.sf(abs(stat))), int(t.size))  # fmt: skip
 
 
 def _kappa_rows(panel: Panel, alpha: float) -> list[dict]:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from readerstudy.stats import proportions
-from readerstudy.stats.estimable import note
+from readerstudy.stats.estimable import no_interval, note
 from readerstudy.stats.io import ANALYSES, RESULT_COLUMNS
 
 #: Where an estimate belongs: (analysis, condition, reader, other).
@@ -58,6 +58,10 @@ def from_result(
     A NaN estimate carries the result's ``not_estimable`` reason in ``note``.
     """
     reason = getattr(r, "not_estimable", "")
+    why = note(reason) if reason else ""
+    without_interval: str = getattr(r, "no_interval", "")
+    if not why and without_interval:
+        why = no_interval(without_interval)
     return row(
         key,
         metric,
@@ -68,7 +72,7 @@ def from_result(
         df,
         getattr(r, "p_value", np.nan),
         getattr(r, "n", None) if n is None else n,
-        note(reason) if reason else "",
+        why,
     )
 
 
@@ -107,8 +111,54 @@ def pairs(n: int) -> list[tuple[int, int]]:
     return [(i, j) for i in range(n) for j in range(i + 1, n)]
 
 
+#: Why an interval has no width, by the start of the metric's name (the first that matches).
+_ZERO_WIDTH = (
+    ("auc_difference", "the variance of the AUC difference is 0 in these data (both readers' "
+                       "AUCs are without variance: constant scores or perfect separation), so "
+                       "neither an interval nor DeLong's z test exists"),
+    ("auc_calls_difference", "the variance of the AUC difference is 0 in these data (both "
+                             "readers' AUCs are without variance: one call for every case or "
+                             "perfect separation), so neither an interval nor DeLong's z test "
+                             "exists"),
+    ("auc", "the AUC's variance is 0 in these data: every case has the same score, or the "
+            "scores (calls) separate the classes perfectly"),
+    ("cohen_kappa", "kappa's standard error is 0 in these data: a reader used one category "
+                    "only, or the readers agree on every case"),
+    ("fleiss_kappa", "the jackknife standard error is 0: leaving out any one case gives "
+                     "the same kappa"),
+    ("icc", "the ratings agree exactly (residual variance 0)"),
+    ("", "its standard error is 0 in these data"),
+)
+
+
+def _zero_width_reason(metric: str) -> str:
+    bare = metric.split("measurement_", 1)[-1].split("_", 1)[-1] if metric.startswith(
+        "measurement_") else metric
+    return next(why for start, why in _ZERO_WIDTH if bare.startswith(start)
+                or metric.startswith(start))
+
+
+def no_zero_width(row_: dict) -> dict:
+    """A row whose interval has no width (``ci_low == ci_high``, both finite) loses the
+    interval, and an infinite z or t with it (a test with no variance is not a test), and
+    says why in ``note``; other rows are returned as they are."""
+    low, high, estimate = row_["ci_low"], row_["ci_high"], row_["estimate"]
+    if row_["note"] or not (np.isfinite(low) and np.isfinite(high) and np.isfinite(estimate)):
+        return row_
+    if high - low > 1e-12 * max(1.0, abs(estimate)):
+        return row_
+    fixed = dict(row_, ci_low=np.nan, ci_high=np.nan, note=no_interval(_zero_width_reason(
+        row_["metric"])))
+    if np.isinf(row_["statistic"]) and not row_["metric"].startswith(("icc", "measurement_")):
+        fixed.update(statistic=np.nan, p_value=np.nan)
+    return fixed
+
+
 def results_frame(rows: list[dict]) -> pd.DataFrame:
-    """The rows as the results table: ordered by :data:`ANALYSES`, typed as documented."""
+    """The rows as the results table: ordered by :data:`ANALYSES`, typed as documented.
+
+    An interval with no width is left out, with the reason (:func:`no_zero_width`)."""
+    rows = [no_zero_width(r) for r in rows]
     results = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     if results.empty:
         return results.astype({"n": "Int64", "note": str})
