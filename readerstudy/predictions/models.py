@@ -144,7 +144,7 @@ class Prediction(models.Model):
         null=True, blank=True,
         help_text="Where the model looked, made by the worker with the prediction: "
         '{"method": "Grad-CAM", "views": [{"view", "png" (data URI)}]}; the trainees\' '
-        "feedback shows it. Made in teaching studies (ai_feedback) only, else empty.",
+        "feedback shows it. Made in assisted and teaching studies only (Study.mode), else empty.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 

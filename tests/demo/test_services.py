@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from readerstudy.analysis.frames import reads_frame
+from readerstudy.analysis.results import analyse_reads
 from readerstudy.core.models import AuditEvent
 from readerstudy.demo.phantom_facts import PhantomTruth
 from readerstudy.demo.services import (
@@ -182,6 +183,14 @@ def test_an_assisted_study_gets_an_aided_read_after_each_unaided_read_the_model_
     right_before = sum(unaided[r.reader_id, r.case_id].call == r.case.reference.label for r in aided)
     assert right >= right_before
     assert frame_conditions(study) >= {"CT", "CT + AI"}
+    # The export's statistics pair each reader's unaided and aided reads (readerstudy/stats/analyses/aided.py).
+    results = analyse_reads(reads_frame(study), n_boot=0)
+    aided_rows = results[results["analysis"] == "aided"]
+    assert not aided_rows.empty
+    assert set(aided_rows["condition"]) == {"CT", "CT + AI"}
+    paired = aided_rows[(aided_rows["condition"] == "CT") & (aided_rows["other"] == "CT + AI")]
+    assert {r.username for r in CT_READERS} <= set(paired["reader"])
+    assert {"calls_changed", "auc_difference", "accuracy_exact", "auc_difference_rrrc"} <= set(paired["metric"])
 
 
 def frame_conditions(study) -> set[str]:
