@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from readerstudy.core.models import AuditEvent, audit
-from readerstudy.core.tasks import enqueue
+from readerstudy.core.tasks import BrokerUnavailable, enqueue
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
 from readerstudy.predictions.registry import latest_model_for
 from readerstudy.predictions.selectors import reading_cases
@@ -90,15 +90,23 @@ def inference_job_start(*, study: Study, model_version: ModelVersion | None = No
             audit(actor=by, verb=AuditEvent.Verb.INFERENCE, obj=job, study_slug=study.slug,
                   model=model_version.reader_name, cases=job.total, **details)
             if dispatch:
-                transaction.on_commit(
-                    lambda: enqueue("predictions.run_inference_job", job_pk=job.pk)
-                )
+                transaction.on_commit(lambda: _dispatch(job.pk))
     except IntegrityError:
         # A concurrent start of the same model on the same study created it first.
         return InferenceJob.objects.get(
             study=study, model_version=model_version, status__in=InferenceJob.ACTIVE
         ), False
     return job, True
+
+
+def _dispatch(job_pk: int) -> None:
+    """Send the job's task; when the broker is away, fail the job (it may be retried) and
+    raise :class:`~readerstudy.core.tasks.BrokerUnavailable` (503)."""
+    try:
+        enqueue("predictions.run_inference_job", job_pk=job_pk)
+    except BrokerUnavailable as exc:
+        inference_job_fail(job_pk=job_pk, error=f"Could not be queued: {exc}")
+        raise
 
 
 def inference_job_cancel(*, job: InferenceJob, by=None) -> bool:
