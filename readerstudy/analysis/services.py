@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from readerstudy.analysis import bundle
@@ -139,6 +140,29 @@ def _is_stalled(export: AnalysisExport) -> bool:
     if export.status == AnalysisExport.Status.RUNNING:
         return export.started_at is not None and export.started_at < since
     return False
+
+
+def exports_requeue_stale() -> list[int]:
+    """Send again the task of each export that stalled (:func:`_is_stalled`); return their pks.
+
+    The periodic sweep (celery beat) and every request of an export run it, so an export
+    whose task a broker restart lost still ends; the task claims the export once
+    (:func:`_claim`), so a duplicate does nothing. A broker still away leaves it for later.
+    """
+    now = timezone.now()
+    candidates = AnalysisExport.objects.filter(
+        Q(status=AnalysisExport.Status.QUEUED, created_at__lt=now - QUEUED_STALE_AFTER)
+        | Q(status=AnalysisExport.Status.RUNNING, started_at__lt=now - STALE_AFTER)
+    )
+    requeued = []
+    for export_pk in candidates.values_list("pk", flat=True):
+        try:
+            enqueue("analysis.export_job", export_pk=export_pk)
+        except BrokerUnavailable as exc:
+            logger.warning("export %s stalled, and could not be re-queued: %s", export_pk, exc)
+            break
+        requeued.append(export_pk)
+    return requeued
 
 
 def _is_user(user) -> bool:

@@ -99,6 +99,12 @@ def enqueue(name: str, **kwargs: Any) -> None:
             f"The task queue is unavailable ({type(exc).__name__}: {exc}).") from exc
 
 
+def runs_in_process() -> bool:
+    """Whether tasks run eagerly in this process (no broker): a sweep of stalled jobs is
+    then no business of a web request, which would run the whole job itself."""
+    return bool(current_app.conf.task_always_eager)
+
+
 def route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **rest: Any) -> dict | None:
     """Celery router (``CELERY_TASK_ROUTES``): the model's tasks go to the inference queue,
     read when each task is sent, so a test or a worker can change it."""

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.core.permissions import IsCoordinator, IsReader, is_coordinator
+from readerstudy.core.tasks import runs_in_process
 from readerstudy.predictions import registry, selectors, services
 from readerstudy.predictions.feedback import FeedbackUnavailable, feedback_for
 from readerstudy.predictions.forms import InferenceStartForm
@@ -107,6 +108,8 @@ class InferenceView(APIView):
     }))
     def get(self, request, slug: str):
         study = get_object_or_404(Study, slug=slug)
+        if not runs_in_process():
+            services.inference_jobs_requeue_stale()  # a status request ends stalled jobs too
         return Response({
             "jobs": InferenceJobSerializer(selectors.jobs_for(study=study), many=True).data,
             "model_versions": ModelVersionSerializer(registry.model_versions_for(study=study), many=True).data,
@@ -303,7 +306,10 @@ def inference_job_retry(request: HttpRequest, slug: str, pk: int) -> HttpRespons
 @login_required
 @require_http_methods(["GET"])
 def inference_job_row(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """One run as the page's table shows it: what the page's script polls while it runs."""
+    """One run as the page's table shows it: what the page's script polls while it runs.
+    Each poll also re-queues a run that stopped moving (its tasks were lost)."""
     study = _coordinator_study(request, slug)
+    if not runs_in_process():
+        services.inference_jobs_requeue_stale()
     job = _with_retry(study, [_job_of(study, pk)])[0]
     return render(request, "predictions/_job_row.html", {"study": study, "job": job})

@@ -14,9 +14,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 
 from readerstudy.analysis.models import AnalysisExport
-from readerstudy.celery import app
 from readerstudy.core.errors import RETRY_AFTER_S
 from readerstudy.studies import services as study_services
+from tests.predictions.workers import broker
 
 pytestmark = pytest.mark.django_db
 
@@ -38,21 +38,10 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-@contextlib.contextmanager
-def broker_down() -> Iterator[None]:
+def broker_down():
     """A real Redis broker URL on a port where nothing listens: publishing a task fails as it
     does when Redis is stopped."""
-    before = (app.conf.broker_url, app.conf.task_always_eager)
-    app.conf.broker_url = f"redis://127.0.0.1:{_closed_port()}/0"
-    app.conf.task_always_eager = False
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
-        yield
-    finally:
-        app.conf.broker_url, app.conf.task_always_eager = before
-        app._pool = None
-        app.amqp._producer_pool = None
+    return broker(f"redis://127.0.0.1:{_closed_port()}/0")
 
 
 @pytest.fixture
