@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "readerstudy.predictions",
     "readerstudy.analysis",
     "readerstudy.web",
+    "readerstudy.backup",
     # Last: the demo builds its studies through every other app's services.
     "readerstudy.demo",
 ]
