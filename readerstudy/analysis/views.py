@@ -28,7 +28,7 @@ from readerstudy.analysis import services
 from readerstudy.analysis.forms import ExportParametersForm
 from readerstudy.analysis.models import AnalysisExport
 from readerstudy.core.permissions import IsCoordinator, is_coordinator
-from readerstudy.core.tasks import runs_in_process
+from readerstudy.core.tasks import BrokerUnavailable, runs_in_process
 from readerstudy.studies.models import Study
 from readerstudy.web.coordinator_views import _study_context as study_page_context
 from readerstudy.web.csp import strict_csp
@@ -211,8 +211,12 @@ def exports_page(request: HttpRequest, slug: str) -> HttpResponse:
     study = _coordinator_study(request, slug)
     form = ExportParametersForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        export, created = services.export_request(study=study, by=request.user,
-                                                  parameters=form.parameters)
+        try:
+            export, created = services.export_request(study=study, by=request.user,
+                                                      parameters=form.parameters)
+        except BrokerUnavailable as exc:
+            messages.error(request, f"{exc} The export was not started: try again in a moment.")
+            return redirect("web-exports", slug=slug)
         if created:
             messages.success(request, f"Export #{export.pk} started.")
         else:

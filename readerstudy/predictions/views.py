@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.core.permissions import IsCoordinator, IsReader, is_coordinator
-from readerstudy.core.tasks import runs_in_process
+from readerstudy.core.tasks import BrokerUnavailable, runs_in_process
 from readerstudy.predictions import registry, selectors, services
 from readerstudy.predictions.feedback import FeedbackUnavailable, feedback_for
 from readerstudy.predictions.forms import InferenceStartForm
@@ -256,6 +256,10 @@ def inference_page(request: HttpRequest, slug: str) -> HttpResponse:
                 study=study, model_version=form.cleaned_data["model_version"], by=request.user)
         except ValidationError as exc:
             form.add_error("model_version", exc)
+        except BrokerUnavailable as exc:
+            messages.error(request, f"{exc} The run was not started (it is listed as failed): "
+                                    "try again in a moment.")
+            return redirect("web-inference", slug=slug)
         else:
             if created:
                 messages.success(request, f"Run #{job.pk} of {_label(job.model_version)} started.")
@@ -292,6 +296,8 @@ def inference_job_retry(request: HttpRequest, slug: str, pk: int) -> HttpRespons
         new, created = services.inference_job_retry(job=job, by=request.user)
     except ValidationError as exc:
         messages.warning(request, " ".join(exc.messages))
+    except BrokerUnavailable as exc:
+        messages.error(request, f"{exc} The retry was not started: try again in a moment.")
     else:
         if created:
             messages.success(request, f"Run #{new.pk} retries run #{job.pk}: it reads the "

@@ -110,3 +110,15 @@ def test_an_export_requested_while_the_broker_is_down_is_503_and_not_left_queued
                         content_type="application/json")
     assert again.status_code == 202 and again.json()["id"] != export.pk
     assert AnalysisExport.objects.get(pk=again.json()["id"]).status == "done"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_exports_page_says_the_queue_is_away_and_leaves_no_export_queued(open_study, coordinator):
+    client = _client(coordinator)
+    with broker_down():
+        response = client.post(f"/coordinator/{open_study.slug}/exports/", {
+            "n_boot": 200, "seed": 1, "alpha": 0.05}, follow=True)
+    assert response.status_code == 200
+    assert b"The task queue is unavailable" in response.content
+    assert b"The export was not started" in response.content
+    assert not AnalysisExport.objects.filter(status__in=["queued", "running"]).exists()
