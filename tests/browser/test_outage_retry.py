@@ -9,7 +9,7 @@ import time
 import pytest
 
 from readerstudy.studies.models import Read
-from tests.browser.conftest import ARTIFACTS, wait_until_loaded
+from tests.browser.conftest import ARTIFACTS, sign_in, wait_until_loaded
 from tests.browser.test_reading_room import open_next_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,3 +44,19 @@ def test_a_read_answered_503_waits_as_the_server_asks_then_lands_once(page, live
     assert len(attempts) == 2 and attempts[0][1] == attempts[1][1]  # one submission id
     assert attempts[1][0] - attempts[0][0] >= 3.9  # waited as asked (its own backoff is 1 s)
     assert Read.objects.filter(reader=reader, case__code=code).count() == 1
+
+
+def test_the_coordinator_is_told_when_the_task_queue_is_away(page, live_server, ct_study, reader,
+                                                             coordinator):
+    from readerstudy.analysis.models import AnalysisExport
+    from tests.core.test_outages import broker_down
+
+    sign_in(page, live_server, coordinator)
+    page.goto(f"{live_server.url}/coordinator/{ct_study.slug}/exports/")
+    with broker_down():
+        page.click("#run-export")
+        page.wait_for_selector("text=The task queue is unavailable")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "outage_export_broker_down.png"), full_page=True)
+    assert "The export was not started" in page.content()
+    assert not AnalysisExport.objects.filter(status__in=["queued", "running"]).exists()
