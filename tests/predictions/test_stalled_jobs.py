@@ -249,3 +249,34 @@ def test_a_job_whose_queued_chunks_a_broker_restart_lost_is_requeued_and_finishe
         _one_prediction_per_case(job, ct_cases)
     finally:
         redis.stop()
+
+
+@pytest.mark.django_db
+def test_run_inference_following_a_job_waits_out_a_database_outage(ct_cases, ct_model, monkeypatch,
+                                                                   capsys):
+    from django.db import OperationalError
+    from tqdm import tqdm
+
+    from readerstudy.predictions.management.commands.run_inference import Command
+
+    job = _started_and_half_done(ct_cases[0].study, ct_model)
+    InferenceJob.objects.filter(pk=job.pk).update(status="done", done=4)
+    refresh = InferenceJob.refresh_from_db
+    calls = []
+
+    def database_away_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return refresh(self, *args, **kwargs)
+
+    monkeypatch.setattr(InferenceJob, "refresh_from_db", database_away_once)
+    monkeypatch.setattr("readerstudy.predictions.management.commands.run_inference.time.sleep",
+                        lambda seconds: None)
+    bar = tqdm(total=4, disable=False, file=io.StringIO())
+
+    Command(stdout=io.StringIO(), stderr=io.StringIO())._follow(job, bar, poll=0.01)
+
+    assert len(calls) == 2 and job.status == "done"
+    assert "The database is unavailable (server closed the connection unexpectedly); trying again." \
+        in capsys.readouterr().out
