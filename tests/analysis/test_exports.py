@@ -306,7 +306,7 @@ def test_the_sweep_sends_again_an_export_whose_task_was_lost_and_leaves_live_one
                                       parameters=services.ExportParameters(**FAST), enqueue=False)
     _just_queued, _ = services.export_request(study=small_study, by=coordinator,
                                               parameters=services.ExportParameters(n_boot=60),
-                                         enqueue=False)
+                                              enqueue=False)
     running, _ = services.export_request(study=small_study, by=coordinator,
                                          parameters=services.ExportParameters(n_boot=70),
                                          enqueue=False)
