@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "readerstudy.predictions",
     "readerstudy.analysis",
     "readerstudy.web",
+    "readerstudy.backup",
     # Last: the demo builds its studies through every other app's services.
     "readerstudy.demo",
 ]
@@ -224,9 +225,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-# Redis redelivers a task whose worker died (acks_late) after this many seconds; it must
-# exceed the longest task. The worker tests shorten it.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Redis redelivers a task whose worker died (acks_late) after this many seconds. It must
+# exceed the longest task (an export: 30 min), or a task still running would be delivered a
+# second time; the default is that limit plus 5 min. A killed worker's inference job does not
+# wait for it: the stale-job sweep below re-queues it. The worker tests shorten it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 35 * 60)}
+# Celery beat (``celery -A readerstudy beat``) runs the sweeps that re-queue stalled jobs;
+# the status requests of the coordinator's pages run them too, so jobs end without beat.
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-inference-jobs": {"task": "predictions.requeue_stale_jobs", "schedule": 60.0},
+    "requeue-stale-exports": {"task": "analysis.requeue_stale_exports", "schedule": 60.0},
+}
 # Tasks have explicit names ("<app>.<verb>"); the model's ("predictions.*") go to
 # READERSTUDY_INFERENCE_QUEUE, the others to Celery's default queue.
 CELERY_TASK_ROUTES = ["readerstudy.core.tasks.route"]
@@ -238,6 +247,9 @@ READERSTUDY_MODEL_DIR = Path(env_str("READERSTUDY_MODEL_DIR", str(VAR_DIR / "mod
 # Inference tasks go to this queue (a GPU worker can consume only it); cases per task.
 READERSTUDY_INFERENCE_QUEUE = env_str("READERSTUDY_INFERENCE_QUEUE", "celery")
 READERSTUDY_INFERENCE_CHUNK = env_int("READERSTUDY_INFERENCE_CHUNK", 16)
+# An active inference job whose work has not moved for this many seconds (no case predicted
+# or failed) has lost its tasks and is re-queued: longer than one chunk takes.
+READERSTUDY_INFERENCE_STALE_AFTER = env_int("READERSTUDY_INFERENCE_STALE_AFTER", 300)
 # After a session passes the whole image access check for a series, its next requests for
 # that series skip the check for this many seconds: revoking access (logout, closing a
 # study, removing an assignment) reaches image requests within this bound. 0: check always.

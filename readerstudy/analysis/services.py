@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from readerstudy.analysis import bundle
@@ -27,7 +28,7 @@ from readerstudy.analysis.fingerprint import study_fingerprint
 from readerstudy.analysis.frames import reads_frame
 from readerstudy.analysis.models import AnalysisExport
 from readerstudy.core.models import AuditEvent, audit
-from readerstudy.core.tasks import enqueue
+from readerstudy.core.tasks import BrokerUnavailable, enqueue
 from readerstudy.studies.models import Study
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ ARCHIVE_NAME = "export.zip"
 EXPORT_TIME_LIMIT = 30 * 60
 # An export queued or running for longer than its task may run has lost its task.
 STALE_AFTER = timedelta(seconds=EXPORT_TIME_LIMIT + 300)
+# A queued export whose task has not started by then is sent again (a broker restart may
+# have lost it); a duplicate task finds the export claimed or finished and does nothing.
+QUEUED_STALE_AFTER = timedelta(minutes=2)
 MAX_BOOT = 100_000
 
 
@@ -119,11 +123,11 @@ def export_request(*, study: Study, by=None, parameters: ExportParameters | None
             existing = _live(study, fingerprint)
             if existing is None:
                 raise
+    audit(actor=by, verb=AuditEvent.Verb.EXPORTED, obj=existing, study_slug=study.slug,
+          action="requested", reused=not created, fingerprint=fingerprint)
     if enqueue and (created or _is_stalled(existing)):
         export_pk = existing.pk
         transaction.on_commit(lambda: _enqueue(export_pk))
-    audit(actor=by, verb=AuditEvent.Verb.EXPORTED, obj=existing, study_slug=study.slug,
-          action="requested", reused=not created, fingerprint=fingerprint)
     return existing, created
 
 
@@ -132,10 +136,33 @@ def _is_stalled(export: AnalysisExport) -> bool:
     lost (a broker restart, a killed worker); enqueueing it again is safe."""
     since = timezone.now() - STALE_AFTER
     if export.status == AnalysisExport.Status.QUEUED:
-        return export.created_at < since
+        return export.created_at < timezone.now() - QUEUED_STALE_AFTER
     if export.status == AnalysisExport.Status.RUNNING:
         return export.started_at is not None and export.started_at < since
     return False
+
+
+def exports_requeue_stale() -> list[int]:
+    """Send again the task of each export that stalled (:func:`_is_stalled`); return their pks.
+
+    The periodic sweep (celery beat) and every request of an export run it, so an export
+    whose task a broker restart lost still ends; the task claims the export once
+    (:func:`_claim`), so a duplicate does nothing. A broker still away leaves it for later.
+    """
+    now = timezone.now()
+    candidates = AnalysisExport.objects.filter(
+        Q(status=AnalysisExport.Status.QUEUED, created_at__lt=now - QUEUED_STALE_AFTER)
+        | Q(status=AnalysisExport.Status.RUNNING, started_at__lt=now - STALE_AFTER)
+    )
+    requeued = []
+    for export_pk in candidates.values_list("pk", flat=True):
+        try:
+            enqueue("analysis.export_job", export_pk=export_pk)
+        except BrokerUnavailable as exc:
+            logger.warning("export %s stalled, and could not be re-queued: %s", export_pk, exc)
+            break
+        requeued.append(export_pk)
+    return requeued
 
 
 def _is_user(user) -> bool:
@@ -143,7 +170,16 @@ def _is_user(user) -> bool:
 
 
 def _enqueue(export_pk: int) -> None:
-    enqueue("analysis.export_job", export_pk=export_pk)
+    """Send the export's task; when the broker is away, fail the export (a later request
+    makes a new one) and raise :class:`~readerstudy.core.tasks.BrokerUnavailable` (503)."""
+    try:
+        enqueue("analysis.export_job", export_pk=export_pk)
+    except BrokerUnavailable as exc:
+        AnalysisExport.objects.filter(pk=export_pk, status=AnalysisExport.Status.QUEUED).update(
+            status=AnalysisExport.Status.FAILED, error=f"Could not be queued: {exc}",
+            finished_at=timezone.now(), step="failed",
+        )
+        raise
 
 
 def _claim(export_pk: int) -> bool:

@@ -28,6 +28,7 @@ from readerstudy.analysis import services
 from readerstudy.analysis.forms import ExportParametersForm
 from readerstudy.analysis.models import AnalysisExport
 from readerstudy.core.permissions import IsCoordinator, is_coordinator
+from readerstudy.core.tasks import BrokerUnavailable, runs_in_process
 from readerstudy.studies.models import Study
 from readerstudy.web.coordinator_views import _study_context as study_page_context
 from readerstudy.web.csp import strict_csp
@@ -112,6 +113,8 @@ class ExportDetailView(APIView):
 
     @extend_schema(responses=ExportSerializer)
     def get(self, request, slug: str, pk: int):
+        if not runs_in_process():
+            services.exports_requeue_stale()  # a status request ends a stalled export too
         return Response(ExportSerializer(get_export(slug, pk), context={"request": request}).data)
 
 
@@ -208,8 +211,12 @@ def exports_page(request: HttpRequest, slug: str) -> HttpResponse:
     study = _coordinator_study(request, slug)
     form = ExportParametersForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        export, created = services.export_request(study=study, by=request.user,
-                                                  parameters=form.parameters)
+        try:
+            export, created = services.export_request(study=study, by=request.user,
+                                                      parameters=form.parameters)
+        except BrokerUnavailable as exc:
+            messages.error(request, f"{exc} The export was not started: try again in a moment.")
+            return redirect("web-exports", slug=slug)
         if created:
             messages.success(request, f"Export #{export.pk} started.")
         else:
@@ -229,8 +236,11 @@ def exports_page(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET"])
 def export_fragment(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """One export as the page shows it: what the page's script polls while it runs."""
+    """One export as the page shows it: what the page's script polls while it runs. Each
+    poll also sends again an export whose task was lost."""
     study = _coordinator_study(request, slug)
+    if not runs_in_process():
+        services.exports_requeue_stale()
     export = get_object_or_404(study.exports.select_related("requested_by", "study"), pk=pk)
     return render(request, "analysis/_export.html",
                   _export_context(export, open_files=True))

@@ -15,6 +15,9 @@ from typing import Any
 
 from celery import current_app, shared_task  # noqa: TID251 - the one sanctioned use
 from django.conf import settings
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from readerstudy.core.errors import ServiceUnavailable
 
 #: Errors a later attempt may not meet (a broker, a database or object storage briefly
 #: away): a task retries on them with backoff.
@@ -74,14 +77,32 @@ def task(
     return decorate
 
 
+class BrokerUnavailable(ServiceUnavailable):
+    """The broker could not take a task (it is down or unreachable): answered 503."""
+
+
 def enqueue(name: str, **kwargs: Any) -> None:
     """Send the task registered as ``name`` with keyword arguments ``kwargs``.
 
     The task is looked up among the registered ones (each app's ``ready`` imports its
     ``tasks``), so a misspelt name fails here, and without a broker the task runs in this
     process as any eager task does. Its queue is :func:`route`'s.
+
+    Raises :class:`BrokerUnavailable` when the broker cannot be reached (after Celery's own
+    publish retries): the caller then ends the job it was starting, so that nothing waits
+    for a task that was never sent.
     """
-    current_app.tasks[name].apply_async(kwargs=kwargs)
+    try:
+        current_app.tasks[name].apply_async(kwargs=kwargs)
+    except (KombuOperationalError, ConnectionError) as exc:
+        raise BrokerUnavailable(
+            f"The task queue is unavailable ({type(exc).__name__}: {exc}).") from exc
+
+
+def runs_in_process() -> bool:
+    """Whether tasks run eagerly in this process (no broker): a sweep of stalled jobs is
+    then no business of a web request, which would run the whole job itself."""
+    return bool(current_app.conf.task_always_eager)
 
 
 def route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **rest: Any) -> dict | None:

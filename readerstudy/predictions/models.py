@@ -94,6 +94,12 @@ class InferenceJob(models.Model):
     finished_at = models.DateTimeField(
         null=True, blank=True, help_text="When it ended: done, failed or cancelled."
     )
+    progressed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When its work last moved: claimed, a case predicted or failed, or re-queued. "
+        "An active job that has not moved for READERSTUDY_INFERENCE_STALE_AFTER seconds is "
+        "re-queued (services.inference_jobs_requeue_stale).",
+    )
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries",
         help_text="The failed or cancelled job this one runs again.",

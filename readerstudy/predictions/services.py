@@ -12,21 +12,25 @@ the tasks nor torch.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from readerstudy.core.models import AuditEvent, audit
-from readerstudy.core.tasks import enqueue
+from readerstudy.core.tasks import BrokerUnavailable, enqueue
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
 from readerstudy.predictions.registry import latest_model_for
 from readerstudy.predictions.selectors import reading_cases
 from readerstudy.studies.models import Case, Study
+
+logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- jobs
 
@@ -90,15 +94,23 @@ def inference_job_start(*, study: Study, model_version: ModelVersion | None = No
             audit(actor=by, verb=AuditEvent.Verb.INFERENCE, obj=job, study_slug=study.slug,
                   model=model_version.reader_name, cases=job.total, **details)
             if dispatch:
-                transaction.on_commit(
-                    lambda: enqueue("predictions.run_inference_job", job_pk=job.pk)
-                )
+                transaction.on_commit(lambda: _dispatch(job.pk))
     except IntegrityError:
         # A concurrent start of the same model on the same study created it first.
         return InferenceJob.objects.get(
             study=study, model_version=model_version, status__in=InferenceJob.ACTIVE
         ), False
     return job, True
+
+
+def _dispatch(job_pk: int) -> None:
+    """Send the job's task; when the broker is away, fail the job (it may be retried) and
+    raise :class:`~readerstudy.core.tasks.BrokerUnavailable` (503)."""
+    try:
+        enqueue("predictions.run_inference_job", job_pk=job_pk)
+    except BrokerUnavailable as exc:
+        inference_job_fail(job_pk=job_pk, error=f"Could not be queued: {exc}")
+        raise
 
 
 def inference_job_cancel(*, job: InferenceJob, by=None) -> bool:
@@ -160,8 +172,9 @@ def inference_job_claim(*, job_pk: int) -> list[int]:
         return []
     cases = reading_cases(job.study)
     predicted = Prediction.objects.filter(case__in=cases, model_version=job.model_version)
+    now = timezone.now()
     InferenceJob.objects.filter(pk=job_pk, status=InferenceJob.Status.QUEUED).update(
-        status=InferenceJob.Status.RUNNING, started_at=timezone.now(),
+        status=InferenceJob.Status.RUNNING, started_at=now, progressed_at=now,
         total=cases.count(), done=predicted.count(),
     )
     job.refresh_from_db()
@@ -172,6 +185,43 @@ def inference_job_claim(*, job_pk: int) -> list[int]:
         cases.exclude(pk__in=predicted.values("case_id")).exclude(code__in=failed)
         .order_by("pk").values_list("pk", flat=True)
     )
+
+
+def inference_jobs_requeue_stale(*, now: datetime | None = None) -> list[int]:
+    """Send again the task of each queued or running job whose work has not moved for
+    ``READERSTUDY_INFERENCE_STALE_AFTER`` seconds; return their pks.
+
+    A job stalls when its tasks are lost: a worker killed in the middle of a chunk (the broker
+    gives the chunk back only after its visibility timeout), or a broker restarted with the
+    chunks still queued. The job's task claims again the cases that have neither a prediction
+    nor an error and fans them out; a case predicted twice is stored and counted once, so a
+    chunk that was only slow costs time, never a duplicate. Each stalled job is claimed by one
+    conditional UPDATE of ``progressed_at``, so concurrent sweeps (the periodic task, the
+    status requests) send it once; a broker still away leaves it for the next sweep.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.READERSTUDY_INFERENCE_STALE_AFTER)
+    stalled = InferenceJob.objects.filter(status__in=InferenceJob.ACTIVE).filter(
+        Q(progressed_at__lt=cutoff) | Q(progressed_at__isnull=True, created_at__lt=cutoff)
+    )
+    requeued = []
+    for job in stalled.select_related("study", "model_version"):
+        claimed = InferenceJob.objects.filter(
+            pk=job.pk, status__in=InferenceJob.ACTIVE, progressed_at=job.progressed_at
+        ).update(progressed_at=now)
+        if not claimed:
+            continue
+        try:
+            enqueue("predictions.run_inference_job", job_pk=job.pk)
+        except BrokerUnavailable as exc:
+            logger.warning("inference job %s stalled, and could not be re-queued: %s", job.pk, exc)
+            continue
+        audit(actor=None, verb=AuditEvent.Verb.INFERENCE, obj=job, study_slug=job.study.slug,
+              model=job.model_version.reader_name, action="requeued", done=job.done,
+              failed=job.failed, total=job.total,
+              idle_s=round((now - (job.progressed_at or job.created_at)).total_seconds()))
+        requeued.append(job.pk)
+    return requeued
 
 
 def chunked(pks: Sequence[int], size: int | None = None) -> list[list[int]]:
@@ -199,7 +249,8 @@ def prediction_store(*, case: Case, model_version: ModelVersion, job_pk: int | N
                       "runtime_s": runtime_s, "saliency": saliency},
         )
         if created and job_pk is not None:
-            InferenceJob.objects.filter(pk=job_pk).update(done=F("done") + 1)
+            InferenceJob.objects.filter(pk=job_pk).update(done=F("done") + 1,
+                                                          progressed_at=timezone.now())
     return prediction, created
 
 
@@ -214,7 +265,8 @@ def prediction_failure_record(*, job_pk: int, case: Case, error: str) -> bool:
         if job.is_finished or any(row["case"] == case.code for row in job.errors):
             return False
         InferenceJob.objects.filter(pk=job_pk).update(
-            errors=[*job.errors, {"case": case.code, "error": error}], failed=F("failed") + 1
+            errors=[*job.errors, {"case": case.code, "error": error}], failed=F("failed") + 1,
+            progressed_at=timezone.now(),
         )
     return True
 

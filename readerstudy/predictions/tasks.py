@@ -22,7 +22,7 @@ from readerstudy.core.tasks import TRANSIENT_ERRORS, is_transient, task
 from readerstudy.predictions import services
 from readerstudy.studies.models import Case
 
-__all__ = ["predict_case", "predict_cases", "run_inference_job"]
+__all__ = ["predict_case", "predict_cases", "requeue_stale_jobs", "run_inference_job"]
 
 
 @task(name="predictions.run_inference_job")
@@ -40,6 +40,12 @@ def run_inference_job(*, job_pk: int) -> int:
         )
     services.inference_job_finish_if_complete(job_pk=job_pk)
     return len(pks)
+
+
+@task(name="predictions.requeue_stale_jobs", time_limit=120, soft_time_limit=100)
+def requeue_stale_jobs() -> list[int]:
+    """The periodic sweep (celery beat): re-queue the active jobs that stopped moving."""
+    return services.inference_jobs_requeue_stale()
 
 
 @task(name="predictions.predict_cases", bind=True)

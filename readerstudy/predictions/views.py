@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.core.permissions import IsCoordinator, IsReader, is_coordinator
+from readerstudy.core.tasks import BrokerUnavailable, runs_in_process
 from readerstudy.predictions import progress, registry, selectors, services
 from readerstudy.predictions.feedback import FeedbackUnavailable, feedback_for
 from readerstudy.predictions.forms import InferenceStartForm
@@ -110,6 +111,8 @@ class InferenceView(APIView):
     }))
     def get(self, request, slug: str):
         study = get_object_or_404(Study, slug=slug)
+        if not runs_in_process():
+            services.inference_jobs_requeue_stale()  # a status request ends stalled jobs too
         return Response({
             "jobs": InferenceJobSerializer(selectors.jobs_for(study=study), many=True).data,
             "model_versions": ModelVersionSerializer(registry.model_versions_for(study=study), many=True).data,
@@ -264,6 +267,10 @@ def inference_page(request: HttpRequest, slug: str) -> HttpResponse:
                 study=study, model_version=form.cleaned_data["model_version"], by=request.user)
         except ValidationError as exc:
             form.add_error("model_version", exc)
+        except BrokerUnavailable as exc:
+            messages.error(request, f"{exc} The run was not started (it is listed as failed): "
+                                    "try again in a moment.")
+            return redirect("web-inference", slug=slug)
         else:
             if created:
                 messages.success(request, f"Run #{job.pk} of {_label(job.model_version)} started.")
@@ -300,6 +307,8 @@ def inference_job_retry(request: HttpRequest, slug: str, pk: int) -> HttpRespons
         new, created = services.inference_job_retry(job=job, by=request.user)
     except ValidationError as exc:
         messages.warning(request, " ".join(exc.messages))
+    except BrokerUnavailable as exc:
+        messages.error(request, f"{exc} The retry was not started: try again in a moment.")
     else:
         if created:
             messages.success(request, f"Run #{new.pk} retries run #{job.pk}: it reads the "
@@ -314,8 +323,11 @@ def inference_job_retry(request: HttpRequest, slug: str, pk: int) -> HttpRespons
 @login_required
 @require_http_methods(["GET"])
 def inference_job_row(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """One run as the page's table shows it: what the page's script polls while it runs."""
+    """One run as the page's table shows it: what the page's script polls while it runs.
+    Each poll also re-queues a run that stopped moving (its tasks were lost)."""
     study = _coordinator_study(request, slug)
+    if not runs_in_process():
+        services.inference_jobs_requeue_stale()
     job = _with_retry(study, [_job_of(study, pk)])[0]
     return render(request, "predictions/_job_row.html", {"study": study, "job": job})
 

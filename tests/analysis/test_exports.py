@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from readerstudy.analysis import bundle, services
 from readerstudy.analysis.models import AnalysisExport
@@ -296,3 +297,24 @@ def test_the_published_ct_tables_and_figures_are_in_the_export(published_ct_stud
         assert (tmp_path / "internal" / "figures" / figure).is_file()
     results = pd.read_csv(tmp_path / "internal" / "results.csv")
     assert {"auc", "diagnostic", "mcnemar", "kappa"} <= set(results["analysis"])
+
+
+def test_the_sweep_sends_again_an_export_whose_task_was_lost_and_leaves_live_ones(
+        coordinator, small_study, monkeypatch):
+    sent = []
+    monkeypatch.setattr(services, "enqueue", lambda name, **kwargs: sent.append(kwargs["export_pk"]))
+    lost, _ = services.export_request(study=small_study, by=coordinator,
+                                      parameters=services.ExportParameters(**FAST), enqueue=False)
+    _just_queued, _ = services.export_request(study=small_study, by=coordinator,
+                                              parameters=services.ExportParameters(n_boot=60),
+                                              enqueue=False)
+    running, _ = services.export_request(study=small_study, by=coordinator,
+                                         parameters=services.ExportParameters(n_boot=70),
+                                         enqueue=False)
+    now = timezone.now()
+    AnalysisExport.objects.filter(pk=lost.pk).update(
+        created_at=now - services.QUEUED_STALE_AFTER - timedelta(seconds=1))
+    AnalysisExport.objects.filter(pk=running.pk).update(status="running", started_at=now)
+
+    assert services.exports_requeue_stale() == [lost.pk]
+    assert sent == [lost.pk]  # the export queued a moment ago and the running one are left

@@ -9,13 +9,14 @@ unless ``CI`` is set: there they must run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -123,3 +124,23 @@ def new_queue() -> str:
 def use_queue(queue: str) -> None:
     """Send this process's inference tasks to ``queue`` (the settings fixture restores it)."""
     settings.READERSTUDY_INFERENCE_QUEUE = queue
+
+
+@contextlib.contextmanager
+def broker(url: str) -> Iterator[None]:
+    """Publish this process's tasks to the broker at ``url``, not the configured one (Celery
+    reads ``CELERY_BROKER_URL`` from the environment before ``broker_url``, so the write URL
+    is what can be changed), and not eagerly."""
+    from readerstudy.celery import app
+
+    before = (app.conf.broker_write_url, app.conf.task_always_eager)
+    app.conf.broker_write_url = url
+    app.conf.task_always_eager = False
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        app.conf.broker_write_url, app.conf.task_always_eager = before
+        app._pool = None
+        app.amqp._producer_pool = None

@@ -7,13 +7,27 @@
  */
 
 export class ApiError extends Error {
-  constructor(status, body, url) {
+  /** `retryAfterMs`: the wait the server asked for (`Retry-After`, on a 503 or 429), or null. */
+  constructor(status, body, url, retryAfterMs = null) {
     super(describeApiError(status, body, url));
     this.name = 'ApiError';
     this.status = status;
     this.body = body;
     this.url = url;
+    this.retryAfterMs = retryAfterMs;
   }
+}
+
+/**
+ * `Retry-After` in milliseconds: delay-seconds or an HTTP date (RFC 9110, 10.2.3); null when
+ * absent or unreadable.
+ */
+export function parseRetryAfter(value, now = Date.now()) {
+  if (value == null || value === '') return null;
+  const text = String(value).trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
 export class NetworkError extends Error {
@@ -74,7 +88,7 @@ async function request(method, url, body) {
   }
   const parsed = await parseBody(response);
   if (!response.ok) {
-    throw new ApiError(response.status, parsed, url);
+    throw new ApiError(response.status, parsed, url, parseRetryAfter(response.headers.get('Retry-After')));
   }
   return { status: response.status, body: parsed };
 }

@@ -9,6 +9,14 @@ import { ApiError, NetworkError, postJson } from './api.js';
 const PREFIX = 'readerstudy:outbox:';
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30000;
+// The longest `Retry-After` the outbox waits for before it tries again anyway.
+const MAX_RETRY_AFTER_MS = 5 * 60 * 1000;
+
+/** The wait before the next attempt: the backoff, or longer when the server asked for it. */
+export function retryDelay(error, backoffMs) {
+  const asked = error instanceof ApiError ? error.retryAfterMs : null;
+  return asked == null ? backoffMs : Math.max(backoffMs, Math.min(asked, MAX_RETRY_AFTER_MS));
+}
 
 export function outboxKey(studySlug, caseCode, round) {
   return `${PREFIX}${studySlug}:${caseCode}:${round}`;
@@ -93,7 +101,9 @@ function sleep(ms, signal) {
  * Rejects with the `ApiError` when the server refuses the read for good (400 invalid answers,
  * 404 case not in the worklist, 409 a different read already stored): the entry is then
  * removed from the outbox, since sending it again cannot succeed. `onWaiting(error, delayMs,
- * attempt)` is called before each retry so the page can tell the reader.
+ * attempt)` is called before each retry so the page can tell the reader. A 503 or 429 with
+ * `Retry-After` (the database or the task queue away for a moment) waits as long as the server
+ * asked, up to five minutes, and at least the backoff.
  */
 export async function outboxSend(entry, { onWaiting = () => {}, signal } = {}) {
   let delay = FIRST_DELAY_MS;
@@ -108,8 +118,9 @@ export async function outboxSend(entry, { onWaiting = () => {}, signal } = {}) {
         throw error;
       }
       if (signal?.aborted) throw error;
-      onWaiting(error, delay, attempt);
-      await sleep(delay, signal);
+      const wait = retryDelay(error, delay);
+      onWaiting(error, wait, attempt);
+      await sleep(wait, signal);
       delay = Math.min(delay * 2, MAX_DELAY_MS);
     }
   }

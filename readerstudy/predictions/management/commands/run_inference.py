@@ -1,15 +1,18 @@
-"""python manage.py run_inference --study SLUG [--model PATH]"""
+"""python manage.py run_inference --study SLUG [--model PATH | --cancel JOB | --retry JOB]"""
 
 from __future__ import annotations
 
 import sys
 import time
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError, close_old_connections
 from tqdm import tqdm
 
 from readerstudy.celery import app
+from readerstudy.core.tasks import BrokerUnavailable
 from readerstudy.predictions import registry, services, tasks, worker
 from readerstudy.predictions.models import InferenceJob
 from readerstudy.predictions.registry import ModelRegistrationError
@@ -29,6 +32,11 @@ class Command(BaseCommand):
             help="checkpoint directory (weights.pt + model_card.json), registered if new; "
             "default: the newest registered model of the study's modality",
         )
+        parser.add_argument("--cancel", type=int, metavar="JOB",
+                            help="cancel the study's queued or running job JOB and return")
+        parser.add_argument("--retry", type=int, metavar="JOB",
+                            help="run the study's failed or cancelled job JOB again (the cases "
+                            "without its model's prediction), then follow it")
         parser.add_argument("--no-wait", action="store_true",
                             help="with a broker: queue the job and return")
         parser.add_argument("--poll", type=float, default=0.5, help="seconds between progress checks")
@@ -38,6 +46,9 @@ class Command(BaseCommand):
         study = Study.objects.filter(slug=opts["study"]).first()
         if study is None:
             raise CommandError(f"No study with slug {opts['study']!r}.")
+        if opts["cancel"] is not None:
+            self._cancel(self._job(study, opts["cancel"]))
+            return
         model_version = None
         if opts["model"]:
             try:
@@ -46,11 +57,18 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
         eager = bool(app.conf.task_always_eager)
         try:
-            job, created = services.inference_job_start(
-                study=study, model_version=model_version, dispatch=not eager
-            )
+            if opts["retry"] is not None:
+                job, created = services.inference_job_retry(
+                    job=self._job(study, opts["retry"]), dispatch=not eager)
+            else:
+                job, created = services.inference_job_start(
+                    study=study, model_version=model_version, dispatch=not eager
+                )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
+        except BrokerUnavailable as exc:
+            raise CommandError(f"{exc} The job was not started: run this command again "
+                               "once the broker is back.") from exc
         self.stdout.write(
             f"{'Started' if created else 'Following'} job {job.pk}: {job.model_version.reader_name} "
             f"on {study.slug} ({job.total} cases, {job.done} predicted before)"
@@ -80,10 +98,36 @@ class Command(BaseCommand):
             bar.update(job.processed - bar.n)
         services.inference_job_finish_if_complete(job_pk=job.pk)
 
+    def _job(self, study: Study, pk: int) -> InferenceJob:
+        job = InferenceJob.objects.filter(study=study, pk=pk).select_related("study").first()
+        if job is None:
+            raise CommandError(f"Study {study.slug} has no inference job {pk}.")
+        return job
+
+    def _cancel(self, job: InferenceJob) -> None:
+        if services.inference_job_cancel(job=job):
+            self.stdout.write(self.style.SUCCESS(
+                f"Job {job.pk} cancelled: {job.done}/{job.total} cases predicted, {job.failed} failed."))
+        else:
+            self.stdout.write(f"Job {job.pk} had already ended: {job.status}.")
+
     def _follow(self, job: InferenceJob, bar: tqdm, poll: float) -> None:
-        """With a broker: the workers run it; follow the job's counters."""
+        """With a broker: the workers run it; follow the job's counters, re-queue it when it
+        stops moving (its tasks were lost), and wait out a database outage."""
         while True:
-            job.refresh_from_db()
+            try:
+                job.refresh_from_db()
+                if job.pk in services.inference_jobs_requeue_stale():
+                    bar.write(f"Job {job.pk} had not moved for "
+                              f"{settings.READERSTUDY_INFERENCE_STALE_AFTER} s (its tasks were "
+                              "lost): re-queued.")
+                    bar.reset(total=job.total)  # the rate so far no longer predicts the rest
+                    bar.update(job.processed)
+            except (OperationalError, InterfaceError) as exc:
+                bar.write(f"The database is unavailable ({str(exc).strip()}); trying again.")
+                close_old_connections()
+                time.sleep(max(poll, 2.0))
+                continue
             bar.update(job.processed - bar.n)
             if job.is_finished:
                 return

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('predictions', '0003_prediction_saliency'),
+        ('predictions', '0004_inferencejob_progressed_at'),
     ]
 
     operations = [

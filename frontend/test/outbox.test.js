@@ -1,0 +1,73 @@
+// The outbox honours the server's Retry-After on a 503 (the database or the task queue away
+// for a moment) before it sends a read again, with the same submission id.
+// Run: npm test (node's built-in test runner; no browser needed).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ApiError, NetworkError, parseRetryAfter } from '../src/lib/api.js';
+import { outboxSave, outboxSend, retryDelay } from '../src/lib/outbox.js';
+
+const stored = new Map();
+globalThis.document = { cookie: 'csrftoken=token' };
+globalThis.window = {
+  localStorage: {
+    getItem: (key) => stored.get(key) ?? null,
+    setItem: (key, value) => stored.set(key, String(value)),
+    removeItem: (key) => stored.delete(key),
+  },
+  // The outbox wakes early when the browser comes back online: the test "comes back online"
+  // at once, so it needs no real waiting.
+  addEventListener: (type, listener) => { if (type === 'online') queueMicrotask(listener); },
+  removeEventListener: () => {},
+};
+
+function answer(status, body, headers = {}) {
+  return new Response(JSON.stringify(body), {
+    status, headers: { 'Content-Type': 'application/json', ...headers },
+  });
+}
+
+test('Retry-After is read as delay-seconds or as an HTTP date (RFC 9110, 10.2.3)', () => {
+  const now = Date.parse('Thu, 03 Dec 2026 13:00:00 GMT');
+  assert.equal(parseRetryAfter('5'), 5000);
+  assert.equal(parseRetryAfter('Thu, 03 Dec 2026 13:00:30 GMT', now), 30000);
+  assert.equal(parseRetryAfter('Thu, 03 Dec 2026 12:59:00 GMT', now), 0);
+  assert.equal(parseRetryAfter(null), null);
+  assert.equal(parseRetryAfter('soon'), null);
+});
+
+test('the wait is the backoff, or what the server asked when longer, up to five minutes', () => {
+  const unavailable = (ms) => new ApiError(503, { detail: 'The database is unavailable' }, '/x', ms);
+  assert.equal(retryDelay(unavailable(5000), 1000), 5000);
+  assert.equal(retryDelay(unavailable(5000), 8000), 8000);
+  assert.equal(retryDelay(unavailable(3_600_000), 1000), 300_000);
+  assert.equal(retryDelay(unavailable(null), 2000), 2000);
+  assert.equal(retryDelay(new NetworkError('/x', new Error('offline')), 4000), 4000);
+});
+
+test('a read answered 503 with Retry-After waits as asked, then lands with the same submission id', async () => {
+  const bodies = [];
+  const answers = [
+    answer(503, { detail: 'The database is unavailable for a moment.', code: 'service_unavailable' },
+      { 'Retry-After': '7' }),
+    answer(201, { submission_id: 'sub-1', case: 'C-1', round: 'first' }),
+  ];
+  globalThis.fetch = async (url, init) => {
+    bodies.push(JSON.parse(init.body));
+    return answers.shift();
+  };
+  const entry = { key: 'readerstudy:outbox:s:C-1:first', url: '/api/v1/reading/s/reads/',
+    body: { case: 'C-1', round: 'first', submission_id: 'sub-1', call: 'benign' } };
+  outboxSave(entry);
+  const waits = [];
+
+  const { status, receipt } = await outboxSend(entry, {
+    onWaiting: (error, delayMs) => waits.push([error.status, delayMs]),
+  });
+
+  assert.equal(status, 201);
+  assert.equal(receipt.submission_id, 'sub-1');
+  assert.deepEqual(waits, [[503, 7000]]);
+  assert.deepEqual(bodies.map((b) => b.submission_id), ['sub-1', 'sub-1']);
+  assert.equal(stored.has(entry.key), false);
+});
