@@ -143,11 +143,11 @@ async function main() {
   renderHeader(payload);
 
   // The answer panel.
-  const key = outboxKey(config.study, payload.code, payload.round);
+  const key = outboxKey(config.readerScope, config.study, payload.code, payload.round);
   let pending = outboxGet(key);
   let sending = false;
   let checkAsTheyType = false; // after a refused submit, errors clear as they are fixed
-  const draft = draftKey(config.draftScope || 'anonymous', config.study, payload.code, payload.round);
+  const draft = draftKey(config.readerScope, config.study, payload.code, payload.round);
   const form = buildAnswerForm($('#answer-panel'), payload.form || {}, {
     onChange: () => {
       if (sending) return;

@@ -11,7 +11,8 @@ import { outboxAll, outboxSend } from './lib/outbox.js';
 async function flushOutbox() {
   const config = readConfig('worklist-config');
   setCsrfToken(config.csrfToken);
-  const waiting = outboxAll();
+  // Only this reader's: a read another reader left on this computer is theirs to send.
+  const waiting = outboxAll(config.readerScope);
   const banner = document.querySelector('#outbox-banner');
   if (!waiting.length || !banner) return;
   showBanner(banner, `Sending ${waiting.length} read(s) that had not reached the server yet…`, { kind: 'warning' });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ApiError, NetworkError, parseRetryAfter } from '../src/lib/api.js';
-import { outboxSave, outboxSend, retryDelay } from '../src/lib/outbox.js';
+import { outboxAll, outboxKey, outboxSave, outboxSend, retryDelay } from '../src/lib/outbox.js';
 
 const stored = new Map();
 globalThis.document = { cookie: 'csrftoken=token' };
@@ -14,6 +14,8 @@ globalThis.window = {
     getItem: (key) => stored.get(key) ?? null,
     setItem: (key, value) => stored.set(key, String(value)),
     removeItem: (key) => stored.delete(key),
+    get length() { return stored.size; },
+    key: (i) => [...stored.keys()][i] ?? null,
   },
   // The outbox wakes early when the browser comes back online: the test "comes back online"
   // at once, so it needs no real waiting.
@@ -70,4 +72,20 @@ test('a read answered 503 with Retry-After waits as asked, then lands with the s
   assert.deepEqual(waits, [[503, 7000]]);
   assert.deepEqual(bodies.map((b) => b.submission_id), ['sub-1', 'sub-1']);
   assert.equal(stored.has(entry.key), false);
+});
+
+test("a reader's unsent reads are theirs alone: another reader on the same computer never sends them", () => {
+  stored.clear();
+  const entry = (scope, code, savedAt) => ({
+    key: outboxKey(scope, 'ct-study', code, 'first'), url: '/x', body: { case: code }, savedAt,
+  });
+  outboxSave(entry('u1', 'AAAA', '2026-12-03T10:00:01Z'));
+  outboxSave(entry('u2', 'BBBB', '2026-12-03T10:00:00Z'));
+  outboxSave(entry('u1', 'CCCC', '2026-12-03T10:00:00Z'));
+  assert.deepEqual(outboxAll('u1').map((e) => e.body.case), ['CCCC', 'AAAA']);
+  assert.deepEqual(outboxAll('u2').map((e) => e.body.case), ['BBBB']);
+  assert.deepEqual(outboxAll('u12'), []); // a prefix of another scope is not that scope
+  assert.deepEqual(outboxAll(undefined), []);
+  assert.throws(() => outboxKey('', 'ct-study', 'AAAA', 'first'));
+  stored.clear();
 });

@@ -24,6 +24,11 @@ from readerstudy.studies.models import ReadingSlot, Round, Study
 from readerstudy.web.csp import strict_csp
 
 
+def reader_scope(user) -> str:
+    """What the pages' browser storage (drafts, the outbox of unsent reads) is keyed by, so that
+    each signed-in reader finds and sends only their own: the account's pk, no name."""
+    return f"u{user.pk}"
+
 def _upcoming_by_date(rows: list[dict[str, Any]]) -> list[tuple[Any, int]]:
     """Upcoming repeat reads as (date, how many): dates only, never which case."""
     counts = Counter(row["available_from"].date() for row in rows)
@@ -45,7 +50,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     return render(request, "web/worklist.html", {
         "studies": studies,
         "coordinated": coordinated,
-        "config": {"csrfToken": get_token(request)},
+        "config": {"csrfToken": get_token(request), "readerScope": reader_scope(request.user)},
     })
 
 
@@ -101,9 +106,9 @@ def _reading_page(request: HttpRequest, *, study: Study, slot: ReadingSlot, code
         # earlier (the API stays the way to reopen a case without reloading).
         "payload": selectors.case_payload_for_reader(study=study, slot=slot),
         "csrfToken": get_token(request),
-        # Drafts kept in the browser are the signed-in reader's own: another reader of the same
-        # case on the same computer must not find them (their pk, nothing that names them).
-        "draftScope": f"u{request.user.pk}",
+        # Drafts and unsent reads kept in the browser are the signed-in reader's own: another
+        # reader on the same computer must not find (or send) them (their pk, nothing that names them).
+        "readerScope": reader_scope(request.user),
         "urls": {
             "case": reverse("reading-case", kwargs={"slug": slug, "code": code}) + query,
             "reads": reverse("reading-reads", kwargs={"slug": slug}),

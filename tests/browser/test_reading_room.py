@@ -8,7 +8,13 @@ import pytest
 from readerstudy.studies import protocol
 from readerstudy.studies.models import Read
 from readerstudy.studies.selectors import worklist_for
-from tests.browser.conftest import READING_SCREEN, canvas_stats, sign_in, wait_until_loaded
+from tests.browser.conftest import (
+    READING_SCREEN,
+    canvas_stats,
+    load_study,
+    sign_in,
+    wait_until_loaded,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -278,6 +284,35 @@ def test_the_worklist_sends_a_read_left_waiting_by_a_closed_reading_page(page, l
     page.locator(f'[data-study="{ct_study.slug}"] .progress-text', has_text="1 of ").wait_for()
     assert Read.objects.filter(reader=reader, case__code=code).count() == 1
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('readerstudy:outbox:'))") == []
+
+
+def test_a_read_left_waiting_is_sent_only_by_its_own_reader(page, live_server, transactional_db, imaging_library, reader,
+                                                            other_reader):
+    # Two readers of one study share a workstation: the first leaves a read unsent; the second
+    # signs in on the same browser, whose worklist must not send it as theirs.
+    study = load_study(imaging_library, "ct-browser", readers=[reader, other_reader])
+    code = open_next_case(page, live_server, study, reader)
+    wait_until_loaded(page)
+    page.route("**/api/v1/reading/*/reads/", lambda route: route.abort("connectionrefused"))
+    page.keyboard.press("m")
+    page.keyboard.press("4")
+    page.keyboard.press("Enter")
+    page.click("#confirm-submit")
+    page.wait_for_selector('#submit-banner[data-kind="warning"]')
+    page.unroute("**/api/v1/reading/*/reads/")
+
+    page.context.clear_cookies()  # signed out; the browser's storage stays
+    sign_in(page, live_server, other_reader)
+    page.locator(f'[data-study="{study.slug}"] .progress-text').wait_for()
+    page.wait_for_timeout(1500)  # time for a (wrong) send to happen
+    assert not Read.objects.filter(case__study=study).exists()
+    assert "Sending" not in page.text_content("body")
+
+    page.context.clear_cookies()
+    sign_in(page, live_server, reader)  # back to the first reader: their worklist sends it
+    page.locator(f'[data-study="{study.slug}"] .progress-text', has_text="1 of ").wait_for()
+    read = Read.objects.get(case__study=study)
+    assert (read.reader, read.case.code, read.call) == (reader, code, "malignant")
 
 
 def test_a_frame_that_fails_to_load_is_reported_to_the_reader(page, live_server, ct_study, reader):

@@ -18,8 +18,14 @@ export function retryDelay(error, backoffMs) {
   return asked == null ? backoffMs : Math.max(backoffMs, Math.min(asked, MAX_RETRY_AFTER_MS));
 }
 
-export function outboxKey(studySlug, caseCode, round) {
-  return `${PREFIX}${studySlug}:${caseCode}:${round}`;
+/**
+ * The key of a read in the outbox. `readerScope` (the page's `readerScope`: the signed-in
+ * account) keeps each reader's unsent reads apart, so that a reader signing in on the same
+ * computer never sends another's read as their own.
+ */
+export function outboxKey(readerScope, studySlug, caseCode, round) {
+  if (!readerScope) throw new Error('outboxKey needs the reader scope');
+  return `${PREFIX}${readerScope}:${studySlug}:${caseCode}:${round}`;
 }
 
 function storage() {
@@ -56,14 +62,15 @@ export function outboxRemove(key) {
   storage()?.removeItem(key);
 }
 
-/** Every submission still waiting, oldest first. */
-export function outboxAll() {
+/** Every submission of `readerScope` still waiting, oldest first. */
+export function outboxAll(readerScope) {
   const store = storage();
-  if (!store) return [];
+  if (!store || !readerScope) return [];
+  const prefix = `${PREFIX}${readerScope}:`;
   const entries = [];
   for (let i = 0; i < store.length; i += 1) {
     const key = store.key(i);
-    if (key?.startsWith(PREFIX)) {
+    if (key?.startsWith(prefix)) {
       const entry = outboxGet(key);
       if (entry) entries.push(entry);
     }
