@@ -29,6 +29,7 @@ def reader_scope(user) -> str:
     each signed-in reader finds and sends only their own: the account's pk, no name."""
     return f"u{user.pk}"
 
+
 def _upcoming_by_date(rows: list[dict[str, Any]]) -> list[tuple[Any, int]]:
     """Upcoming repeat reads as (date, how many): dates only, never which case."""
     counts = Counter(row["available_from"].date() for row in rows)
