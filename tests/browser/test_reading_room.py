@@ -28,6 +28,18 @@ def open_next_case(page, live_server, study, reader) -> str:
     return code
 
 
+def submit_while_the_server_is_unreachable(page, *, keys: tuple[str, ...]) -> None:
+    """Once the case has loaded, answers with ``keys`` and submits while read submissions cannot
+    reach the server; returns when the page says the read is kept, the server reachable again."""
+    wait_until_loaded(page)
+    page.route("**/api/v1/reading/*/reads/", lambda route: route.abort("connectionrefused"))
+    for key in (*keys, "Enter"):
+        page.keyboard.press(key)
+    page.click("#confirm-submit")
+    page.wait_for_selector('#submit-banner[data-kind="warning"]')
+    page.unroute("**/api/v1/reading/*/reads/")
+
+
 def drag(page, box, dx: float, dy: float) -> None:
     """A left-button drag from the centre of ``box`` by (dx, dy) screen pixels."""
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -271,14 +283,7 @@ def test_a_read_kept_in_the_browser_is_sent_after_a_reload(page, live_server, ct
 
 def test_the_worklist_sends_a_read_left_waiting_by_a_closed_reading_page(page, live_server, ct_study, reader):
     code = open_next_case(page, live_server, ct_study, reader)
-    wait_until_loaded(page)
-    page.route("**/api/v1/reading/*/reads/", lambda route: route.abort("connectionrefused"))
-    page.keyboard.press("m")
-    page.keyboard.press("5")
-    page.keyboard.press("Enter")
-    page.click("#confirm-submit")
-    page.wait_for_selector('#submit-banner[data-kind="warning"]')
-    page.unroute("**/api/v1/reading/*/reads/")
+    submit_while_the_server_is_unreachable(page, keys=("m", "5"))
 
     page.goto(f"{live_server.url}/")  # the reader gives up on the page and goes to the worklist
     page.locator(f'[data-study="{ct_study.slug}"] .progress-text', has_text="1 of ").wait_for()
@@ -292,14 +297,7 @@ def test_a_read_left_waiting_is_sent_only_by_its_own_reader(page, live_server, t
     # signs in on the same browser, whose worklist must not send it as theirs.
     study = load_study(imaging_library, "ct-browser", readers=[reader, other_reader])
     code = open_next_case(page, live_server, study, reader)
-    wait_until_loaded(page)
-    page.route("**/api/v1/reading/*/reads/", lambda route: route.abort("connectionrefused"))
-    page.keyboard.press("m")
-    page.keyboard.press("4")
-    page.keyboard.press("Enter")
-    page.click("#confirm-submit")
-    page.wait_for_selector('#submit-banner[data-kind="warning"]')
-    page.unroute("**/api/v1/reading/*/reads/")
+    submit_while_the_server_is_unreachable(page, keys=("m", "4"))
 
     page.context.clear_cookies()  # signed out; the browser's storage stays
     sign_in(page, live_server, other_reader)
