@@ -257,6 +257,16 @@ def test_in_an_assisted_mri_study_the_saliency_covers_the_t1w_and_t2w_panes_afte
             page.wait_for_timeout(150)
         page.wait_for_timeout(500)
         assert page.evaluate("window.readingRoomReveal.overlay.painted()")["t1w"] == 0
+
+        # The AI-aided read opens with the map over the images again.
+        page.click(".reveal-continue")
+        page.wait_for_url(f"**/read/{study.slug}/{code}/?round=aided")
+        page.wait_for_selector('body[data-reveal="before-read"]', state="attached")
+        page.wait_for_function("document.querySelectorAll('.saliency-overlay').length >= 2")
+        page.wait_for_timeout(500)
+        painted = page.evaluate("window.readingRoomReveal.overlay.painted()")
+        assert painted.get("t1w", 0) > 500 and painted.get("t2w", 0) > 500, painted
+        shot(page, "mri-aided-read")
         assert page.problems.serious() == []
     finally:
         page.context.close()
