@@ -16,11 +16,19 @@ from numpy.typing import ArrayLike
 
 from inference.checkpoint import LoadedModel
 from inference.postprocess import TIER_LABELS, case_probability, three_tier
-from inference.preprocess import ct_patch, load_series, load_series_around, mri_patch
+from inference.preprocess import (
+    PatchPlane,
+    ct_patch,
+    load_series,
+    load_series_around,
+    mri_patch,
+    mri_patch_plane,
+)
 
 __all__ = [
     "CasePrediction",
     "case_patches",
+    "case_patches_placed",
     "check_patches",
     "predict_case",
     "predict_patches",
@@ -127,6 +135,17 @@ def case_patches(
     by one T1W slice step along the T1W normal), which
     :func:`inference.postprocess.case_probability` reads as one case.
     """
+    return case_patches_placed(model, series, center_lps)[0]
+
+
+def case_patches_placed(
+    model: LoadedModel,
+    series: Mapping[str, Sequence[Path | str]],
+    center_lps: ArrayLike,
+) -> tuple[np.ndarray, list[PatchPlane | None]]:
+    """:func:`case_patches` and, per patch, the plane an MRI patch lies in
+    (:func:`inference.preprocess.mri_patch_plane`; None for CT, whose patch is placed by the
+    centre and the card's spacing), so that a map of the patch can be drawn in the patient."""
     spec = model.input_spec
     center = np.asarray(center_lps, dtype=np.float64).reshape(-1)
     if spec["kind"] == "ct_patch":
@@ -138,18 +157,15 @@ def case_patches(
         # The preprocessing spec's window_hu is [low, high].
         window = cast(tuple[float, float], tuple(float(v) for v in spec["window_hu"]))
         patch = ct_patch(volume, center, size=size, spacing_mm=spacing, clip=window)
-        return patch[np.newaxis]
+        return patch[np.newaxis], [None]
     if spec["kind"] == "mri_patch":
         t1 = load_series(_series(series, "t1w"))
         t2 = load_series(_series(series, "t2w"))
         step = t1.affine[:3, 2]
         size, box = int(spec["patch_size"][0]), float(spec["box_mm"])
-        return np.stack(
-            [
-                mri_patch(t1, t2, center + shift * step, size=size, box_mm=box)
-                for shift in (-1, 0, 1)
-            ]
-        )
+        centers = [center + shift * step for shift in (-1, 0, 1)]
+        patches = np.stack([mri_patch(t1, t2, c, size=size, box_mm=box) for c in centers])
+        return patches, [mri_patch_plane(t1, c, size=size, box_mm=box) for c in centers]
     raise ValueError(f"unknown input kind {spec['kind']!r} in the card of {model.card['name']!r}")
 
 

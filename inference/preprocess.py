@@ -34,12 +34,14 @@ from inference.dicom_geometry import GeometryError, frame_attribute, frame_plane
 __all__ = [
     "CT_INPUT_SPEC",
     "MRI_INPUT_SPEC",
+    "PatchPlane",
     "SeriesError",
     "Volume",
     "ct_patch",
     "load_series",
     "load_series_around",
     "mri_patch",
+    "mri_patch_plane",
     "window_ct",
 ]
 
@@ -512,9 +514,47 @@ def mri_patch(
     return np.concatenate(blocks).astype(np.float32, copy=False)
 
 
-def _sagittal_slices(
+@dataclass(frozen=True)
+class PatchPlane:
+    """Where the pixels of an :func:`mri_patch` lie in the patient.
+
+    Pixel ``(r, c)`` of each channel lies at ``origin_lps + (r * down + c * across) *
+    pixel_mm`` (LPS mm) in the T1W slice nearest the centre; the patch stacks that slice and
+    its neighbours, ``slice_step_mm`` apart along ``normal``.
+    """
+
+    origin_lps: np.ndarray  # LPS mm of the centre of pixel (0, 0)
+    down: np.ndarray  # unit LPS vector along the rows (superior -> inferior)
+    across: np.ndarray  # unit LPS vector along the columns (anterior -> posterior)
+    normal: np.ndarray  # unit LPS vector of the slice normal
+    pixel_mm: float
+    slice_step_mm: float
+
+
+def mri_patch_plane(t1: Volume, center_lps: ArrayLike, *, size: int = 64, box_mm: float = 60.0) -> PatchPlane:
+    """The plane of the T1W slice that :func:`mri_patch` cuts around ``center_lps``, with its
+    pixel grid: what a viewer needs to draw a map of the patch over its own images."""
+    grid = _sagittal_grid(t1, center_lps, size=size, box_mm=box_mm, name="T1W")
+    center_ijk, k_center = grid["center_ijk"], grid["k_center"]
+    on_slice = (t1.affine @ np.array([center_ijk[0], center_ijk[1], k_center, 1.0]))[:3]
+    first = float(grid["offsets"][0])
+    step = t1.affine[:3, 2]
+    return PatchPlane(
+        origin_lps=on_slice + first * (grid["down"] + grid["across"]),
+        down=grid["down"],
+        across=grid["across"],
+        normal=step / np.linalg.norm(step),
+        pixel_mm=box_mm / size,
+        slice_step_mm=float(np.linalg.norm(step)),
+    )
+
+
+def _sagittal_grid(
     volume: Volume, center_lps: ArrayLike, *, size: int, box_mm: float, name: str
-) -> np.ndarray:
+) -> dict[str, Any]:
+    """The sampling grid of :func:`mri_patch` in one series: the continuous (i, j) index of
+    every output pixel, the slice nearest the centre and the rows' and columns' LPS unit
+    vectors."""
     center_ijk = _inverse_point(volume.affine, center_lps)
     n_slices = volume.array.shape[0]
     k_center = round(float(center_ijk[2]))
@@ -538,6 +578,15 @@ def _sagittal_slices(
         across[0]: center_ijk[0 if across[0] == "i" else 1] + across_sign * columns / across[2],
         down[0]: center_ijk[0 if down[0] == "i" else 1] + down_sign * rows / down[2],
     }
+    return {"center_ijk": center_ijk, "k_center": k_center, "index": index, "offsets": offsets,
+            "down": down_sign * down[1], "across": across_sign * across[1]}
+
+
+def _sagittal_slices(
+    volume: Volume, center_lps: ArrayLike, *, size: int, box_mm: float, name: str
+) -> np.ndarray:
+    grid = _sagittal_grid(volume, center_lps, size=size, box_mm=box_mm, name=name)
+    index, k_center, n_slices = grid["index"], grid["k_center"], volume.array.shape[0]
     # Neighbours in patient order, right -> left, whatever the direction of the series.
     leftward = volume.affine[:3, 2] @ np.array([1.0, 0.0, 0.0]) >= 0
     slices = []

@@ -24,8 +24,17 @@ from torch import nn
 from inference.checkpoint import LoadedModel
 from inference.networks import ARCHITECTURES
 from inference.predict import check_patches, select_device
+from inference.preprocess import PatchPlane
 
-__all__ = ["METHOD", "VOLUME_ENCODING", "heat_volume", "heat_volume_decode", "saliency", "saliency_views"]
+__all__ = [
+    "METHOD",
+    "VOLUME_ENCODING",
+    "heat_plane",
+    "heat_volume",
+    "heat_volume_decode",
+    "saliency",
+    "saliency_views",
+]
 
 #: The method named beside the maps wherever they are shown.
 METHOD = "Grad-CAM"
@@ -172,8 +181,40 @@ def heat_volume(heat: np.ndarray, *, center_lps: Any, spacing_mm: float) -> dict
     }
 
 
+def heat_plane(heat: np.ndarray, *, plane: PatchPlane) -> dict[str, Any]:
+    """An MRI patch's Grad-CAM map (a 2-D network: one map for the patch's slices) with where
+    it lies in the patient, in the form of :func:`heat_volume` with its axes given explicitly.
+
+    The map lies in the plane of the patch's centre T1W slice (:func:`inference.preprocess.
+    mri_patch_plane`) and covers the slab of the three slices the patch stacks: ``heat[r, c]``
+    is at ``origin_lps + r * pixel_mm * down + c * pixel_mm * across``, and a viewer paints it
+    on any image within half the slab (1.5 slice steps) of that plane.
+
+    Returns
+    -------
+    dict
+        ``shape`` (1, rows, columns); ``origin_lps``; ``spacing_mm`` per axis (slab thickness,
+        pixel, pixel); ``directions``: LPS unit vectors of the axes (slice normal, rows,
+        columns); ``axes`` "NRC"; ``encoding`` :data:`VOLUME_ENCODING`; ``data``.
+    """
+    heat = np.asarray(heat, dtype=np.float32)
+    if heat.ndim != 2:
+        raise ValueError(f"an MRI heat map is 2-D (rows, columns), got shape {heat.shape}")
+    quantised = np.round(np.clip(heat, 0.0, 1.0) * 255).astype(np.uint8)
+    return {
+        "shape": [1, *(int(n) for n in heat.shape)],
+        "origin_lps": [float(v) for v in plane.origin_lps],
+        "spacing_mm": [3.0 * plane.slice_step_mm, plane.pixel_mm, plane.pixel_mm],
+        "directions": [[float(v) for v in axis] for axis in (plane.normal, plane.down, plane.across)],
+        "axes": "NRC",
+        "encoding": VOLUME_ENCODING,
+        "data": base64.b64encode(zlib.compress(np.ascontiguousarray(quantised).tobytes(), 6)).decode("ascii"),
+    }
+
+
 def heat_volume_decode(volume: dict[str, Any]) -> np.ndarray:
-    """The map of :func:`heat_volume` as float32 0..1 ``(S, P, L)`` (for tests and scripts)."""
+    """The map of :func:`heat_volume` or :func:`heat_plane` as float32 0..1 in its ``shape``
+    (for tests and scripts)."""
     if volume.get("encoding") != VOLUME_ENCODING:
         raise ValueError(f"unknown encoding {volume.get('encoding')!r}")
     raw = zlib.decompress(base64.b64decode(volume["data"]))

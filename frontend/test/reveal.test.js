@@ -84,3 +84,43 @@ test('the painted plane samples the map as sampleHeat does, on an oblique plane 
   }
   assert.ok(compared > 50, `${compared} pixels inside the map`);
 });
+
+test('an MRI plane (heat_plane) is found along its own oblique axes and only within its slab', async () => {
+  // A 2-D map of 5 rows x 6 columns in a plane tilted about two axes, as inference.saliency
+  // .heat_plane stores it: pixel (r, c) at origin + r * 0.9 * down + c * 0.9 * across.
+  const t = Math.PI / 9;
+  const u = Math.PI / 12;
+  const normal = [Math.cos(t), Math.sin(t) * Math.sin(u), -Math.sin(t) * Math.cos(u)];
+  const down = [0, -Math.cos(u), -Math.sin(u)];
+  const across = [Math.sin(t), -Math.cos(t) * Math.sin(u), Math.cos(t) * Math.cos(u)];
+  const bytes = new Uint8Array(30).map((_, i) => 7 * i + 3);
+  const volume = {
+    shape: [1, 5, 6],
+    origin_lps: [12, -30, 80],
+    spacing_mm: [12, 0.9, 0.9],
+    directions: [normal, down, across],
+    axes: 'NRC',
+    encoding: 'uint8-zlib-base64',
+    data: deflateSync(bytes).toString('base64'),
+  };
+  const decoded = await decodeHeat(volume);
+  const at = (r, c, n) => [0, 1, 2].map((k) => volume.origin_lps[k] + 0.9 * (r * down[k] + c * across[k]) + n * normal[k]);
+  for (const [r, c] of [[0, 0], [2, 3], [4, 5]]) {
+    const expected = bytes[r * 6 + c] / 255;
+    assert.ok(Math.abs(sampleHeat(volume, decoded, at(r, c, 0)) - expected) < 1e-9);
+    assert.ok(Math.abs(sampleHeat(volume, decoded, at(r, c, 5.9)) - expected) < 1e-9); // in the 12 mm slab
+    assert.equal(sampleHeat(volume, decoded, at(r, c, 6.1)), 0); // beyond it
+  }
+  // Halfway between two columns: their mean.
+  const between = (bytes[2 * 6 + 3] + bytes[2 * 6 + 4]) / 2 / 255;
+  assert.ok(Math.abs(sampleHeat(volume, decoded, at(2, 3.5, -2)) - between) < 1e-9);
+  assert.equal(sampleHeat(volume, decoded, at(-0.1, 0, 0)), 0);
+  // Painting the plane itself at 0.9 mm a pixel reproduces the map pixel for pixel.
+  const plane = [at(-0.5, -0.5, 1), at(-0.5, 0.5, 1), at(0.5, -0.5, 1)];
+  const pixels = new Uint8ClampedArray(6 * 5 * 4);
+  const painted = paintPlane(volume, decoded, infernoTable(), pixels, 6, 5, plane, { floor: 0 });
+  assert.equal(painted, 30);
+  for (let i = 0; i < 30; i += 1) {
+    assert.ok(Math.abs(pixels[i * 4 + 3] - Math.round(255 * 0.55 * (bytes[i] / 255))) <= 1, `pixel ${i}`);
+  }
+});

@@ -29,8 +29,9 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from inference.checkpoint import LoadedModel, ModelLoadError
 from inference.postprocess import case_probability, three_tier
-from inference.predict import case_patches, predict_patches
-from inference.saliency import METHOD, heat_volume, saliency, saliency_views
+from inference.predict import case_patches_placed, predict_patches
+from inference.preprocess import PatchPlane
+from inference.saliency import METHOD, heat_plane, heat_volume, saliency, saliency_views
 from readerstudy.core.tasks import PERMANENT_ERRORS
 from readerstudy.predictions import registry, selectors, services
 from readerstudy.predictions.models import InferenceJob, ModelVersion
@@ -58,6 +59,7 @@ class _Read:
     patches: np.ndarray
     preprocess_s: float
     center: np.ndarray  # the vertebra's centre, LPS mm: where the CT patch (and its map) lies
+    planes: list[PatchPlane | None]  # where each MRI patch (and its map) lies; None for CT
 
 
 def job_model_ready(*, job_pk: int) -> int | None:
@@ -120,7 +122,7 @@ def predict_chunk(*, case_pks: Sequence[int], model_version_pk: int, job_pk: int
             probability, patch = case_probability(probabilities[offset : offset + n])
             offset += n
             runtime_s = read.preprocess_s + network_s * n / n_patches
-            saliency = (_saliency(model, read.patches[patch], read.center)
+            saliency = (_saliency(model, read.patches[patch], read.center, read.planes[patch])
                         if job.study.mode != BLINDED else None)
             readings.append((read, probability, runtime_s, saliency))
         if selectors.job_cancelled(job_pk=job_pk):
@@ -141,16 +143,20 @@ def predict_chunk(*, case_pks: Sequence[int], model_version_pk: int, job_pk: int
     return stored
 
 
-def _saliency(model: LoadedModel, patch: np.ndarray, center: np.ndarray) -> dict:
+def _saliency(model: LoadedModel, patch: np.ndarray, center: np.ndarray,
+              plane: PatchPlane | None) -> dict:
     """Where the model looked in the patch that gave the case its probability: small views of
-    the patch and, for CT, the map placed in the patient (``volume``), which the reading room
-    draws over its own images at full resolution."""
+    the patch and the map placed in the patient (``volume``: CT's cube around the centre, or
+    the plane of the MRI patch's slice), which the reading room draws over its own images at
+    full resolution."""
     heat = saliency(model, patch)
     result: dict = {"method": METHOD, "views": saliency_views(model, patch, heat=heat)}
     spec = model.input_spec
     if spec["kind"] == "ct_patch":
         result["volume"] = heat_volume(heat[0] if heat.ndim == 4 else heat, center_lps=center,
                                        spacing_mm=float(spec["spacing_mm"]))
+    elif spec["kind"] == "mri_patch" and plane is not None:
+        result["volume"] = heat_plane(heat, plane=plane)
     return result
 
 
@@ -164,7 +170,7 @@ def _preprocess(model: LoadedModel, cases: list[Case], job_pk: int) -> list[_Rea
         try:
             center = selectors.case_center(case)
             with selectors.case_series_paths(case, near=center, **wanted) as series:
-                patches = case_patches(model, series, center)
+                patches, planes = case_patches_placed(model, series, center)
         except CASE_ERRORS as exc:
             logger.warning("case %s: %s", case.code, exc)
             services.prediction_failure_record(
@@ -172,5 +178,5 @@ def _preprocess(model: LoadedModel, cases: list[Case], job_pk: int) -> list[_Rea
             )
             continue
         reads.append(_Read(case=case, patches=patches, preprocess_s=time.perf_counter() - started,
-                           center=np.asarray(center, dtype=np.float64)))
+                           center=np.asarray(center, dtype=np.float64), planes=planes))
     return reads

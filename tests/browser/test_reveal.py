@@ -13,9 +13,10 @@ from django.core import serializers
 from django.core.management.color import no_style
 from django.db import connection
 
-from inference.saliency import heat_volume
+from inference.preprocess import load_series, mri_patch_plane
+from inference.saliency import heat_plane, heat_volume
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
-from readerstudy.predictions.selectors import case_center
+from readerstudy.predictions.selectors import case_center, case_series_paths
 from readerstudy.studies import services
 from readerstudy.studies.models import Case, Read, Study
 from readerstudy.studies.protocol import FEATURES
@@ -29,32 +30,42 @@ MODEL_NAME = "reveal-model-q7"
 SHOTS = Path("/tmp/shots/h14")
 
 
-def study_in_mode(imaging_library, mode: str, readers) -> Study:
-    """The browser CT study (2 cases) in ``mode``, opened for ``readers``, with a prediction of
-    every case whose Grad-CAM map is a blob around the vertebra centre."""
-    for obj in serializers.deserialize("json", imaging_library["dumps"]["ct-browser"]):
+def study_in_mode(imaging_library, mode: str, readers, slug: str = "ct-browser") -> Study:
+    """The browser CT study (2 cases; ``slug`` "mr-browser": the MRI study of one case) in
+    ``mode``, opened for ``readers``, with a prediction of every case whose Grad-CAM map is a
+    blob around the vertebra centre: a cube for CT, for MRI a plane placed as the worker places
+    the map of the patch cut at the centre (``mri_patch_plane`` of the stored T1W series)."""
+    for obj in serializers.deserialize("json", imaging_library["dumps"][slug]):
         obj.save()
     with connection.cursor() as cursor:
         for statement in connection.ops.sequence_reset_sql(no_style(), IMPORTED_MODELS):
             cursor.execute(statement)
-    study = Study.objects.get(slug="ct-browser")
+    study = Study.objects.get(slug=slug)
     study.mode = mode
     services.study_save(study=study)
     for reader in readers:
         services.assignment_create(study=study, reader=reader)
     study = services.study_open(study=study)
-    model = ModelVersion.objects.create(name=MODEL_NAME, version="1", modality="CT", architecture="x",
+    model = ModelVersion.objects.create(name=MODEL_NAME, version="1", modality=study.modality, architecture="x",
                                         sha256="0" * 64, card={"thresholds": {"lower": 0.3, "upper": 0.7}},
                                         weights_path="none")
     job = InferenceJob.objects.create(study=study, model_version=model, status=InferenceJob.Status.DONE)
-    grid = np.indices((32, 32, 32)).astype(np.float32) - 16
-    blob = np.exp(-(grid ** 2).sum(axis=0) / (2 * 5.0 ** 2))
     for case in Case.objects.filter(study=study):
+        if study.modality == "CT":
+            volume = heat_volume(_blob(32, 3), center_lps=case_center(case), spacing_mm=1.0)
+        else:
+            with case_series_paths(case, roles=["t1w"]) as series:
+                plane = mri_patch_plane(load_series(series["t1w"]), case_center(case), size=64, box_mm=60.0)
+            volume = heat_plane(_blob(64, 2), plane=plane)
         Prediction.objects.create(
             case=case, model_version=model, job=job, probability=PROBABILITY, three_tier="malignant",
-            runtime_s=1.0, saliency={"method": "Grad-CAM", "views": [], "volume": heat_volume(
-                blob, center_lps=case_center(case), spacing_mm=1.0)})
+            runtime_s=1.0, saliency={"method": "Grad-CAM", "views": [], "volume": volume})
     return study
+
+
+def _blob(size: int, ndim: int) -> np.ndarray:
+    grid = np.indices((size,) * ndim).astype(np.float32) - size / 2
+    return np.exp(-(grid ** 2).sum(axis=0) / (2 * (size / 6.4) ** 2))
 
 
 def read_and_submit(page, call_key: str = "b", probability_key: str = "2") -> None:
@@ -209,5 +220,53 @@ def test_a_trainee_sees_the_feedback_after_locking_and_their_progress_page_updat
         page.wait_for_url(lambda url: f"/{code}/" not in url)
         assert reveal_status(page, live_server, study, code) == 404
         assert page.locator("#reveal-panel").count() == 0
+    finally:
+        page.context.close()
+
+
+def test_in_an_assisted_mri_study_the_saliency_covers_the_t1w_and_t2w_panes_after_the_lock(
+        chromium, live_server, imaging_library, reader):
+    from tests.browser.conftest import new_page
+
+    study = study_in_mode(imaging_library, "assisted", [reader], slug="mr-browser")
+    code = worklist_for(study=study, reader=reader)["next"]["code"]
+    page = new_page(chromium, READING_SCREEN)
+    try:
+        sign_in(page, live_server, reader)
+        page.goto(f"{live_server.url}/read/{study.slug}/{code}/?round=first")
+        wait_until_loaded(page)
+        assert reveal_status(page, live_server, study, code) == 404
+        assert page.locator("#reveal-panel, .saliency-overlay").count() == 0
+
+        read_and_submit(page, "b", "2")
+        page.wait_for_selector("#reveal-panel")
+        assert "81.4%" in page.text_content("#reveal-panel") and page.locator(".colour-scale").is_visible()
+        page.wait_for_function("document.querySelectorAll('.saliency-overlay').length >= 2")
+        page.wait_for_timeout(500)
+        painted = page.evaluate("window.readingRoomReveal.overlay.painted()")
+        # The lesion slice is shown (the middle one): the map covers the vertebra on both panes.
+        assert painted.get("t1w", 0) > 500 and painted.get("t2w", 0) > 500, painted
+        shot(page, "mri-assisted-after-lock")
+        page.click(".reveal-saliency-toggle")
+        assert page.locator(".saliency-overlay").first.is_hidden()
+        # Scrolled away from the slab of the patch's slices, the map is not painted.
+        page.click(".reveal-saliency-toggle")
+        page.hover('[data-viewport="t1w"]')
+        for _ in range(5):
+            page.mouse.wheel(0, 120)
+            page.wait_for_timeout(150)
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.readingRoomReveal.overlay.painted()")["t1w"] == 0
+
+        # The AI-aided read opens with the map over the images again.
+        page.click(".reveal-continue")
+        page.wait_for_url(f"**/read/{study.slug}/{code}/?round=aided")
+        page.wait_for_selector('body[data-reveal="before-read"]', state="attached")
+        page.wait_for_function("document.querySelectorAll('.saliency-overlay').length >= 2")
+        page.wait_for_timeout(500)
+        painted = page.evaluate("window.readingRoomReveal.overlay.painted()")
+        assert painted.get("t1w", 0) > 500 and painted.get("t2w", 0) > 500, painted
+        shot(page, "mri-aided-read")
+        assert page.problems.serious() == []
     finally:
         page.context.close()

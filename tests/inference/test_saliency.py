@@ -11,8 +11,8 @@ from PIL import Image
 
 from inference.checkpoint import load_model
 from inference.predict import predict_patches
-from inference.preprocess import Volume, ct_patch
-from inference.saliency import heat_volume, heat_volume_decode, saliency, saliency_views
+from inference.preprocess import Volume, ct_patch, mri_patch, mri_patch_plane
+from inference.saliency import heat_plane, heat_volume, heat_volume_decode, saliency, saliency_views
 
 
 def _png(data_uri: str) -> np.ndarray:
@@ -96,3 +96,39 @@ def test_the_heat_volume_lies_where_the_ct_patch_was_cut_in_the_patient():
     assert stored["axes"] == "SPL" and stored["shape"] == [64, 64, 64]
     np.testing.assert_allclose(found, hot_lps, atol=1.0)
     assert np.abs(heat_volume_decode(stored) - np.clip(patch / patch.max(), 0, 1)).max() <= 0.5 / 255 + 1e-6
+
+
+def test_the_mri_heat_plane_lies_where_the_mri_patch_was_cut_in_the_patient():
+    """A bright dot in a sagittal series stored with its rows running inferior -> superior,
+    its columns posterior -> anterior and its slices right -> left (the patch flips all of
+    them), cut out by ``mri_patch`` and stored as a heat plane: the plane's geometry puts the
+    hottest pixel back at the dot, and the dot within the slab the map is painted on."""
+    affine = np.zeros((4, 4))
+    affine[:3, 0] = (0.0, -0.8, 0.0)  # columns (i): anterior
+    affine[:3, 1] = (0.0, 0.0, 0.9)  # rows (j): superior
+    affine[:3, 2] = (4.0, 0.0, 0.0)  # slices (k): leftward
+    affine[:3, 3] = (-20.0, 40.0, 150.0)
+    affine[3, 3] = 1.0
+    array = np.zeros((12, 100, 90), dtype=np.float32)
+    hot_index = (6, 37, 55)  # (k, j, i)
+    array[hot_index] = 1000.0
+    volume = Volume(array=array, affine=affine, spacing=(4.0, 0.9, 0.8))
+    hot_lps = (affine @ np.array([hot_index[2], hot_index[1], hot_index[0], 1.0]))[:3]
+    center = hot_lps + np.array([1.2, 6.0, -9.0])  # off centre in plane, and 1.2 mm through it
+
+    patch = mri_patch(volume, volume, center, size=64, box_mm=60.0)
+    plane = mri_patch_plane(volume, center, size=64, box_mm=60.0)
+    heat = patch[1] - patch[1].min()  # the T1W centre slice, where the dot is
+    stored = heat_plane(heat / heat.max(), plane=plane)
+
+    decoded = heat_volume_decode(stored)
+    _, row, column = np.unravel_index(np.argmax(decoded), decoded.shape)
+    origin, (normal, down, across) = np.array(stored["origin_lps"]), np.array(stored["directions"])
+    slab, pixel, _ = stored["spacing_mm"]
+    found = origin + (row * down + column * across) * pixel
+    assert stored["axes"] == "NRC" and stored["shape"] == [1, 64, 64]
+    np.testing.assert_allclose(down, (0, 0, -1), atol=1e-12)  # rows superior -> inferior
+    np.testing.assert_allclose(across, (0, 1, 0), atol=1e-12)  # columns anterior -> posterior
+    np.testing.assert_allclose(found[1:], hot_lps[1:], atol=1.0)  # in plane: within a pixel
+    assert found[0] == pytest.approx(hot_lps[0])  # on the dot's slice
+    assert abs((hot_lps - origin) @ normal) <= slab / 2 and slab == pytest.approx(12.0)

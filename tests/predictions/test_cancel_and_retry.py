@@ -86,14 +86,14 @@ def test_a_chunk_under_way_stops_before_its_next_case_once_the_job_is_cancelled(
     job = _start(ct_cases[0].study, ct_model)
     pks = services.inference_job_claim(job_pk=job.pk)
     read = []
-    real_case_patches = worker.case_patches
+    real_case_patches = worker.case_patches_placed
 
     def read_then_cancel(model, series, center):
         read.append(center)
         services.inference_job_cancel(job=job)  # the coordinator cancels while case 1 is read
         return real_case_patches(model, series, center)
 
-    monkeypatch.setattr(worker, "case_patches", read_then_cancel)
+    monkeypatch.setattr(worker, "case_patches_placed", read_then_cancel)
     stored = predict_cases.apply(kwargs={"case_pks": pks, "model_version_pk": ct_model.pk,
                                          "job_pk": job.pk}).get()
 

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from inference.checkpoint import ModelLoadError, load_model
 from inference.postprocess import three_tier
 from inference.predict import case_patches, predict_case
+from inference.preprocess import load_series
+from inference.saliency import heat_volume_decode
 from readerstudy.core.models import AuditEvent
 from readerstudy.imaging.importer import import_study
 from readerstudy.predictions import registry, selectors, services
@@ -269,6 +271,36 @@ def test_mri_cases_are_read_as_the_highest_of_three_slice_patches(storage_root, 
         assert Prediction.objects.get(case=case).probability == pytest.approx(
             max(alone.patch_probabilities), abs=1e-5)
 
+
+
+def test_in_an_assisted_mri_study_the_stored_map_lies_in_the_slice_of_the_patch_that_gave_the_call(
+        storage_root, incoming, tmp_path):
+    """The worker stores the Grad-CAM of the MRI patch with the highest probability as a plane in
+    the patient (``heat_plane``): centred in plane on the vertebra, on the T1W slice that patch
+    was centred on (the lesion slice or a neighbour), and oriented as the patch (rows superior ->
+    inferior, columns anterior -> posterior)."""
+    study = Study.objects.create(slug="mr-assisted", title="MRI", modality="MR", repeat_sample_size=0,
+                                 mode="assisted")
+    case = import_cases(study, incoming, ["malignant"])[0]
+    model = registry.model_version_register(path=save_tiny_model(tmp_path / "mri", modality="MR"))
+
+    _run(services.inference_job_start(study=study, model_version=model, dispatch=False)[0])
+
+    volume = Prediction.objects.get(case=case).saliency["volume"]
+    center = np.array(selectors.case_center(case))
+    with selectors.case_series_paths(case) as series:
+        t1 = load_series(series["t1w"])
+    step = float(np.linalg.norm(t1.affine[:3, 2]))
+    origin, (normal, down, across) = np.array(volume["origin_lps"]), np.array(volume["directions"])
+    slab, pixel, _ = volume["spacing_mm"]
+    middle = origin + (down + across) * pixel * (volume["shape"][1] - 1) / 2
+    assert volume["axes"] == "NRC" and volume["shape"] == [1, 64, 64]
+    assert pixel == pytest.approx(60.0 / 64) and slab == pytest.approx(3 * step)
+    assert down @ np.array([0, 0, -1.0]) > 0.99 and across @ np.array([0, 1.0, 0]) > 0.99
+    offset = center - middle
+    np.testing.assert_allclose(offset - (offset @ normal) * normal, 0, atol=1e-6)  # in plane: the centre
+    assert abs(offset @ normal) <= 1.5 * step + 1e-6  # through it: the lesion slice or a neighbour
+    assert heat_volume_decode(volume).shape == (1, 64, 64)
 
 
 def test_a_ct_case_is_read_from_the_slices_around_the_vertebra_only(storage_root, incoming, tmp_path):

@@ -78,7 +78,7 @@ def test_a_transient_error_is_retried_then_recorded_for_each_case(ct_cases, ct_m
         calls.append(1)
         raise ConnectionError("object storage unreachable")
 
-    monkeypatch.setattr(worker, "case_patches", unreachable_storage)
+    monkeypatch.setattr(worker, "case_patches_placed", unreachable_storage)
     # Eager retries run only when the Retry is not propagated to the caller.
     monkeypatch.setitem(app.conf, "task_eager_propagates", False)
     job = _job(ct_cases[0].study, ct_model)
@@ -97,7 +97,7 @@ def test_a_transient_error_is_retried_then_recorded_for_each_case(ct_cases, ct_m
 @pytest.mark.django_db
 def test_an_unreadable_file_is_the_cases_error_at_once_and_the_others_are_read(
         ct_cases, ct_model, monkeypatch):
-    real_case_patches = worker.case_patches
+    real_case_patches = worker.case_patches_placed
     calls = []
 
     def unreadable_first_case(model, series, center):
@@ -106,7 +106,7 @@ def test_an_unreadable_file_is_the_cases_error_at_once_and_the_others_are_read(
             raise PermissionError(13, "Permission denied", "/storage/first.dcm")
         return real_case_patches(model, series, center)
 
-    monkeypatch.setattr(worker, "case_patches", unreadable_first_case)
+    monkeypatch.setattr(worker, "case_patches_placed", unreadable_first_case)
     monkeypatch.setitem(app.conf, "task_eager_propagates", False)
     job = _job(ct_cases[0].study, ct_model)
 
