@@ -55,7 +55,7 @@ function modelSection(reveal) {
     el('p', {
       class: 'muted small',
       text:
-        `${model.reader}: below ${percent(model.thresholds.lower)} definitely benign, above ` +
+        `The model's three tiers: below ${percent(model.thresholds.lower)} definitely benign, above ` +
         `${percent(model.thresholds.upper)} definitely malignant, between: uncertain – recommend MRI.`,
     }),
   ]);
