@@ -13,14 +13,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from readerstudy.core.permissions import is_coordinator
-from readerstudy.studies import pseudonyms, selectors, services
+from readerstudy.studies import protocol, pseudonyms, selectors, services
 from readerstudy.studies.exceptions import NotInWorklist, ReadConflict, RepeatNotDue, StudyNotOpen
-from readerstudy.studies.models import ReadingSlot, Round, Study
+from readerstudy.studies.models import Read, ReadingSlot, Round, Study
 from readerstudy.web.csp import strict_csp
 
 
@@ -76,6 +76,11 @@ def read_case(request: HttpRequest, slug: str, code: str) -> HttpResponse:
         return _unavailable(request, status=404, title="Case not available",
                             message="This case is not in your worklist for this round, or not available yet.")
     except ReadConflict:
+        if study is not None and study.is_assisted and round_ == Round.FIRST and _aided_read_pending(
+                study=study, reader=request.user, stored=str(stored)):
+            # The unaided read is locked and its AI-aided read waits (a reload after the reveal,
+            # or coming back to the case): that read, which shows the model's output again.
+            return redirect(reverse("web-read", kwargs={"slug": slug, "code": code}) + f"?round={Round.AIDED.value}")
         if study is not None and study.is_teaching and round_ in (Round.FIRST, Round.REPEAT):
             # A trainee reviews a case read before, with its feedback (the page asks the server,
             # which refuses anyone the teaching study does not teach).
@@ -86,6 +91,12 @@ def read_case(request: HttpRequest, slug: str, code: str) -> HttpResponse:
         return _unavailable(request, status=409, title="Study not open",
                             message="This study is not open for reading.")
     return _reading_page(request, study=study, slot=slot, code=code, round_=round_)
+
+
+def _aided_read_pending(*, study: Study, reader, stored: str) -> bool:
+    """Whether ``reader`` has an AI-aided read of the case (stored code ``stored``) still to make."""
+    aided = {"study": study, "reader_id": reader.pk, "round": Round.AIDED, "case__code": stored}
+    return ReadingSlot.objects.filter(**aided).exists() and not Read.objects.filter(**aided).exists()
 
 
 def _review(request: HttpRequest, *, study: Study, code: str, stored: str, round_: str) -> HttpResponse:
@@ -118,7 +129,9 @@ def _reading_page(request: HttpRequest, *, study: Study, slot: ReadingSlot, code
             "read": reverse("web-read", kwargs={"slug": slug, "code": "__CASE__"}),
             # What the server reveals of the model and the truth, asked after the read is locked
             # (and on opening an aided read); a 404 until then and in blinded studies.
-            "reveal": reverse("trainee-feedback", kwargs={"slug": slug, "code": code}) + query,
+            # A blinded study reveals nothing, ever: its page does not ask.
+            "reveal": None if study.mode == protocol.BLINDED
+            else reverse("trainee-feedback", kwargs={"slug": slug, "code": code}) + query,
             # A trainee's progress page (teaching studies; a 404 page for anyone it does not teach).
             "progress": reverse("web-progress", kwargs={"slug": slug}) if study.is_teaching else None,
         },

@@ -133,7 +133,12 @@ def test_in_an_assisted_study_the_model_appears_after_the_lock_and_the_aided_rea
         assert page.locator(".saliency-overlay").first.is_hidden()
         page.click(".reveal-saliency-toggle")
 
-        page.click(".reveal-continue")
+        # A reload after the lock (or coming back to the case) leads to the aided read waiting,
+        # with the model's output, never to a dead end.
+        page.reload()
+        page.wait_for_url(f"**/read/{study.slug}/{code}/?round=aided")
+        assert "AI-aided read" in page.text_content("#case-position")
+        page.goto(f"{live_server.url}/read/{study.slug}/{code}/?round=first")
         page.wait_for_url(f"**/read/{study.slug}/{code}/?round=aided")
         assert "AI-aided read" in page.text_content("#case-position")
         page.wait_for_selector("#reveal-panel")
@@ -183,6 +188,9 @@ def test_a_trainee_sees_the_feedback_after_locking_and_their_progress_page_updat
         truth = study.cases.get(code=first).reference
         assert "Reference standard" in panel and truth.get_source_display() in panel
         assert "81.4%" in panel
+        # The verdict in the form's own words: the trainee called it benign.
+        verdict = "agrees with" if truth.label == "benign" else "differs from"
+        assert f"Your call, Benign (osteoporotic), {verdict} the reference standard." in panel
         discordant = page.eval_on_selector_all("tr.discordant", "rows => rows.map(r => r.dataset.feature)")
         assert sorted(discordant) == ["dark_line_band", "soft_tissue_mass"]
         page.wait_for_timeout(500)

@@ -95,10 +95,19 @@ function saliencySection(reveal, overlay) {
   return el('section', { class: 'reveal-saliency', dataset: { revealPart: 'saliency' } }, children);
 }
 
-function referenceSection(reveal) {
+/** A call as the reader's form words it ("Benign (osteoporotic)"), else the call itself. */
+function callText(payload, call) {
+  const question = (payload?.form?.questions || []).find((q) => q.key === 'call');
+  return question?.choices?.find((c) => c.key === call)?.label || call;
+}
+
+function referenceSection(reveal, payload) {
   if (!reveal.reference) return null;
   const yours = reveal.your_reads?.first || Object.values(reveal.your_reads || {})[0];
   const correct = yours && yours.call === reveal.reference.label;
+  const verdict = yours && (correct
+    ? `Your call, ${callText(payload, yours.call)}, agrees with the reference standard.`
+    : `Your call, ${callText(payload, yours.call)}, differs from the reference standard.`);
   return el('section', { class: 'reveal-reference', dataset: { revealPart: 'reference' } }, [
     el('h3', { text: 'Reference standard' }),
     el('p', {}, [
@@ -106,7 +115,7 @@ function referenceSection(reveal) {
       ` (source: ${reveal.reference.source_text})`,
     ]),
     yours
-      ? el('p', { class: correct ? 'reveal-verdict correct' : 'reveal-verdict wrong', text: correct ? `Your call (${yours.call}) agrees.` : `Your call (${yours.call}) differs.` })
+      ? el('p', { class: correct ? 'reveal-verdict correct' : 'reveal-verdict wrong', text: verdict })
       : null,
   ]);
 }
@@ -185,7 +194,7 @@ export async function revealAfterRead({ config, payload, viewer, onContinue }) {
   for (const part of column.children) part.hidden = true;
   column.prepend(
     panel(teaching ? 'Feedback on this case' : 'The model\u2019s reading', note,
-      [modelSection(reveal), saliencySection(reveal, overlay), referenceSection(reveal), featuresSection(reveal)].filter(Boolean),
+      [modelSection(reveal), saliencySection(reveal, overlay), referenceSection(reveal, payload), featuresSection(reveal)].filter(Boolean),
       actions),
   );
   state.reveal = 'after-read';
@@ -208,7 +217,7 @@ async function revealForReview({ config, viewer }) {
   state.overlay = overlay;
   column.prepend(
     panel('Review: feedback on this case', 'Your read of this case is locked; here is what it was compared with.',
-      [modelSection(reveal), saliencySection(reveal, overlay), referenceSection(reveal), featuresSection(reveal)].filter(Boolean),
+      [modelSection(reveal), saliencySection(reveal, overlay), referenceSection(reveal, config.payload), featuresSection(reveal)].filter(Boolean),
       [back]),
   );
   state.reveal = 'review';
