@@ -23,7 +23,7 @@ from readerstudy.predictions.models import Prediction
 from readerstudy.stats.proportions import Proportion, proportion
 from readerstudy.studies.models import Read, ReferenceStandard, Study
 from readerstudy.studies.protocol import FEATURES, FIRST, TEACHING
-from readerstudy.vocabulary import MALIGNANT
+from readerstudy.vocabulary import MALIGNANT, THREE_TIER
 
 __all__ = ["ProgressUnavailable", "Scores", "scores_of", "trainee_progress"]
 
@@ -83,7 +83,9 @@ def trainee_progress(*, study: Study, reader, window: int = WINDOW) -> dict[str,
     curve = [
         {"n": i, "scores": scores_of(pairs[max(0, i - window):i])} for i in range(1, len(pairs) + 1)
     ]
-    model_calls = _model_calls(cases)
+    predictions = _newest_predictions(cases)
+    # Scored at the card's decision threshold (benign or malignant), as the readers' calls are.
+    model_calls = {case: selectors.call_for(p.probability, p.model_version.card) for case, p in predictions.items()}
     attending_pairs = [
         (call, truth[case_id]) for call, case_id in Read.objects.filter(
             study=study, round=FIRST, case_id__in=cases,
@@ -100,7 +102,9 @@ def trainee_progress(*, study: Study, reader, window: int = WINDOW) -> dict[str,
             reasons.append("the model disagreed")
         if reasons:
             to_review.append({"code": read.case.code, "call": read.call, "truth": truth[read.case_id],
-                              "model_call": model_call, "reasons": reasons, "submitted_at": read.submitted_at})
+                              "model_call": model_call,
+                              "model_said": _model_said(predictions[read.case_id]) if model_call else None,
+                              "reasons": reasons, "submitted_at": read.submitted_at})
     return {
         "n_reads": len(reads),
         "window": window,
@@ -113,13 +117,18 @@ def trainee_progress(*, study: Study, reader, window: int = WINDOW) -> dict[str,
     }
 
 
-def _model_calls(case_ids: list[int]) -> dict[int, str]:
-    """The newest model's call per case (what the feedback showed)."""
-    calls: dict[int, str] = {}
+def _newest_predictions(case_ids: list[int]) -> dict[int, Prediction]:
+    """The newest model version's prediction per case (what the feedback showed)."""
+    newest: dict[int, Prediction] = {}
     for prediction in (Prediction.objects.filter(case_id__in=case_ids).select_related("model_version")
                        .order_by("model_version__created_at", "model_version__pk")):
-        calls[prediction.case_id] = selectors.call_for(prediction.probability, prediction.model_version.card)
-    return calls
+        newest[prediction.case_id] = prediction
+    return newest
+
+
+def _model_said(prediction: Prediction) -> str:
+    """The model's output as the feedback gave it: "36.4 %, uncertain"."""
+    return f"{prediction.probability * 100:.1f} %, {THREE_TIER.get(prediction.three_tier, prediction.three_tier)}"
 
 
 def _misleading_features(reads: list[Read], truth: dict[int, str]) -> list[dict[str, Any]]:

@@ -231,13 +231,13 @@ class Question:
         refused = self.refused_with().get(call, {})
         if self.kind is Kind.SCALE:
             if value > refused.get("above", math.inf) or value < refused.get("below", -math.inf):
-                return (f"A {call} call with a {value}{self.unit} {self.label.lower()} is "
+                return (f"A {call} call with a {value}{self.unit} {_in_sentence(self.label)} is "
                         "contradictory: adjust the call or the slider.")
             return ""
         if value in refused.get("choices", ()):
             label = next(c.label for c in self.choices if c.key == value)
-            return (f"A {call} call with \"{label.lower()}\" as the {self.label.lower()} is "
-                    f"contradictory: adjust the call or the {self.label.lower()}.")
+            return (f"A {call} call with \"{_in_sentence(label)}\" as the {_in_sentence(self.label)} is "
+                    f"contradictory: adjust the call or the {_in_sentence(self.label)}.")
         return ""
 
 
@@ -246,6 +246,11 @@ def _as_float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+def _in_sentence(label: str) -> str:
+    """``label`` inside a sentence: its first letter in lower case, the rest as written ("MRI" stays)."""
+    return label[:1].lower() + label[1:]
 
 
 def _number(value: float | None) -> str:

@@ -82,6 +82,9 @@ def test_the_progress_scores_the_trainee_the_model_and_the_attendings_on_the_sam
         c.code for c, call in reversed(list(zip(cases, calls, strict=True)))
         if call != truth[cases.index(c)] or call != "malignant"]
     assert "wrong call" in review[cases[1].code] and "wrong call" not in review.get(cases[0].code, [])
+    # The model's call is scored at 0.5; the row also says what the feedback showed of it.
+    assert {(row["model_call"], row["model_said"]) for row in progress["to_review"]} == {
+        ("malignant", "90.0 %, uncertain - recommend MRI")}
     # The feature ticked only in the wrong reads misled them.
     assert [(f["key"], f["in_wrong"], f["wrong"], f["in_right"]) for f in progress["features"]] == [
         ("fluid_cleft", 2, 2, 0)]

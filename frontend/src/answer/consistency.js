@@ -6,12 +6,17 @@
  * Pure (no DOM): the node tests run it against the server's own answers.
  */
 
+/** `label` inside a sentence: its first letter in lower case, the rest as written ("MRI" stays). */
+function inSentence(label) {
+  return label.slice(0, 1).toLowerCase() + label.slice(1);
+}
+
 /** Why `value`, the answer to question `q`, contradicts `answers`; '' when it does not. */
 export function contradiction(q, value, answers) {
   const call = answers[q.consistent_with];
   if (!q.consistent_with || value === null || value === undefined || call === null || call === undefined) return '';
   const refused = q.refused_with?.[call] || {};
-  const label = q.label.toLowerCase();
+  const label = inSentence(q.label);
   if (q.kind === 'scale') {
     if (value > (refused.above ?? Infinity) || value < (refused.below ?? -Infinity)) {
       return `A ${call} call with a ${value}${q.unit || ''} ${label} is contradictory: adjust the call or the slider.`;
@@ -20,7 +25,7 @@ export function contradiction(q, value, answers) {
   }
   if ((refused.choices || []).includes(value)) {
     const choice = (q.choices || []).find((c) => c.key === value);
-    return `A ${call} call with "${(choice?.label || value).toLowerCase()}" as the ${label} is ` +
+    return `A ${call} call with "${inSentence(choice?.label || value)}" as the ${label} is ` +
       `contradictory: adjust the call or the ${label}.`;
   }
   return '';
