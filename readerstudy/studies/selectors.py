@@ -137,12 +137,19 @@ def case_payload_for_reader(*, study: Study, slot: ReadingSlot) -> dict[str, Any
     other readers' reads or model output. The code and the image UIDs are the round's
     (:mod:`readerstudy.studies.pseudonyms`).
     """
-    total = ReadingSlot.objects.filter(study=study, reader=slot.reader, round=slot.round).count()
+    in_round = ReadingSlot.objects.filter(study=study, reader=slot.reader, round=slot.round)
+    if slot.round == Round.AIDED:
+        # Aided reads follow the unaided ones in the order they were read: the next one is
+        # "case (aided reads made + 1)"; slots are numbered across the reader's rounds.
+        made = Read.objects.filter(study=study, reader=slot.reader, round=Round.AIDED)
+        position = made.count() + (0 if made.filter(case=slot.case).exists() else 1)
+    else:
+        position = in_round.filter(position__lte=slot.position).count()
     return {
         "code": case_code(case=slot.case, round=slot.round),
         "round": slot.round,
-        "position": slot.position,
-        "total": total,
+        "position": position,  # "case 3 of 20" within the round
+        "total": in_round.count(),
         "modality": study.modality,
         "form": form_description(study, slot.round),
         "series": viewer_series(case=slot.case, round=slot.round),

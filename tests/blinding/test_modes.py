@@ -158,6 +158,8 @@ def test_an_assisted_study_reveals_the_model_after_the_lock_and_takes_an_aided_r
     # The aided round shows the same case: the same code and images, and the reveal beside them.
     opened = client.get(f"/api/v1/reading/{study.slug}/cases/{code}/?round=aided")
     assert opened.status_code == 200 and opened.json()["code"] == code
+    # Numbered within its round: the first aided read is "case 1 of 4" (4 reading cases).
+    assert (opened.json()["position"], opened.json()["total"]) == (1, 4)
     assert _reveal(client, study, code, round="aided").json()["model"]["probability"] == PROBABILITY
 
     # The unaided read cannot change; the aided read is stored as its own round.
