@@ -186,14 +186,19 @@ def _browser_settings(request):
     settings.STORAGES = _storages(request.getfixturevalue("imaging_library")["storage"])
 
 
-def load_study(imaging_library, slug: str, *, readers) -> Study:
-    """Restores an imported study's rows, assigns ``readers`` and opens the study."""
+def load_study(imaging_library, slug: str, *, readers, **fields) -> Study:
+    """Restores an imported study's rows, sets its ``fields`` (``mode="assisted"``...), assigns
+    ``readers`` and opens the study."""
     for obj in serializers.deserialize("json", imaging_library["dumps"][slug]):
         obj.save()
     with connection.cursor() as cursor:
         for statement in connection.ops.sequence_reset_sql(no_style(), IMPORTED_MODELS):
             cursor.execute(statement)
     study = Study.objects.get(slug=slug)
+    if fields:
+        for name, value in fields.items():
+            setattr(study, name, value)
+        services.study_save(study=study)
     for reader in readers:
         services.assignment_create(study=study, reader=reader)
     return services.study_open(study=study)

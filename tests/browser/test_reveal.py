@@ -5,13 +5,8 @@ feedback after locking and their progress page updates; a non-trainee never reac
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from django.core import serializers
-from django.core.management.color import no_style
-from django.db import connection
 
 from inference.preprocess import load_series, mri_patch_plane
 from inference.saliency import heat_plane, heat_volume
@@ -21,13 +16,13 @@ from readerstudy.studies import services
 from readerstudy.studies.models import Case, Read, Study
 from readerstudy.studies.protocol import FEATURES
 from readerstudy.studies.selectors import worklist_for
-from tests.browser.conftest import IMPORTED_MODELS, READING_SCREEN, sign_in, wait_until_loaded
+from tests.browser.conftest import ARTIFACTS, READING_SCREEN, load_study, sign_in, wait_until_loaded
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PROBABILITY = 0.8137
 MODEL_NAME = "reveal-model-q7"
-SHOTS = Path("/tmp/shots/h14")
+SHOTS = ARTIFACTS / "reveal"
 
 
 def study_in_mode(imaging_library, mode: str, readers, slug: str = "ct-browser") -> Study:
@@ -35,17 +30,7 @@ def study_in_mode(imaging_library, mode: str, readers, slug: str = "ct-browser")
     ``mode``, opened for ``readers``, with a prediction of every case whose Grad-CAM map is a
     blob around the vertebra centre: a cube for CT, for MRI a plane placed as the worker places
     the map of the patch cut at the centre (``mri_patch_plane`` of the stored T1W series)."""
-    for obj in serializers.deserialize("json", imaging_library["dumps"][slug]):
-        obj.save()
-    with connection.cursor() as cursor:
-        for statement in connection.ops.sequence_reset_sql(no_style(), IMPORTED_MODELS):
-            cursor.execute(statement)
-    study = Study.objects.get(slug=slug)
-    study.mode = mode
-    services.study_save(study=study)
-    for reader in readers:
-        services.assignment_create(study=study, reader=reader)
-    study = services.study_open(study=study)
+    study = load_study(imaging_library, slug, readers=readers, mode=mode)
     model = ModelVersion.objects.create(name=MODEL_NAME, version="1", modality=study.modality, architecture="x",
                                         sha256="0" * 64, card={"thresholds": {"lower": 0.3, "upper": 0.7}},
                                         weights_path="none")
