@@ -36,6 +36,18 @@ def _upcoming_by_date(rows: list[dict[str, Any]]) -> list[tuple[Any, int]]:
     return sorted(counts.items())
 
 
+def _due_by_date(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Repeat reads due, one line per day they became due: how many, and a link to the first of
+    them (the rest follow one after another from the reading room). One row per read would list
+    identical "due since" lines that tell the reader nothing more."""
+    groups: dict[Any, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda row: row["available_from"]):
+        day = row["available_from"].date()
+        group = groups.setdefault(day, {"day": day, "count": 0, "code": row["code"]})
+        group["count"] += 1
+    return list(groups.values())
+
+
 @never_cache
 @strict_csp
 @login_required
@@ -44,6 +56,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     for study in selectors.studies_for_reader(reader=request.user):
         item = selectors.worklist_for(study=study, reader=request.user)
         item["upcoming_by_date"] = _upcoming_by_date(item["repeats_upcoming"])
+        item["due_by_date"] = _due_by_date(item["repeats_due"])
         profile = getattr(request.user, "reader_profile", None)
         item["progress_page"] = study.is_teaching and profile is not None and profile.is_trainee
         studies.append(item)

@@ -90,6 +90,22 @@ def test_upcoming_repeat_reads_show_their_dates_but_not_their_cases(client, read
     assert "All reads available now are done." in page
 
 
+def test_repeat_reads_due_the_same_day_are_one_line_with_their_count(client, reader, open_study, submit_read):
+    with time_machine.travel(START, tick=False):
+        for _ in range(6):
+            submit_read(open_study, reader)
+    with time_machine.travel(START + timedelta(days=31), tick=False):
+        due = worklist_for(study=open_study, reader=reader)["repeats_due"]
+        page = signed_in(client, reader).get("/").content.decode()
+    assert len(due) == 2
+    lines = re.findall(r"<li data-due-count=\"(\d+)\">Due since", page)
+    assert lines == ["2"], "two reads due the same day are one line, not two identical ones"
+    assert f"{(START + timedelta(days=30)).date():%Y-%m-%d}" in page
+    first_due = min(due, key=lambda row: row["available_from"])["code"]
+    assert page.count("?round=repeat") == 2  # the line's link and the "Next repeat read" button
+    assert read_url(open_study, first_due, "repeat") in page
+
+
 def test_the_reading_page_embeds_the_blinded_case_and_runs_no_inline_script(client, reader, open_study):
     code = worklist_for(study=open_study, reader=reader)["next"]["code"]
     response = signed_in(client, reader).get(read_url(open_study, code))
