@@ -259,6 +259,10 @@ def test_in_an_assisted_mri_study_the_saliency_covers_the_t1w_and_t2w_panes_afte
         page.wait_for_timeout(500)
         painted = page.evaluate("window.readingRoomReveal.overlay.painted()")
         assert painted.get("t1w", 0) > 500 and painted.get("t2w", 0) > 500, painted
+        # Beside the model: the reader's own locked unaided read, as their form worded it.
+        unaided = page.text_content(".reveal-unaided")
+        first = Read.objects.get(study=study, reader=reader, round="first")
+        assert "Benign (osteoporotic)" in unaided and f"{first.confidence}%" in unaided, unaided
         shot(page, "mri-aided-read")
         assert page.problems.serious() == []
     finally:
