@@ -58,6 +58,10 @@ function modelSection(reveal) {
         `The model's three tiers: below ${percent(model.thresholds.lower)} definitely benign, above ` +
         `${percent(model.thresholds.upper)} definitely malignant, between: uncertain – recommend MRI.`,
     }),
+    // What the model card says the model is for (and not for): a reader weighs its output by it.
+    model.intended_use
+      ? el('p', { class: 'muted small reveal-intended-use' }, [el('strong', { text: 'Intended use: ' }), model.intended_use])
+      : null,
   ]);
 }
 
