@@ -26,7 +26,7 @@ Loopback only; bounded by ``--timeout`` (seconds).
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/rs_load CACHE_URL=redis://127.0.0.1:6379/13 \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/13 SECRET_KEY=x \\
         .venv/bin/python benchmarks/load_readers.py [--readers 50] [--cases 4] [--slices 48]
-        [--size 256] [--workers N] [--threads 8] [--timeout 600]
+        [--size 256] [--workers N] [--threads 12] [--timeout 600]
 """
 
 from __future__ import annotations
@@ -247,8 +247,8 @@ def main() -> None:
     parser.add_argument("--slices", type=int, default=48)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
-    parser.add_argument("--threads", type=int, default=8,
-                        help="per worker; 8 as docs/deployment.md recommends")
+    parser.add_argument("--threads", type=int, default=12,
+                        help="per worker; 12 as docs/deployment.md recommends")
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):

@@ -316,8 +316,8 @@ AXES_CLIENT_IP_CALLABLE = "readerstudy.accounts.lockout.client_ip"
 # answered 503 with Retry-After ("Many readers are signing in"). Run gunicorn with more threads
 # than CONCURRENCY + QUEUE (docs/deployment.md), so other requests always find one free.
 READERSTUDY_SIGNIN_CONCURRENCY = env_int("READERSTUDY_SIGNIN_CONCURRENCY", 1)
-READERSTUDY_SIGNIN_QUEUE = env_int("READERSTUDY_SIGNIN_QUEUE", 4)
-READERSTUDY_SIGNIN_WAIT_SECONDS = env_int("READERSTUDY_SIGNIN_WAIT_SECONDS", 15)
+READERSTUDY_SIGNIN_QUEUE = env_int("READERSTUDY_SIGNIN_QUEUE", 8)
+READERSTUDY_SIGNIN_WAIT_SECONDS = env_int("READERSTUDY_SIGNIN_WAIT_SECONDS", 60)
 if READERSTUDY_SIGNIN_CONCURRENCY < 1 or READERSTUDY_SIGNIN_QUEUE < 0 or READERSTUDY_SIGNIN_WAIT_SECONDS < 0:
     raise ImproperlyConfiguredEnv("READERSTUDY_SIGNIN_CONCURRENCY must be at least 1, READERSTUDY_SIGNIN_QUEUE "
                                   "and READERSTUDY_SIGNIN_WAIT_SECONDS at least 0.")
