@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -131,13 +131,20 @@ class BoundedAuthenticationForm(AuthenticationForm):
     """
 
     def clean(self) -> dict[str, Any]:
-        with gate().slot():
-            return super().clean()
+        return _bounded_clean(self, super().clean)
 
 
 class BoundedAdminAuthenticationForm(AdminAuthenticationForm):
     """The admin's login form (staff only), with the same bound: ``admin.site.login_form``."""
 
     def clean(self) -> dict[str, Any]:
-        with gate().slot():
-            return super().clean()
+        return _bounded_clean(self, super().clean)
+
+
+def _bounded_clean(form: AuthenticationForm, clean: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``clean`` inside the gate, unless the form lacks a username or password: Django then
+    checks nothing, and the reader hears at once which field is missing."""
+    if not (form.cleaned_data.get("username") and form.cleaned_data.get("password")):
+        return clean()
+    with gate().slot():
+        return clean()

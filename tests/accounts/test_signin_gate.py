@@ -177,3 +177,9 @@ def test_a_wrong_password_still_counts_towards_the_lockout(reader):
                              REMOTE_ADDR="10.0.0.7")
     assert response.status_code == 200 and signin.gate().state() == (0, 0)
     assert AccessAttempt.objects.get(username=reader.username).failures_since_start == 1
+
+
+@pytest.mark.django_db
+def test_a_form_without_a_password_is_answered_at_once_even_when_the_bound_is_reached(gate_full, reader):
+    response = Client().post(LOGIN, {"username": reader.username, "password": ""})
+    assert response.status_code == 200 and 'id="signin-busy"' not in response.content.decode()
