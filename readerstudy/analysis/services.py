@@ -28,7 +28,7 @@ from readerstudy.analysis.fingerprint import study_fingerprint
 from readerstudy.analysis.frames import reads_frame
 from readerstudy.analysis.models import AnalysisExport
 from readerstudy.core.models import AuditEvent, audit
-from readerstudy.core.tasks import BrokerUnavailable, enqueue
+from readerstudy.core.tasks import QUEUE_UNREACHABLE_ERROR, BrokerUnavailable, enqueue
 from readerstudy.studies.models import Study
 
 logger = logging.getLogger(__name__)
@@ -174,9 +174,9 @@ def _enqueue(export_pk: int) -> None:
     makes a new one) and raise :class:`~readerstudy.core.tasks.BrokerUnavailable` (503)."""
     try:
         enqueue("analysis.export_job", export_pk=export_pk)
-    except BrokerUnavailable as exc:
+    except BrokerUnavailable:
         AnalysisExport.objects.filter(pk=export_pk, status=AnalysisExport.Status.QUEUED).update(
-            status=AnalysisExport.Status.FAILED, error=f"Could not be queued: {exc}",
+            status=AnalysisExport.Status.FAILED, error=QUEUE_UNREACHABLE_ERROR,
             finished_at=timezone.now(), step="failed",
         )
         raise

@@ -215,7 +215,7 @@ def exports_page(request: HttpRequest, slug: str) -> HttpResponse:
             export, created = services.export_request(study=study, by=request.user,
                                                       parameters=form.parameters)
         except BrokerUnavailable as exc:
-            messages.error(request, f"{exc} The export was not started: try again in a moment.")
+            messages.error(request, str(exc))
             return redirect("web-exports", slug=slug)
         if created:
             messages.success(request, f"Export #{export.pk} started.")

@@ -6,6 +6,7 @@ API URLs, the CSRF token) travels in a ``json_script`` block for the Vite bundle
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
@@ -17,11 +18,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
+from readerstudy.accounts import signin
+from readerstudy.accounts.signin import SignInBusy
+from readerstudy.core.errors import RETRY_AFTER_S
 from readerstudy.core.permissions import is_coordinator
 from readerstudy.studies import protocol, pseudonyms, selectors, services
 from readerstudy.studies.exceptions import NotInWorklist, ReadConflict, RepeatNotDue, StudyNotOpen
 from readerstudy.studies.models import Read, ReadingSlot, Round, Study
 from readerstudy.web.csp import strict_csp
+
+logger = logging.getLogger(__name__)
 
 
 def reader_scope(user) -> str:
@@ -152,7 +158,26 @@ def _reading_page(request: HttpRequest, *, study: Study, slot: ReadingSlot, code
     return render(request, "web/reading.html", {"code": code, "round": round_, "config": config})
 
 
-login = strict_csp(auth_views.LoginView.as_view(
-    template_name="web/login.html", redirect_authenticated_user=True,
-))
+class LoginView(auth_views.LoginView):
+    """Django's login view; a sign-in refused because too many are being checked at once
+    (:class:`~readerstudy.accounts.signin.SignInBusy`) gets the form again with the reason,
+    503 and ``Retry-After``, the username kept: the attempt is never dropped unsaid."""
+
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+    authentication_form = signin.BoundedAuthenticationForm
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().post(request, *args, **kwargs)
+        except SignInBusy as exc:
+            logger.info("Sign-in of %r refused for now: %s password checks running, %s waiting.",
+                        request.POST.get("username", ""), *signin.gate().state())
+            form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
+            response = self.render_to_response(self.get_context_data(form=form, busy=str(exc)), status=503)
+            response["Retry-After"] = str(RETRY_AFTER_S)
+            return response
+
+
+login = strict_csp(LoginView.as_view())
 logout = strict_csp(auth_views.LogoutView.as_view())
