@@ -164,7 +164,8 @@ def write_unit(reads: pd.DataFrame, unit: Unit, root: Path, *, parameters,
         _paths, mrmc_notes = mrmc_files.write_mrmc_files(reads, directory / "mrmc", title=title)
         notes += mrmc_notes
         notes += figures.write_figures(reads, directory / "figures", title=title,
-                                       alpha=parameters.alpha)
+                                       alpha=parameters.alpha, n_boot=parameters.n_boot,
+                                       seed=parameters.seed)
     tables.notes.extend(notes)
     display.write_tables(tables, directory, title=title)
     return [f"{unit.title}: {note}" for note in tables.notes]

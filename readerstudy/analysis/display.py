@@ -69,7 +69,9 @@ METHODS_FOOTNOTES = {
                    "from calls = (sensitivity + specificity) / 2, AUC from scores: empirical "
                    "(Mann-Whitney); both with DeLong's SE, Wald CI truncated to [0, 1]. p vs "
                    "model: exact McNemar (binomial test of the discordant pairs); DeLong's "
-                   "paired z test (asymptotic).",
+                   "paired z test (asymptotic). Where a patient has more than one fracture, "
+                   "the AUC CIs and the AUC p-values are clustered by patient, Obuchowski "
+                   "1997 (the method column of table1_performance.csv says which).",
     "counts": "First-round reads against the reference standard (1 malignant, 0 benign).",
     "agreement": "Cohen's kappa: Fleiss-Cohen-Everitt large-sample SE, Wald CI truncated to "
                  "[-1, 1], z test with the SE under kappa = 0 (asymptotic); Fleiss' kappa: "
