@@ -159,8 +159,7 @@ def _prepared(data: pd.DataFrame, missing: str, **names: str) -> dict[str, np.nd
     check_missing_policy(missing)
     given = columns(data, **names)
     values: dict[str, np.ndarray] = {
-        "truth": as_binary_truth(given["truth"], names["truth"], allow_nan=True).astype(
-            np.float64)
+        "truth": as_binary_truth(given["truth"], names["truth"], allow_nan=True).astype(np.float64)
     }
     for key in names:
         if key not in ("truth", "cluster"):
@@ -219,14 +218,19 @@ def auc_clustered(
     low, high = _auc_interval(auc, se, alpha, ci)
     n_pos = int(t.sum())
     return AUCResult(
-        estimate=auc, se=se, ci_low=float(low), ci_high=float(high), n_pos=n_pos,
+        estimate=auc,
+        se=se,
+        ci_low=float(low),
+        ci_high=float(high),
+        n_pos=n_pos,
         n_neg=int(t.size - n_pos),
         method=f"Obuchowski (clustered), {'Wald' if ci == 'wald' else 'logit'}",
     )
 
 
-def difference(aucs: np.ndarray, cov: np.ndarray, a: int, b: int, alpha: float
-               ) -> tuple[float, float, float, float, float, float]:
+def difference(
+    aucs: np.ndarray, cov: np.ndarray, a: int, b: int, alpha: float
+) -> tuple[float, float, float, float, float, float]:
     """AUC(a) - AUC(b) from a covariance matrix: (difference, se, ci_low, ci_high, z, p).
 
     Identical curves give ``z = 0, p = 1``; a difference without variance ``z = +/-inf``.
@@ -271,10 +275,16 @@ def clustered_paired(
     """
     check_alpha(alpha)
     got = _prepared(data, missing, truth=truth, x=x, y=y, cluster=cluster)
-    aucs, cov = clustered_covariance(got["truth"], np.vstack([got["x"], got["y"]]),
-                                     got["cluster"])
+    aucs, cov = clustered_covariance(got["truth"], np.vstack([got["x"], got["y"]]), got["cluster"])
     diff, se, low, high, z, p = difference(aucs, cov, 0, 1, alpha)
     return PairedAUCResult(
-        auc_a=float(aucs[0]), auc_b=float(aucs[1]), estimate=diff, se=se, ci_low=low,
-        ci_high=high, statistic=z, p_value=p, n=int(got["truth"].size),
+        auc_a=float(aucs[0]),
+        auc_b=float(aucs[1]),
+        estimate=diff,
+        se=se,
+        ci_low=low,
+        ci_high=high,
+        statistic=z,
+        p_value=p,
+        n=int(got["truth"].size),
     )

@@ -9,8 +9,8 @@ curve at each rate with the stated confidence, not the whole curve at once.
 The sensitivity at a rate the curve does not pass through is interpolated linearly
 between the curve's points on either side (as pROC's ``coords`` for a specificity the
 curve does not reach); at a rate the curve reaches on a vertical step, it is the top of
-the step. All resamples are computed at once with numpy: one sort of a (resamples x cases)
-matrix, no Python loop over resamples.
+the step. All resamples are computed at once with numpy and no Python loop over them: the
+cases are sorted once, and a resample is how often it draws each case.
 
 References
 ----------
@@ -19,7 +19,7 @@ analyze and compare ROC curves. BMC Bioinformatics 12:77. doi:10.1186/1471-2105-
 (``ci.se``: "2000 stratified bootstrap replicates").
 
 Macskassy SA, Provost F, Rosset S (2005). ROC confidence bands: an empirical evaluation.
-ICML 2005: pointwise vertical-averaging bands as these.
+Proceedings of ICML 2005: pointwise ("vertical") bands against simultaneous ones.
 """
 
 from __future__ import annotations
@@ -57,40 +57,72 @@ def sensitivity_at(truth: np.ndarray, scores: np.ndarray, fpr: np.ndarray) -> np
     """
     s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
     t = np.broadcast_to(np.atleast_2d(np.asarray(truth)), s.shape).astype(np.float64)
-    rows, n = s.shape
     order = np.argsort(-s, axis=1, kind="stable")
     s_sorted = np.take_along_axis(s, order, axis=1)
     t_sorted = np.take_along_axis(t, order, axis=1)
-    tp = np.cumsum(t_sorted, axis=1)
-    fp = np.cumsum(1.0 - t_sorted, axis=1)
-    n_pos, n_neg = tp[:, -1:], fp[:, -1:]
+    return _at_rates(t_sorted, 1.0 - t_sorted, _run_ends(s_sorted), fpr)
+
+
+def _run_ends(s_sorted: np.ndarray) -> np.ndarray:
+    """Whether each position of sorted scores is the last of its run of ties."""
+    closes = np.ones(s_sorted.shape, dtype=bool)
+    closes[..., :-1] = s_sorted[..., 1:] != s_sorted[..., :-1]
+    return closes
+
+
+def _at_rates(
+    positives: np.ndarray, negatives: np.ndarray, closes: np.ndarray, fpr: np.ndarray
+) -> np.ndarray:
+    """Sensitivity at the rates ``fpr`` of curves given by case weights.
+
+    ``positives`` and ``negatives`` (b, n): how often each case counts as a positive and as
+    a negative in each curve (1/0 for a plain curve, the resample counts for a bootstrap
+    curve), cases in decreasing order of score; ``closes`` (n,) or (b, n): the last case of
+    each run of tied scores.
+    """
+    rows, n = positives.shape
+    tp = np.cumsum(positives, axis=1)
+    fp = np.cumsum(negatives, axis=1)
     # Within a run of tied scores only the run's last case closes a point of the curve:
     # every position takes the counts of the point that closes its run.
-    closes = np.ones(s.shape, dtype=bool)
-    closes[:, :-1] = s_sorted[:, 1:] != s_sorted[:, :-1]
-    closing = np.flip(np.minimum.accumulate(np.flip(
-        np.where(closes, np.arange(n), n - 1), axis=1), axis=1), axis=1)
-    tpr = np.hstack([np.zeros((rows, 1)), np.take_along_axis(tp, closing, axis=1) / n_pos])
+    if not np.all(closes):
+        ends = np.broadcast_to(closes, (rows, n))
+        closing = np.flip(
+            np.minimum.accumulate(np.flip(np.where(ends, np.arange(n), n - 1), axis=1), axis=1),
+            axis=1,
+        )
+        tp = np.take_along_axis(tp, closing, axis=1)
+        fp = np.take_along_axis(fp, closing, axis=1)
+    zero = np.zeros((rows, 1))
+    tpr = np.hstack([zero, tp / tp[:, -1:]])
     # Rounded, as the wanted rates below: 3 / 50 and 0.02 * 3 differ in the last bit.
-    fpr_points = np.round(np.hstack([np.zeros((rows, 1)),
-                                     np.take_along_axis(fp, closing, axis=1) / n_neg]), 12)
+    fpr_points = np.round(np.hstack([zero, fp / fp[:, -1:]]), 12)
     # The last point at or below each rate, per row: one searchsorted over all rows, each
     # row's (non-decreasing) rates shifted by 2 x its row number.
     shift = 2.0 * np.arange(rows)[:, None]
-    flat = (fpr_points + shift).ravel()
     target = np.round(np.asarray(fpr, dtype=np.float64), 12)[None, :] + shift
-    last = np.searchsorted(flat, target.ravel(), side="right").reshape(target.shape) - 1
-    base = (np.arange(rows) * (n + 1))[:, None]
-    at = last - base
+    last = np.searchsorted((fpr_points + shift).ravel(), target.ravel(), side="right")
+    at = last.reshape(target.shape) - 1 - (np.arange(rows) * (n + 1))[:, None]
     x0 = np.take_along_axis(fpr_points, at, axis=1)
     y0 = np.take_along_axis(tpr, at, axis=1)
     after = np.minimum(at + 1, n)
     x1 = np.take_along_axis(fpr_points, after, axis=1)
     y1 = np.take_along_axis(tpr, after, axis=1)
-    wanted = target - shift
     step = x1 - x0
-    share = np.divide(wanted - x0, step, out=np.zeros_like(step), where=step > 0)
+    share = np.divide(target - shift - x0, step, out=np.zeros_like(step), where=step > 0)
     return y0 + share * (y1 - y0)
+
+
+def _resample_counts(
+    rng: np.random.Generator, points: np.ndarray, n_points: int, n_boot: int
+) -> np.ndarray:
+    """(n_boot, n_points): how many of each resample's cases fall on each point of the
+    curve, for a resample drawing ``points.size`` cases with replacement from cases whose
+    point (index of their distinct score) is ``points``."""
+    size = points.size
+    drawn = points[rng.integers(0, size, size=(n_boot, size))]
+    drawn += (np.arange(n_boot) * n_points)[:, None]
+    return np.bincount(drawn.ravel(), minlength=n_boot * n_points).reshape(n_boot, n_points)
 
 
 def roc_band(
@@ -136,21 +168,38 @@ def roc_band(
     if grid.ndim != 1 or ((grid < 0) | (grid > 1)).any():
         raise ValueError("fpr must be a 1-D array of rates in [0, 1]")
     t, s = _one_score(data, truth, score, missing)
-    pos, neg = s[0, t == 1], s[0, t == 0]
+    # Sorted once: a resample is the number of times it draws each case (stratified: the
+    # malignant and the benign cases apart), so its curve needs no sort of its own; one
+    # column per distinct score, a point of the curve.
+    order = np.argsort(-s[0], kind="stable")
+    t_sorted, s_sorted = t[order], s[0, order]
+    point = np.cumsum(np.r_[True, s_sorted[1:] != s_sorted[:-1]]) - 1
+    n_points = int(point[-1]) + 1
+    pos = t_sorted == 1
     rng = np.random.default_rng(seed)
-    boot = np.hstack([
-        pos[rng.integers(0, pos.size, size=(int(n_boot), pos.size))],
-        neg[rng.integers(0, neg.size, size=(int(n_boot), neg.size))],
-    ])
-    boot_truth = np.r_[np.ones(pos.size), np.zeros(neg.size)]
-    sens = sensitivity_at(boot_truth, boot, grid)
+    every = np.ones(n_points, dtype=bool)
+    sens = _at_rates(
+        _resample_counts(rng, point[pos], n_points, int(n_boot)),
+        _resample_counts(rng, point[~pos], n_points, int(n_boot)),
+        every,
+        grid,
+    )
     lower, upper = np.quantile(sens, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
-    observed = sensitivity_at(t, s[0], grid)[0]
+    observed = _at_rates(
+        np.bincount(point[pos], minlength=n_points)[None, :],
+        np.bincount(point[~pos], minlength=n_points)[None, :],
+        every,
+        grid,
+    )[0]
     return pd.DataFrame({"fpr": grid, "sensitivity": observed, "lower": lower, "upper": upper})
 
 
 def reader_bands(
-    reads: pd.DataFrame, condition: str, *, n_boot: int = 2000, seed: int = 0,
+    reads: pd.DataFrame,
+    condition: str,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """The band of every reader who scored cases of both classes in one condition.
@@ -173,8 +222,9 @@ def reader_bands(
     columns = ["reader", "condition", *BAND_COLUMNS]
     if "score" not in reads or "truth" not in reads:
         return pd.DataFrame(columns=columns)
-    first = reads[(reads["condition"] == condition) & (reads["round"] == "first")
-                  & reads["score"].notna()]
+    first = reads[
+        (reads["condition"] == condition) & (reads["round"] == "first") & reads["score"].notna()
+    ]
     parts = []
     for reader in sorted(first["reader"].unique(), key=natural_key):
         mine = first[first["reader"] == reader]

@@ -86,7 +86,7 @@ def _paired_auc_rows(
     """
     rows = []
     masks = [~np.isnan(matrix[:, j]) for j in range(len(readers))]
-    methods = [(metric, None)]
+    methods: list[tuple[str, np.ndarray | None]] = [(metric, None)]
     if panel.patients is not None:
         methods.append((f"{metric}_clustered", panel.patients))
     cache: dict[tuple[bytes, str], tuple[list[int], np.ndarray, np.ndarray] | str] = {}
