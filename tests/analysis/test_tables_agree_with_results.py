@@ -303,6 +303,9 @@ def test_every_number_of_every_table_equals_its_row_of_results_csv(export):
     assert table1["p_auc_method"].dropna().str.startswith(
         "clustered by patient, Obuchowski 1997").all()
     assert table1["p_auc_method"].notna().any()
+    printed = (export / "all" / "tables.md").read_text(encoding="utf-8")
+    assert "p AUC vs model (Obuchowski, clustered)" in printed
+    assert "clustered by patient, Obuchowski 1997" in printed  # the methods footnote
     assert (export / "all" / "subgroups").is_dir()
 
 
