@@ -164,7 +164,8 @@ def write_unit(reads: pd.DataFrame, unit: Unit, root: Path, *, parameters,
         _paths, mrmc_notes = mrmc_files.write_mrmc_files(reads, directory / "mrmc", title=title)
         notes += mrmc_notes
         notes += figures.write_figures(reads, directory / "figures", title=title,
-                                       alpha=parameters.alpha)
+                                       alpha=parameters.alpha, n_boot=parameters.n_boot,
+                                       seed=parameters.seed)
     tables.notes.extend(notes)
     display.write_tables(tables, directory, title=title)
     return [f"{unit.title}: {note}" for note in tables.notes]
@@ -215,6 +216,11 @@ def _readme(*, title: str, slug: str, fingerprint: str, data_state: dict[str, An
         "- p-values against the model: exact McNemar (sensitivity on malignant cases,",
         "  specificity on benign cases), DeLong's paired test for the AUC (of the scores when",
         "  reader and model both gave scores, else of the AUCs from calls).",
+        "- A patient with several fractures (cases): the AUC intervals and p-values of",
+        "  table 1 are clustered by patient (Obuchowski 1997; `_clustered` rows of",
+        "  `results.csv`, beside DeLong's); `p_auc_method` says which.",
+        "- ROC figures shade each curve's pointwise 95% band (stratified bootstrap, as",
+        "  pROC's ci.se); `figures/roc_bands_<condition>.csv` holds the bands.",
         "- Proportions carry Wilson 95% intervals. Tables are rounded for print in",
         "  `tables.md`, `tables.html` and `tables.xlsx`; the CSV files keep full precision.",
         "- Not estimable: an estimate the data do not allow (too few cases of a class, a",

@@ -69,7 +69,9 @@ METHODS_FOOTNOTES = {
                    "from calls = (sensitivity + specificity) / 2, AUC from scores: empirical "
                    "(Mann-Whitney); both with DeLong's SE, Wald CI truncated to [0, 1]. p vs "
                    "model: exact McNemar (binomial test of the discordant pairs); DeLong's "
-                   "paired z test (asymptotic).",
+                   "paired z test (asymptotic). Where a patient has more than one fracture, "
+                   "the AUC CIs and the AUC p-values are clustered by patient, Obuchowski "
+                   "1997 (the method column of table1_performance.csv says which).",
     "counts": "First-round reads against the reference standard (1 malignant, 0 benign).",
     "agreement": "Cohen's kappa: Fleiss-Cohen-Everitt large-sample SE, Wald CI truncated to "
                  "[-1, 1], z test with the SE under kappa = 0 (asymptotic); Fleiss' kappa: "
@@ -225,6 +227,10 @@ def performance_display(table: pd.DataFrame) -> pd.DataFrame:
     specificity, the AUC from scores and the p-values against the model added."""
     if table.empty:
         return pd.DataFrame()
+    # Clustered by patient (Obuchowski 1997) when a patient has several fractures.
+    clustered = "p_auc_method" in table and table["p_auc_method"].astype(str).str.startswith(
+        "clustered").any()
+    p_auc = f"p AUC vs model ({'Obuchowski, clustered' if clustered else 'DeLong'})"
     rows = []
     for row in table.itertuples(index=False):
         reader = row.reader if row.subset == "all cases" else f"{row.reader}, {row.subset}"
@@ -253,7 +259,7 @@ def performance_display(table: pd.DataFrame) -> pd.DataFrame:
                                                           fmt_p(row.p_sensitivity)),
                 "p specificity vs model (McNemar)": noted(row, "p_specificity",
                                                           fmt_p(row.p_specificity)),
-                "p AUC vs model (DeLong)": noted(row, "p_auc", fmt_p(row.p_auc)),
+                p_auc: noted(row, "p_auc", fmt_p(row.p_auc)),
             }
         rows.append(_with_condition(table, out, row))
     return pd.DataFrame(rows)

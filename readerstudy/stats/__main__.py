@@ -3,7 +3,8 @@
 Reads the long CSV of reads, runs :func:`readerstudy.stats.analysis.analyse`,
 and writes ``results.csv``, ``results.xlsx``, ``results.json``,
 ``software.json`` (the software versions and the parameters, seed included) and the
-figures (``DIR/plots/``, PNG and SVG). Bad input exits with status 2 and a
+figures (``DIR/plots/``, PNG and SVG; the ROC curves' confidence bands also as
+``roc_bands_<condition>.csv``). Bad input exits with status 2 and a
 message naming the line and column at fault; an output folder that cannot be
 written exits with status 1. The CSV columns and the results
 are described in ``docs/stats-interface.md``.
@@ -66,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             # The figures are drawn in worker processes while the statistics run here.
             jobs = start_plots(reads, args.out / "plots", alpha=args.alpha,
-                               missing=args.missing, workers=min(2, os.cpu_count() or 1))
+                               missing=args.missing, workers=min(2, os.cpu_count() or 1),
+                               n_boot=args.n_boot, seed=args.seed)
         results = analyse(
             reads, n_boot=args.n_boot, seed=args.seed, alpha=args.alpha, missing=args.missing
         )

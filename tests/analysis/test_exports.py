@@ -295,6 +295,10 @@ def test_the_published_ct_tables_and_figures_are_in_the_export(published_ct_stud
     assert subgroups == ["institution-hospital-a", "institution-hospital-b"]
     for figure in ("roc_CT.png", "roc_CT.svg"):
         assert (tmp_path / "internal" / "figures" / figure).is_file()
+    # The ROC curves' pointwise bands, one row per reader with scores and rate.
+    bands = pd.read_csv(tmp_path / "internal" / "figures" / "roc_bands_CT.csv")
+    assert list(bands.columns) == ["reader", "condition", "fpr", "sensitivity", "lower", "upper"]
+    assert (bands["lower"] <= bands["upper"]).all() and set(bands["condition"]) == {"CT"}
     results = pd.read_csv(tmp_path / "internal" / "results.csv")
     assert {"auc", "diagnostic", "mcnemar", "kappa"} <= set(results["analysis"])
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from readerstudy.stats import roc
+from readerstudy.stats import clustered, roc
 from readerstudy.stats.__main__ import main
 from readerstudy.stats.analysis import RESULT_COLUMNS, analyse
 from readerstudy.stats.io import read_reads_csv
@@ -112,6 +112,7 @@ def test_cli_draws_roc_and_bland_altman_figures(tmp_path):
         "bland_altman_all_summary.svg",
         "roc_all.png",
         "roc_all.svg",
+        "roc_bands_all.csv",
     ]
 
 
@@ -156,3 +157,28 @@ def test_cli_records_the_software_versions_and_the_seed(vandyke_csv, tmp_path):
     assert record["parameters"] == {"n_boot": 50, "seed": 7, "alpha": 0.05, "missing": "raise"}
     for package in ("numpy", "scipy", "pandas", "statsmodels"):
         assert record["software"][package] == metadata.version(package)
+
+
+def test_cli_reports_clustered_aucs_and_writes_roc_bands_when_patients_have_several_cases(
+        tmp_path):
+    # Van Dyke et al. (1993), reader 1 and 2 of modality 1, the 114 cases grouped three to a
+    # (made-up) patient: the AUC rows gain Obuchowski's clustered intervals beside DeLong's.
+    v = refdata("vandyke.csv").query("treatment == 1 and reader <= 2")
+    reads = pd.DataFrame(
+        {"reader": np.where(v["reader"] == 1, "reader1", "model"), "case": v["case"],
+         "truth": v["truth"], "score": v["rating"], "patient": "p" + (v["case"] // 3).astype(str)}
+    )  # fmt: skip
+    path = tmp_path / "reads.csv"
+    reads.to_csv(path, index=False)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--n-boot", "50"]) == 0
+    results = pd.read_csv(tmp_path / "out" / "results.csv").set_index(
+        ["analysis", "reader", "metric"])
+    reader1 = reads[reads["reader"] == "reader1"]
+    want = clustered.auc_clustered(reader1)
+    got = results.loc[("auc", "reader1", "auc_clustered")]
+    assert (got["ci_low"], got["ci_high"]) == pytest.approx((want.ci_low, want.ci_high))
+    assert ("delong_paired", "reader1", "auc_difference_clustered") in results.index
+    bands = pd.read_csv(tmp_path / "out" / "plots" / "roc_bands_all.csv")
+    assert list(bands.columns) == ["reader", "condition", "fpr", "sensitivity", "lower",
+                                   "upper"]
+    assert set(bands["reader"]) == {"reader1", "model"}
