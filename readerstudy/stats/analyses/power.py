@@ -80,8 +80,10 @@ def _design_rows(key: Key, prefix: str, pilot: ORPilot, effect: float, alpha: fl
                 or_cases_needed, pilot, readers=readers, effect=effects[kind],
                 power=TARGET_POWER, alpha=alpha,
             )  # fmt: skip
-            if needed is None or needed.cases is None:
-                rows.append(not_estimable(key, metric, why or note(needed.not_estimable)))
+            if needed is None:
+                rows.append(not_estimable(key, metric, why))
+            elif needed.cases is None:
+                rows.append(not_estimable(key, metric, note(needed.not_estimable)))
             else:
                 rows.append(row(key, metric, float(needed.cases)))
     return rows
