@@ -74,6 +74,10 @@ TABLES_README = [
     "- `table8_aided.csv`: each reader unaided against aided (\"CT\" vs \"CT + AI\"):",
     "  DeLong, McNemar, calls changed to the right or a wrong call; across readers the",
     "  Obuchowski-Rockette-Hillis RRRC difference and F test (numerator and denominator df).",
+    "- `table9_power.csv`: sample size for a future study, this one its pilot: per pair of",
+    "  conditions and number of readers, the power (Hillis, Obuchowski & Berbaum 2011; random",
+    "  readers and cases) with this study's number of cases at the observed and at the chosen",
+    "  difference of AUCs, and the cases needed for 80% power.",
     "- A table that does not apply to the data is a CSV with one `note` column saying so.",
 ]
 

@@ -419,6 +419,18 @@ def or_cases_needed(
             math.nan,
             "an effect of 0 cannot be detected with any number of cases (the power stays alpha)",
         )
+    if analysis != "FRRC":
+        # With random readers (or fixed cases) the power levels off as K grows: den tends to
+        # var_TR, the readers' own variation, which no number of cases removes.
+        limit = float(_power(pilot, readers, math.inf, effect, alpha, analysis)[0][0])
+        if limit < power:
+            return answer(
+                None,
+                math.nan,
+                f"{readers} readers cannot reach {power:g} power for an effect of {effect:g} "
+                f"however many cases they read: the readers' variation between conditions "
+                f"(var_TR) caps it at {limit:.3g}; more readers are needed",
+            )
     start = 2
     for stop in (2_000, 20_000, MAX_CASES):
         cases = np.arange(start, stop + 1)
@@ -428,18 +440,5 @@ def or_cases_needed(
             achieved = float(_power(pilot, readers, float(found), effect, alpha, analysis)[0][0])
             return answer(found, achieved)
         start = stop + 1
-    # With random readers the power levels off as K grows: den tends to var_TR.
-    limit = (
-        float(_power(pilot, readers, math.inf, effect, alpha, analysis)[0][0])
-        if analysis != "FRRC"
-        else 1.0
-    )
-    if limit < power:
-        why = (
-            f"{readers} readers cannot reach {power:g} power for an effect of {effect:g} "
-            f"however many cases they read: the readers' variation between conditions "
-            f"(var_TR) caps it at {limit:.3g}; more readers are needed"
-        )
-    else:
-        why = f"more than {MAX_CASES} cases would be needed"
+    why = f"more than {MAX_CASES} cases would be needed"
     return answer(None, math.nan, why)
