@@ -155,7 +155,7 @@ def write_unit(reads: pd.DataFrame, unit: Unit, root: Path, *, parameters,
     results = None
     try:
         results = analyse_reads(reads, n_boot=parameters.n_boot, seed=parameters.seed,
-                                alpha=parameters.alpha)
+                                alpha=parameters.alpha, power_effect=parameters.power_effect)
         stats_io.write_results(csv_safe(results), directory)
     except ValueError as exc:
         notes.append(f"No results table: {exc}")
@@ -205,7 +205,8 @@ def _readme(*, title: str, slug: str, fingerprint: str, data_state: dict[str, An
         f"cases: {reads['case'].nunique()}",
         *_simulated_readers_note(simulated),
         f"- Parameters: {parameters.n_boot} bootstrap resamples, seed {parameters.seed}, "
-        f"{100 * (1 - parameters.alpha):g}% confidence intervals",
+        f"{100 * (1 - parameters.alpha):g}% confidence intervals; table 9 plans a future "
+        f"study for an AUC difference of {parameters.power_effect:g}",
         f"- Software: {versions_text()} (also in `software.json`, with the parameters)",
         "",
         "## Conventions",
@@ -264,7 +265,7 @@ def build_export(reads: pd.DataFrame, directory: Path, *, parameters, title: str
         notes += write_unit(unit_reads(reads, unit), unit, directory, parameters=parameters,
                             study_title=title)
     record = provenance(n_boot=parameters.n_boot, seed=parameters.seed, alpha=parameters.alpha,
-                        missing="drop")
+                        missing="drop", power_effect=parameters.power_effect)
     (directory / "software.json").write_text(json.dumps(record, indent=2) + "\n",
                                              encoding="utf-8")
     report(99, "writing the archive")

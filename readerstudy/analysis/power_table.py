@@ -121,14 +121,14 @@ def power_table(results: pd.DataFrame) -> pd.DataFrame:
         ``cases_needed_chosen`` (the fewest cases for the target power), each with a
         ``_note`` ("not estimable: <reason>", e.g. when J readers cannot reach the target
         however many cases they read). A pair whose MRMC analysis is not estimable (fewer
-        than 2 human readers) is one row with the reason in ``note``. Empty with fewer
-        than two conditions or no reference standard.
+        than 2 human readers) is one row with the reason in ``note``. Without columns
+        (not applicable) with fewer than two conditions or no reference standard.
     """
     index = Results(results)
     rows = index.rows("power")
     target_row = index.get("power", "", "", "power_target")
     if rows.empty or target_row is None:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame()  # does not apply: the export writes "not applicable"
     pairs = rows.loc[rows["condition"] != "", ["condition", "other"]].drop_duplicates()
     records = []
     for prefix in RATINGS:
