@@ -6,7 +6,7 @@ Layout::
     reads.csv                     every analysable read: the statistics' input
     <test set>/                   all, internal, external (those with reads)
         results.csv .xlsx .json   every statistic (readerstudy.stats.analysis.analyse)
-        table1_performance.csv ... table6_features.csv
+        table1_performance.csv ... table9_power.csv
         tables.xlsx tables.md tables.html
         figures/                  ROC curves, Bland-Altman plots (PNG and SVG)
         mrmc/                     iMRMC and RJafroc input files
