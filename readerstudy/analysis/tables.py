@@ -20,7 +20,8 @@ give the layout only: which readers, in which order, with which role and experie
 5. the MRMC analysis (:mod:`readerstudy.analysis.mrmc_table`);
 6. the MRI features (:mod:`readerstudy.analysis.feature_table`);
 7. readers against the three-tier model on its definite cases, and
-8. unaided against aided reading (:mod:`readerstudy.analysis.comparison_tables`).
+8. unaided against aided reading (:mod:`readerstudy.analysis.comparison_tables`);
+9. sample size for a future study, this one its pilot (:mod:`readerstudy.analysis.power_table`).
 
 An estimate the data do not allow is NaN with ``"not estimable: <reason>"`` in its
 ``<estimate>_note`` column (``note`` in the one-estimate-per-row tables), never a missing
@@ -44,6 +45,7 @@ from readerstudy.analysis.feature_table import (
 )
 from readerstudy.analysis.frames import HUMAN, MODEL
 from readerstudy.analysis.mrmc_table import mrmc_table
+from readerstudy.analysis.power_table import power_table
 from readerstudy.analysis.results import (
     Results,
     analyse_reads,
@@ -68,13 +70,14 @@ class PublicationTables:
     features: pd.DataFrame = field(default_factory=pd.DataFrame)
     definite: pd.DataFrame = field(default_factory=pd.DataFrame)
     aided: pd.DataFrame = field(default_factory=pd.DataFrame)
+    power: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
 
     @classmethod
     def empty(cls, notes: list[str] | None = None) -> PublicationTables:
         return cls(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
                    pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
-                   pd.DataFrame(), notes=list(notes or []))
+                   pd.DataFrame(), pd.DataFrame(), notes=list(notes or []))
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {
@@ -87,6 +90,7 @@ class PublicationTables:
             "features": self.features,
             "definite": self.definite,
             "aided": self.aided,
+            "power": self.power,
         }
 
 
@@ -331,6 +335,7 @@ def publication_tables(reads: pd.DataFrame, *, alpha: float = 0.05,
         features=features,
         definite=definite_table(results),
         aided=aided_table(results),
+        power=power_table(results),
         notes=notes,
     )
 

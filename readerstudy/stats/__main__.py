@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from readerstudy.stats._validation import check_alpha
+from readerstudy.stats.analyses.power import DEFAULT_EFFECT, check_effect
 from readerstudy.stats.analysis import analyse
 from readerstudy.stats.io import read_reads_csv, write_results
 from readerstudy.stats.provenance import provenance
@@ -49,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
         default="raise",
         help="empty cells: refuse (default) or leave those reads out",
     )
+    parser.add_argument(
+        "--power-effect",
+        type=float,
+        default=DEFAULT_EFFECT,
+        help=(
+            "difference of reader-averaged AUCs a future study is planned for, beside the "
+            f"observed one (the power rows; default {DEFAULT_EFFECT})"
+        ),
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the figures")
     return parser
 
@@ -60,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         reads = read_reads_csv(args.reads)
         check_alpha(args.alpha)
+        check_effect(args.power_effect)
         if args.n_boot < 0:
             raise ValueError(f"n_boot must be a whole number >= 0, got {args.n_boot!r}")
         if not args.no_plots:
@@ -70,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                missing=args.missing, workers=min(2, os.cpu_count() or 1),
                                n_boot=args.n_boot, seed=args.seed)
         results = analyse(
-            reads, n_boot=args.n_boot, seed=args.seed, alpha=args.alpha, missing=args.missing
+            reads, n_boot=args.n_boot, seed=args.seed, alpha=args.alpha, missing=args.missing,
+            power_effect=args.power_effect,
         )
     except (OSError, ValueError) as exc:
         if jobs is not None:
@@ -80,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         written = list(write_results(results, args.out).values())
         record = provenance(n_boot=args.n_boot, seed=args.seed, alpha=args.alpha,
-                            missing=args.missing)
+                            missing=args.missing, power_effect=args.power_effect)
         software = args.out / "software.json"
         software.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         written.append(software)

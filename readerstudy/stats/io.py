@@ -70,6 +70,7 @@ ANALYSES: tuple[str, ...] = (
     "fleiss_kappa",
     "icc",
     "mrmc",
+    "power",
     "aided",
     "features",
     "intra_reader",

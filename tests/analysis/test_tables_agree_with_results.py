@@ -246,6 +246,34 @@ def expected_features(results: Lookup, row) -> dict[str, float]:
             "logistic_events": model("logistic_events").estimate}
 
 
+def expected_power(results: Lookup, row) -> dict[str, float]:
+    rating = {"scores": "auc", "calls": "auc_calls"}[row.rating]
+
+    def get(metric: str):
+        return results("power", row.condition, "", f"{rating}_{metric}", row.other)
+
+    if pd.isna(row.readers):  # the pair's MRMC analysis is not estimable: the reason
+        reason = get("power_rrrc")
+        assert pd.isna(reason.estimate)
+        return {"cases": reason.n, "note": reason.note} | {
+            f"{name}_note": reason.note for name in (
+                "power_observed", "cases_needed_observed", "power_chosen",
+                "cases_needed_chosen")}
+    observed = get("power_effect_observed")
+    out = {"pilot_readers": get("power_pilot_readers").estimate, "cases": observed.n,
+           "target_power": results("power", "", "", "power_target").estimate,
+           "effect_observed": observed.estimate,
+           "effect_chosen": get("power_effect_chosen").estimate,
+           "readers": row.readers}  # the row's J is the J its results rows are named for
+    for kind in ("observed", "chosen"):
+        power = get(f"power_rrrc_{kind}_readers_{int(row.readers)}")
+        cases = get(f"cases_needed_rrrc_{kind}_readers_{int(row.readers)}")
+        out |= {f"power_{kind}": power.estimate, f"power_{kind}_note": power.note,
+                f"cases_needed_{kind}": cases.estimate,
+                f"cases_needed_{kind}_note": cases.note}
+    return out
+
+
 EXPECTED = {
     "table1_performance.csv": expected_performance,
     "table2_counts.csv": expected_counts,
@@ -254,6 +282,7 @@ EXPECTED = {
     "table4_three_tier.csv": expected_three_tier,
     "table5_mrmc.csv": expected_mrmc,
     "table6_features.csv": expected_features,
+    "table9_power.csv": expected_power,
 }
 
 

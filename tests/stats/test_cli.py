@@ -154,7 +154,8 @@ def test_cli_records_the_software_versions_and_the_seed(vandyke_csv, tmp_path):
                    "--no-plots")
     assert done.returncode == 0, done.stderr
     record = json.loads((out / "software.json").read_text(encoding="utf-8"))
-    assert record["parameters"] == {"n_boot": 50, "seed": 7, "alpha": 0.05, "missing": "raise"}
+    assert record["parameters"] == {"n_boot": 50, "seed": 7, "alpha": 0.05, "missing": "raise",
+                                    "power_effect": 0.05}
     for package in ("numpy", "scipy", "pandas", "statsmodels"):
         assert record["software"][package] == metadata.version(package)
 
@@ -182,3 +183,27 @@ def test_cli_reports_clustered_aucs_and_writes_roc_bands_when_patients_have_seve
     assert list(bands.columns) == ["reader", "condition", "fpr", "sensitivity", "lower",
                                    "upper"]
     assert set(bands["reader"]) == {"reader1", "model"}
+
+
+def test_cli_power_effect_gives_the_power_rows_of_a_future_study(vandyke_csv, tmp_path):
+    # The chosen effect reaches results.csv; the observed effect's cases for 6 readers are
+    # RJafroc's SsSampleSizeKGivenJ(dataset02, J = 6, FOM = "Wilcoxon", method = "OR")
+    # $KRRRC = 251 (tests/testthat/test-SsSampleSizeRoc.R; see tests/stats/test_sample_size.py).
+    out = tmp_path / "out"
+    assert main([str(vandyke_csv), "--out", str(out), "--n-boot", "0", "--no-plots",
+                 "--power-effect", "0.08"]) == 0  # fmt: skip
+    results = pd.read_csv(out / "results.csv", keep_default_na=False, na_values=[""])
+    power = results[results["analysis"] == "power"].set_index("metric")
+    assert power.loc["auc_power_effect_chosen", "estimate"] == 0.08
+    assert power.loc["auc_cases_needed_rrrc_observed_readers_6", "estimate"] == 251
+    assert (power.loc["auc_power_effect_observed", ["condition", "other"]] == [
+        "modality1", "modality2"]).all()  # fmt: skip
+    assert power.loc["power_target", "estimate"] == 0.8
+    assert json.loads((out / "software.json").read_text())["parameters"]["power_effect"] == 0.08
+
+
+@pytest.mark.parametrize("effect", ["0", "1.5", "nan"])
+def test_cli_refuses_an_impossible_power_effect(vandyke_csv, tmp_path, capsys, effect):
+    assert main([str(vandyke_csv), "--out", str(tmp_path / "o"), "--no-plots",
+                 "--power-effect", effect]) == 2  # fmt: skip
+    assert "power_effect must be a difference of reader-averaged AUCs" in capsys.readouterr().err

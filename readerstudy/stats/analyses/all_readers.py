@@ -4,6 +4,7 @@ conditions. Model readers are left out: these readers stand for a population of 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -105,20 +106,31 @@ def _mrmc_sources(panels: list[Panel], readers: list[str]) -> list[tuple[str, li
     return sources
 
 
-def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
-    """Obuchowski-Rockette-Hillis on the fully crossed human reads: each condition's
-    reader-averaged AUC and, with two or more conditions, their differences; and
-    ``readers``, the number of human readers who read in every condition."""
+class Crossed(NamedTuple):
+    """One rating's fully crossed human reads, as :func:`readerstudy.stats.mrmc.or_hillis`
+    takes them (columns condition, reader, case, truth, value); ``reads`` is None and
+    ``why`` says why when the reads do not allow the analysis."""
+
+    prefix: str
+    reads: pd.DataFrame | None
+    why: str
+    cases: int
+
+
+def crossed_reads(panels: list[Panel]) -> tuple[list[str], list[Crossed]]:
+    """The human readers who read in every condition, and per rating (``auc``: scores,
+    ``auc_calls``: binary calls) their reads of the cases every one of them read in every
+    condition: the input of the MRMC analysis (and of the power of a future study)."""
     if not panels or any(p.truth is None for p in panels):
-        return []
+        return [], []
     readers = [r for r in panels[0].humans if all(r in p.humans for p in panels[1:])]
     if not readers:
-        return []
+        return [], []
     common = sorted(set.intersection(*(set(p.cases) for p in panels)), key=natural_key)
-    rows: list[dict] = []
     at = [{c: i for i, c in enumerate(p.cases)} for p in panels]
     case_idx = [np.array([a[c] for c in common], dtype=np.int64) for a in at]
     reader_idx = [np.array([p.readers.index(r) for r in readers], dtype=np.int64) for p in panels]
+    out: list[Crossed] = []
     for prefix, matrices in _mrmc_sources(panels, readers):
         cube = np.stack(
             [m[np.ix_(ci, ri)].T for m, ci, ri in zip(matrices, case_idx, reader_idx, strict=True)]
@@ -127,11 +139,12 @@ def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
         truth = panels[0].known_truth[case_idx[0]][complete]
         cube = cube[:, :, complete]
         n_t, n_r, n = cube.shape
-        result, why = None, ""
         if n_r < 2:
             why = note(f"needs at least 2 human readers who read in every condition, got {n_r}")
+            out.append(Crossed(prefix, None, why, n))
         elif n == 0:
             why = note("no case was read by every human reader in every condition")
+            out.append(Crossed(prefix, None, why, n))
         else:
             crossed = pd.DataFrame(
                 {
@@ -142,6 +155,19 @@ def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
                     "value": cube.ravel(),
                 }
             )
+            out.append(Crossed(prefix, crossed, "", n))
+    return readers, out
+
+
+def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
+    """Obuchowski-Rockette-Hillis on the fully crossed human reads: each condition's
+    reader-averaged AUC and, with two or more conditions, their differences; and
+    ``readers``, the number of human readers who read in every condition."""
+    readers, sources = crossed_reads(panels)
+    rows: list[dict] = []
+    for prefix, crossed, why, n in sources:
+        result = None
+        if crossed is not None:
             result, why = attempt(or_hillis, crossed, rating="value", alpha=alpha)
         if result is None:
             rows += [
