@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from readerstudy.imaging.importer import import_study
+from readerstudy.imaging.models import VertebraLocation
 from readerstudy.studies import services
 from readerstudy.studies.models import Read, Study
 from tests.browser import dicom_series
@@ -71,6 +72,48 @@ def test_the_target_vertebra_is_marked_on_every_view_and_named_in_the_header(pag
     assert page.text_content('[data-overlays-for="axial"] .target-label') == "L1 (25 mm away)"
     assert overlays["sagittal"]["target"]["inPlane"]
     assert page.problems.serious() == []
+
+
+def move_targets(study, center: tuple[float, float, float]) -> None:
+    """Puts every case's annotated vertebra of ``study`` at ``center`` (LPS, mm; centre only)."""
+    VertebraLocation.objects.filter(case__study=study).update(
+        center_x=center[0], center_y=center[1], center_z=center[2])
+
+
+def assert_opened_through_the_target(page) -> None:
+    # The target (10, 0, -20) is 20 mm below the middle of the axial stack (z from -40 mm, 2.5 mm
+    # apart: slice 9 of 32) and 10 mm left of the middle sagittal plane (x from -32 mm, 1 mm apart).
+    overlays = page.evaluate(OVERLAYS)
+    for pane, half_a_slice in (("axial", 1.25), ("sagittal", 0.5)):
+        target = overlays[pane]["target"]
+        assert target["inPlane"] and abs(target["offset"]) <= half_a_slice + 0.01, (pane, target)
+        assert page.text_content(f'[data-overlays-for="{pane}"] .target-label') == "L1"
+    assert page.text_content('[data-pane="axial"] .pane-slice') == "9 / 32"
+
+
+def test_every_view_opens_on_the_slice_through_the_target_not_the_middle(page, live_server, ct_study, reader):
+    move_targets(ct_study, (10.0, 0.0, -20.0))
+    open_next_case(page, live_server, ct_study, reader)
+    assert wait_until_loaded(page) == "loaded"
+    assert_opened_through_the_target(page)
+    # The reset key brings the sagittal reformat back to the target's plane, not the volume's middle.
+    page.mouse.move(*centre_of(page, "sagittal"))
+    page.keyboard.press("PageDown")
+    page.wait_for_timeout(300)
+    assert abs(page.evaluate(OVERLAYS)["sagittal"]["target"]["offset"]) > 5  # ten 1 mm slices on
+    page.keyboard.press("r")
+    page.wait_for_timeout(300)
+    assert_opened_through_the_target(page)
+    assert page.problems.serious() == []
+
+
+def test_without_webgl_the_servers_sagittal_opens_through_the_target_too(
+        page_without_webgl, live_server, ct_study, reader):
+    page = page_without_webgl
+    move_targets(ct_study, (10.0, 0.0, -20.0))
+    open_next_case(page, live_server, ct_study, reader)
+    assert wait_until_loaded(page) == "loaded"
+    assert_opened_through_the_target(page)
 
 
 def test_without_webgl_the_target_is_marked_on_the_servers_sagittal_too(page_without_webgl, live_server, ct_study, reader):

@@ -1,10 +1,12 @@
 /**
  * The viewports of one case: layout, loading order, tools and synchronizers.
  *
- * Loading order: the middle image of every stack first (the reader sees a picture at once),
- * then the reformat's volume, then the rest of each stack from the middle outwards.
+ * Every view opens on the slice through the vertebra asked about (the middle one when the case
+ * has no stored location). Loading order: that image of every stack first (the reader sees a
+ * picture at once), then the reformat's volume, then the rest of each stack from that slice
+ * outwards.
  */
-import { Enums, RenderingEngine, eventTarget, utilities as csUtils } from '@cornerstonejs/core';
+import { Enums, RenderingEngine, eventTarget, metaData, utilities as csUtils } from '@cornerstonejs/core';
 import {
   AngleTool,
   CobbAngleTool,
@@ -23,6 +25,7 @@ import { attachOverlays } from './overlays.js';
 import { applyPreset, defaultPresetFor } from './presets.js';
 import { startReformat } from './reformat.js';
 import { nextRender } from './rendered.js';
+import { cameraThrough, sliceThrough } from './targetSlice.js';
 import { createTools } from './tools.js';
 
 const ENGINE_ID = 'reading-room';
@@ -173,13 +176,17 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
   const displayed = new Set(); // panes showing an image, to which presets and reset apply
   let firstImageShown = false;
 
+  const targetCenter = payload.target?.center || null;
+  /** The index of the slice of `ids` through the target (WADO-RS metadata is already known). */
+  const startOf = (ids) => sliceThrough(ids.map((id) => metaData.get('imagePlaneModule', id) || {}), targetCenter);
+
   async function showStack(pane, ids) {
     const viewport = engine.getViewport(pane.id);
-    const middle = Math.floor(ids.length / 2);
+    const start = startOf(ids);
     try {
-      await viewport.setStack(ids, middle);
+      await viewport.setStack(ids, start);
     } catch (error) {
-      onFailure({ imageId: ids[middle], error, message: describeLoadError(error) });
+      onFailure({ imageId: ids[start], error, message: describeLoadError(error) });
       return;
     }
     const rendered = nextRender(pane.element);
@@ -214,10 +221,10 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     const ids = await imageIdsFor(fallback, { prefetched });
     tracker.expect(ids);
     await showStack(pane, ids);
-    prefetchStack(ids, Math.floor(ids.length / 2));
+    prefetchStack(ids, startOf(ids));
   }
 
-  // 1. The middle image of every stack, before anything else competes for the network.
+  // 1. The image through the target of every stack, before anything else competes for the network.
   const stacks = live.filter((p) => p.kind === 'stack');
   await Promise.all(stacks.map((p) => showStack(p, idsBySeries.get(p.series))));
 
@@ -230,6 +237,7 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       const reformat = await startReformat(engine, pane, ids, {
         volumeId: `cornerstoneStreamingImageVolume:${payload.code}:${pane.id}`,
         preset,
+        through: targetCenter,
         // A volume render costs a software rasterizer a tenth of a second or more.
         redrawMs: isSoftwareRendering() ? 900 : 400,
       });
@@ -254,10 +262,10 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     }
   }
 
-  // 3. The rest of each stack not already streaming into a volume, nearest to the middle first.
+  // 3. The rest of each stack not already streaming into a volume, nearest to the target first.
   for (const pane of stacks) {
     const ids = idsBySeries.get(pane.series);
-    if (ids.some((id) => !inVolumes.has(id))) prefetchStack(ids, Math.floor(ids.length / 2));
+    if (ids.some((id) => !inVolumes.has(id))) prefetchStack(ids, startOf(ids));
   }
   tracker.seal();
   tools.refreshReferenceLines();
@@ -306,7 +314,12 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       if (viewport) csUtils.scroll(viewport, { delta });
     },
     reset() {
-      for (const viewport of viewports()) viewport.resetCamera();
+      for (const viewport of viewports()) {
+        viewport.resetCamera();
+        // A reformat's reset camera is at the volume's middle: back to the target's plane.
+        const camera = viewport.type === ViewportType.ORTHOGRAPHIC && cameraThrough(viewport.getCamera(), targetCenter);
+        if (camera) viewport.setCamera(camera);
+      }
       applyPreset(viewports(), currentPreset);
     },
     resize() {

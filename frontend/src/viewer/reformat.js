@@ -12,15 +12,17 @@ import { Enums, eventTarget, setVolumesForViewports, volumeLoader } from '@corne
 
 import { applyPreset } from './presets.js';
 import { nextRender } from './rendered.js';
+import { cameraThrough } from './targetSlice.js';
 
 const { Events } = Enums;
 
 /**
- * Starts loading `imageIds` as a volume for `pane` (errors building the volume reject here).
+ * Starts loading `imageIds` as a volume for `pane` (errors building the volume reject here);
+ * the view opens on the plane through `through` (the target's centre, LPS mm) when given.
  * Of the returned promises, `shown` resolves when the reformat is on screen (and rejects if it
  * cannot be displayed), `complete` once it has rendered with every image.
  */
-export async function startReformat(engine, pane, imageIds, { volumeId, preset, redrawMs = 400 }) {
+export async function startReformat(engine, pane, imageIds, { volumeId, preset, through = null, redrawMs = 400 }) {
   const volume = await volumeLoader.createAndCacheVolume(volumeId, { imageIds });
   volume.autoRenderOnLoad = false;
   const viewport = engine.getViewport(pane.id);
@@ -53,6 +55,8 @@ export async function startReformat(engine, pane, imageIds, { volumeId, preset, 
     // texture, which on a software rasterizer takes a good part of a second.
     const rendered = nextRender(pane.element, 30000);
     await setVolumesForViewports(engine, [{ volumeId }], [pane.id]);
+    const camera = cameraThrough(viewport.getCamera(), through);
+    if (camera) viewport.setCamera(camera);
     displayed = true;
     last = performance.now();
     applyPreset([viewport], preset);
