@@ -70,6 +70,10 @@ def test_the_target_vertebra_is_marked_on_every_view_and_named_in_the_header(pag
     overlays = page.evaluate(OVERLAYS)
     assert not overlays["axial"]["target"]["inPlane"]
     assert page.text_content('[data-overlays-for="axial"] .target-label') == "L1 (25 mm away)"
+    # The longer label stays inside its view (it ran over the sagittal pane beside it).
+    label = overlays["axial"]["target"]["label"]
+    assert label["x"] >= 0 and label["x"] + label["width"] <= label["viewWidth"], label
+    assert label["y"] >= 0 and label["y"] + label["height"] <= label["viewHeight"], label
     assert overlays["sagittal"]["target"]["inPlane"]
     assert page.problems.serious() == []
 
