@@ -45,6 +45,7 @@ VIEWER_KEYS: tuple[Binding, ...] = (
     Binding(("c",), "tool:cobbAngle", ("C",), "Cobb angle, two lines (fills the vertebral angle)"),
     Binding(("h",), "tool:probe", ("H",), "probe: the value at a point (HU on CT)"),
     Binding(("o",), "tool:ellipticalRoi", ("O",), "elliptical ROI: mean, SD, min, max, area"),
+    Binding(("x",), "tool:crosshairs", ("X",), "crosshairs: click a point, the other views go through it"),
     Binding(("r",), "reset", ("R",), "reset zoom, pan and window; the reformat back to the target"),
     Binding(("f",), "fullscreen", ("F",), "full screen"),
     Binding(("Enter",), "submit", ("Enter",), "submit (asks to confirm), also from a measurement field"),

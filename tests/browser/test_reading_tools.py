@@ -12,7 +12,7 @@ from readerstudy.imaging.models import VertebraLocation
 from readerstudy.studies import services
 from readerstudy.studies.models import Read, Study
 from tests.browser import dicom_series
-from tests.browser.conftest import sign_in, wait_until_loaded
+from tests.browser.conftest import canvas_stats, sign_in, wait_until_loaded
 from tests.browser.test_reading_room import open_next_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -118,6 +118,34 @@ def test_without_webgl_the_servers_sagittal_opens_through_the_target_too(
     open_next_case(page, live_server, ct_study, reader)
     assert wait_until_loaded(page) == "loaded"
     assert_opened_through_the_target(page)
+
+
+def test_ct_shows_a_coronal_reformat_and_the_crosshairs_move_the_other_views(page, live_server, ct_study, reader):
+    open_next_case(page, live_server, ct_study, reader)
+    assert wait_until_loaded(page) == "loaded"
+    assert page.locator(".pane-label").all_text_contents() == ["Axial CT", "Sagittal reformat", "Coronal reformat"]
+    coronal = canvas_stats(page, "coronal")
+    assert coronal["lit"] > 0.2 and coronal["std"] > 10, coronal  # the body and the vertebra, not a blank pane
+    overlays = page.evaluate(OVERLAYS)
+    assert overlays["coronal"]["letters"] == {"left": "R", "right": "L", "top": "S", "bottom": "I"}
+    assert overlays["coronal"]["target"]["inPlane"]
+
+    # Crosshairs: a click in the coronal view, 15 mm above and 10 mm right of the middle (the
+    # pane is 64 mm wide), takes the axial stack and the sagittal reformat through that point.
+    page.keyboard.press("x")
+    assert page.get_attribute('[data-tool="crosshairs"]', "aria-pressed") == "true"
+    box = page.locator('[data-viewport="coronal"]').bounding_box()
+    mm = box["width"] / 64
+    axial_before = page.text_content('[data-pane="axial"] .pane-slice')
+    click(page, box["x"] + box["width"] / 2 + 10 * mm, box["y"] + box["height"] / 2 - 15 * mm)
+    crosshairs = page.evaluate("() => window.readingRoom.viewer.crosshairs()")
+    x, _, z = crosshairs["point"]
+    # The patient's left is on the screen's right; superior is up (LPS: +x left, +z superior).
+    assert abs(x - 10) < 1.5 and abs(z - 15) < 1.5, crosshairs
+    assert crosshairs["distances"]["axial"] <= 1.25 + 0.01, crosshairs  # half an axial slice
+    assert crosshairs["distances"]["sagittal"] <= 0.5 + 0.01, crosshairs  # half a voxel
+    assert page.text_content('[data-pane="axial"] .pane-slice') != axial_before
+    assert page.problems.serious() == []
 
 
 def test_without_webgl_the_target_is_marked_on_the_servers_sagittal_too(page_without_webgl, live_server, ct_study, reader):

@@ -30,6 +30,7 @@ import { createTools } from './tools.js';
 
 const ENGINE_ID = 'reading-room';
 const { ViewportType, OrientationAxis, Events } = Enums;
+const REFORMAT_AXES = { sagittal: OrientationAxis.SAGITTAL, coronal: OrientationAxis.CORONAL };
 
 export { planLayout };
 
@@ -105,6 +106,7 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
   const plan = planLayout(payload, { volumes: canRenderVolumes() });
   container.replaceChildren();
   container.dataset.panes = String(plan.panes.length);
+  container.dataset.layout = plan.panes.some((p) => p.id === 'coronal') ? 'ct-mpr' : '';
 
   const engine = new RenderingEngine(ENGINE_ID);
   const panes = plan.panes.map((pane) => ({ ...pane, ...buildPane(container, pane) }));
@@ -119,7 +121,7 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       type: pane.kind === 'reformat' ? ViewportType.ORTHOGRAPHIC : ViewportType.STACK,
       defaultOptions: {
         background: [0, 0, 0],
-        ...(pane.kind === 'reformat' ? { orientation: OrientationAxis.SAGITTAL } : {}),
+        ...(pane.kind === 'reformat' ? { orientation: REFORMAT_AXES[pane.orientation] } : {}),
       },
     })),
   );
@@ -203,6 +205,12 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
   }
 
   async function fallBackToSagittalSeries(pane, error) {
+    if (pane.orientation !== 'sagittal') {
+      // The server derives a sagittal series only: a coronal reformat that fails says so.
+      engine.disableElement(pane.id);
+      pane.setOverlay(`The ${pane.orientation} reformat could not be built (${error.message}).`);
+      return;
+    }
     const fallback = seriesByRole(payload, 'sagittal');
     onNotice(
       `The sagittal reformat could not be built (${error.message}).` +
@@ -228,14 +236,18 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
   const stacks = live.filter((p) => p.kind === 'stack');
   await Promise.all(stacks.map((p) => showStack(p, idsBySeries.get(p.series))));
 
-  // 2. Reformats: the volume streams in behind the first image.
+  // 2. Reformats: the volume streams in behind the first image, one volume per series for all
+  // of its reformats (sagittal and coronal).
   const inVolumes = new Set();
   const reformatsShown = [];
-  for (const pane of live.filter((p) => p.kind === 'reformat')) {
-    const ids = idsBySeries.get(pane.series);
+  const reformatPanes = live.filter((p) => p.kind === 'reformat');
+  for (const series of new Set(reformatPanes.map((p) => p.series))) {
+    const group = reformatPanes.filter((p) => p.series === series);
+    const ids = idsBySeries.get(series);
+    const failAll = (error) => Promise.all(group.map((pane) => fallBackToSagittalSeries(pane, error)));
     try {
-      const reformat = await startReformat(engine, pane, ids, {
-        volumeId: `cornerstoneStreamingImageVolume:${payload.code}:${pane.id}`,
+      const reformat = await startReformat(engine, group, ids, {
+        volumeId: `cornerstoneStreamingImageVolume:${payload.code}:${series.role || 'axial'}`,
         preset,
         through: targetCenter,
         // A volume render costs a software rasterizer a tenth of a second or more.
@@ -245,20 +257,22 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       reformatsShown.push(
         reformat.shown.then(
           () => {
-            displayed.add(pane.id);
-            applyPreset([engine.getViewport(pane.id)], currentPreset);
-            updateSliceLabel(engine.getViewport(pane.id), pane.sliceLabel);
-            links.add(pane.id);
+            for (const pane of group) {
+              displayed.add(pane.id);
+              applyPreset([engine.getViewport(pane.id)], currentPreset);
+              updateSliceLabel(engine.getViewport(pane.id), pane.sliceLabel);
+              links.add(pane.id);
+              onMark(`reformat ${pane.id} shown`);
+            }
             tools.refreshReferenceLines();
-            onMark(`reformat ${pane.id} shown`);
-            // The series counts as loaded once the reformat is on screen with every slice.
-            return reformat.complete.then(() => onMark(`reformat ${pane.id} complete`));
+            // The series counts as loaded once the reformats are on screen with every slice.
+            return reformat.complete.then(() => group.forEach((pane) => onMark(`reformat ${pane.id} complete`)));
           },
-          (error) => fallBackToSagittalSeries(pane, error),
+          failAll,
         ),
       );
     } catch (error) {
-      await fallBackToSagittalSeries(pane, error);
+      await failAll(error);
     }
   }
 
@@ -270,6 +284,42 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
   tracker.seal();
   tools.refreshReferenceLines();
   Promise.all([tracker.done, ...reformatsShown]).then(([state]) => onSeriesLoaded(state));
+
+  // Crosshairs: with them selected, a click or a drag in one view puts that point in the others:
+  // each stack goes to its slice nearest the point, each reformat to the plane through it (the
+  // reference lines then cross there). Cornerstone's CrosshairsTool needs every view to be a
+  // volume viewport; the axial view is a stack, which shows its first image sooner.
+  let crosshairsOn = false;
+  let crosshairPoint = null;
+  function jumpTo(point, sourceId) {
+    crosshairPoint = point;
+    for (const pane of live) {
+      if (pane.id === sourceId || !displayed.has(pane.id)) continue;
+      const viewport = engine.getViewport(pane.id);
+      if (viewport.type === ViewportType.STACK) {
+        const ids = viewport.getImageIds();
+        const index = sliceThrough(ids.map((id) => metaData.get('imagePlaneModule', id) || {}), point);
+        if (index !== viewport.getCurrentImageIdIndex()) viewport.setImageIdIndex(index);
+      } else {
+        const camera = cameraThrough(viewport.getCamera(), point);
+        if (camera) {
+          viewport.setCamera(camera);
+          viewport.render();
+        }
+      }
+    }
+    tools.refreshReferenceLines();
+  }
+  for (const pane of live) {
+    const onPointer = (evt) => {
+      if (!crosshairsOn || !(evt.buttons & 1) || !displayed.has(pane.id)) return;
+      const rect = pane.element.getBoundingClientRect();
+      const point = engine.getViewport(pane.id).canvasToWorld([evt.clientX - rect.left, evt.clientY - rect.top]);
+      jumpTo(point, pane.id);
+    };
+    pane.element.addEventListener('pointerdown', onPointer);
+    pane.element.addEventListener('pointermove', onPointer);
+  }
 
   const resizeObserver = new ResizeObserver(() => engine.resize(true, true));
   resizeObserver.observe(container);
@@ -306,7 +356,24 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       applyPreset(viewports(), name);
     },
     selectTool(key) {
-      tools.selectPrimary(key);
+      crosshairsOn = key === 'crosshairs';
+      if (crosshairsOn) tools.clearPrimary();
+      else tools.selectPrimary(key);
+    },
+    /** The crosshairs' point (LPS, mm) and each view's distance from it in mm (tests). */
+    crosshairs() {
+      if (!crosshairPoint) return null;
+      const distances = {};
+      for (const pane of live) {
+        const viewport = engine.getViewport(pane.id);
+        if (!viewport || !displayed.has(pane.id)) continue;
+        const camera = viewport.getCamera();
+        const imageId = viewport.getCurrentImageId?.();
+        const origin = (imageId && metaData.get('imagePlaneModule', imageId)?.imagePositionPatient) || camera.focalPoint;
+        const n = camera.viewPlaneNormal;
+        distances[pane.id] = Math.abs(n.reduce((sum, v, i) => sum + v * (crosshairPoint[i] - origin[i]), 0));
+      }
+      return { point: [...crosshairPoint], distances };
     },
     /** Scrolls the active viewport by `delta` slices. */
     scroll(delta) {
