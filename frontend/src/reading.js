@@ -13,7 +13,7 @@ import { outboxGet, outboxKey, outboxSave, outboxSend } from './lib/outbox.js';
 import { uuid4 } from './lib/uuid.js';
 import { revealAfterRead, revealBeforeRead } from './reveal/reveal.js';
 import { prefetchSeriesMetadata } from './viewer/metadataPrefetch.js';
-import { CT_PRESETS } from './viewer/presets.js';
+import { CT_PRESETS } from './viewer/presetTable.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -298,6 +298,7 @@ async function main() {
     viewer = await openCaseViewer(payload, $('#viewports'), {
       onMark: mark,
       prefetched,
+      seriesStrip: $('#series-strip'),
       onFirstImage: () => {
         status.firstImageAt = performance.now();
         performance.mark('reading-room:first-image');
