@@ -12,7 +12,7 @@ from readerstudy.imaging.models import VertebraLocation
 from readerstudy.studies import services
 from readerstudy.studies.models import Read, Study
 from tests.browser import dicom_series
-from tests.browser.conftest import canvas_stats, sign_in, wait_until_loaded
+from tests.browser.conftest import CANVAS_STATS, canvas_stats, sign_in, wait_until_loaded
 from tests.browser.test_reading_room import open_next_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -182,6 +182,31 @@ def test_the_mri_views_mark_the_target_too(page, live_server, mr_study, reader):
         assert pane["letters"]["top"] == "S"
 
 
+def test_mri_series_thumbnails_switch_the_series_of_the_active_view(page, live_server, mr_study, reader):
+    open_next_case(page, live_server, mr_study, reader)
+    assert wait_until_loaded(page) == "loaded"
+    thumbs = page.locator("#series-strip .series-thumb")
+    assert thumbs.all_text_contents() == ["Sagittal T1W", "Sagittal T2W"]
+    page.wait_for_selector('#series-strip canvas[data-drawn="true"] >> nth=1', state="attached")
+    for role in ("t1w", "t2w"):
+        drawn = page.evaluate(CANVAS_STATS, f'#series-strip [data-series="{role}"] canvas')
+        assert drawn["lit"] > 0.1 and drawn["std"] > 5, (role, drawn)  # an image, not a blank square
+        assert page.get_attribute(f'#series-strip [data-series="{role}"]', "aria-pressed") == "true"
+
+    # The T1W view is the active one (the first): T2W's thumbnail puts T2W there. (The fixture's
+    # series have the same pixels, so the image ids tell which series a view shows.)
+    image_id = "(id) => window.readingRoom.viewer.viewport(id).getCurrentImageId()"
+    assert page.evaluate(image_id, "t1w") != page.evaluate(image_id, "t2w")
+    page.click('#series-strip [data-series="t2w"]')
+    page.wait_for_function(
+        "() => document.querySelector('[data-pane=\"t1w\"] .pane-label').textContent === 'Sagittal T2W'")
+    page.wait_for_timeout(300)
+    assert page.get_attribute('#series-strip [data-series="t1w"]', "aria-pressed") == "false"
+    assert page.evaluate(image_id, "t1w") == page.evaluate(image_id, "t2w")
+    assert page.evaluate(OVERLAYS)["t1w"]["target"]["level"] == "L1"  # the marker stays
+    assert page.problems.serious() == []
+
+
 def test_a_site_with_stir_and_dwi_shows_them_beside_t1w_and_t2w(page, live_server, transactional_db, reader, tmp_path):
     manifest = dicom_series.write_mr_case(tmp_path / "incoming", extra_roles=("stir", "dwi"))
     study = Study.objects.create(slug="mr-stir", title="MRI with STIR and DWI", modality="MR", seed=3,
@@ -244,7 +269,8 @@ def test_the_angle_tools_fill_the_vertebral_angle_and_the_probe_and_roi_measure_
 
     # Elliptical ROI (O): mean and area, in HU and mm².
     page.keyboard.press("o")
-    line(page, ax - 150, ay - 60, ax - 110, ay - 20)
+    mm = page.locator('[data-viewport="axial"]').bounding_box()["width"] / 64  # the image fills the width
+    line(page, ax - 18.75 * mm, ay - 7.5 * mm, ax - 13.75 * mm, ay - 2.5 * mm)
     roi_text = page.evaluate(ANNOTATION_TEXT, "axial")
     (roi,), = [m["stats"] for m in page.evaluate(MEASUREMENTS) if m["tool"] == "EllipticalROI"]
     # Inside the body, outside the vertebra: soft tissue only.

@@ -24,6 +24,7 @@ import { prefetchStack, trackLoading } from './loading.js';
 import { attachOverlays } from './overlays.js';
 import { applyPreset, defaultPresetFor } from './presets.js';
 import { startReformat } from './reformat.js';
+import { buildSeriesStrip } from './seriesStrip.js';
 import { nextRender } from './rendered.js';
 import { cameraThrough, sliceThrough } from './targetSlice.js';
 import { createTools } from './tools.js';
@@ -101,6 +102,7 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     onNotice = () => {},
     onMark = () => {},
     prefetched = null,
+    seriesStrip = null,
   } = callbacks;
   startCornerstone();
   const plan = planLayout(payload, { volumes: canRenderVolumes() });
@@ -321,6 +323,32 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     pane.element.addEventListener('pointermove', onPointer);
   }
 
+  // MRI: thumbnails of the case's series; a click shows that series in the active pane.
+  const stripSeries = payload.modality === 'CT' ? [] : (payload.series || []);
+  const keyOf = (series) => series.role || series.label;
+  let strip = null;
+  async function showSeriesIn(paneId, key) {
+    const pane = live.find((p) => p.id === paneId);
+    const series = stripSeries.find((s) => keyOf(s) === key);
+    if (!pane || pane.kind !== 'stack' || !series || pane.series === series) return;
+    if (!idsBySeries.has(series)) idsBySeries.set(series, await imageIdsFor(series, { prefetched }));
+    pane.series = series;
+    pane.paneElement.querySelector('.pane-label').textContent = series.label || key;
+    pane.paneElement.setAttribute('aria-label', series.label || key);
+    await showStack(pane, idsBySeries.get(series));
+    strip?.showing(live.map((p) => keyOf(p.series)));
+  }
+  if (seriesStrip && stripSeries.length > 1) {
+    strip = buildSeriesStrip(seriesStrip, stripSeries.map((s) => ({ key: keyOf(s), label: s.label || keyOf(s) })), {
+      onPick: (key) => showSeriesIn(activeId, key),
+    });
+    strip.showing(live.map((p) => keyOf(p.series)));
+    for (const series of stripSeries) {
+      const ids = idsBySeries.get(series);
+      if (ids) strip.draw(keyOf(series), ids[startOf(ids)]);
+    }
+  }
+
   const resizeObserver = new ResizeObserver(() => engine.resize(true, true));
   resizeObserver.observe(container);
 
@@ -359,6 +387,10 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       crosshairsOn = key === 'crosshairs';
       if (crosshairsOn) tools.clearPrimary();
       else tools.selectPrimary(key);
+    },
+    /** Shows the series `key` (its role, "t2w") in the pane `paneId` (the active one by default). */
+    showSeries(key, paneId = activeId) {
+      return showSeriesIn(paneId, key);
     },
     /** The crosshairs' point (LPS, mm) and each view's distance from it in mm (tests). */
     crosshairs() {
