@@ -22,7 +22,7 @@ from readerstudy.accounts import signin
 from readerstudy.accounts.signin import SignInBusy
 from readerstudy.core.errors import RETRY_AFTER_S
 from readerstudy.core.permissions import is_coordinator
-from readerstudy.studies import protocol, pseudonyms, selectors, services
+from readerstudy.studies import keymap, protocol, pseudonyms, selectors, services
 from readerstudy.studies.exceptions import NotInWorklist, ReadConflict, RepeatNotDue, StudyNotOpen
 from readerstudy.studies.models import Read, ReadingSlot, Round, Study
 from readerstudy.web.csp import strict_csp
@@ -140,6 +140,8 @@ def _reading_page(request: HttpRequest, *, study: Study, slot: ReadingSlot, code
         # Drafts and unsent reads kept in the browser are the signed-in reader's own: another
         # reader on the same computer must not find (or send) them (their pk, nothing that names them).
         "readerScope": reader_scope(request.user),
+        # The viewer's keys (readerstudy/studies/keymap.py: one table for the page, its help and the README).
+        "keys": keymap.for_page(),
         "urls": {
             "case": reverse("reading-case", kwargs={"slug": slug, "code": code}) + query,
             "reads": reverse("reading-reads", kwargs={"slug": slug}),
@@ -155,7 +157,9 @@ def _reading_page(request: HttpRequest, *, study: Study, slot: ReadingSlot, code
             "progress": reverse("web-progress", kwargs={"slug": slug}) if study.is_teaching else None,
         },
     }
-    return render(request, "web/reading.html", {"code": code, "round": round_, "config": config})
+    key_help = keymap.help_rows(protocol.questions_for(study, round_))
+    return render(request, "web/reading.html",
+                  {"code": code, "round": round_, "config": config, "key_help": key_help})
 
 
 class LoginView(auth_views.LoginView):
