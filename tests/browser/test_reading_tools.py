@@ -187,6 +187,11 @@ def test_mri_series_thumbnails_switch_the_series_of_the_active_view(page, live_s
     assert wait_until_loaded(page) == "loaded"
     thumbs = page.locator("#series-strip .series-thumb")
     assert thumbs.all_text_contents() == ["Sagittal T1W", "Sagittal T2W"]
+    page.wait_for_selector('#series-strip [data-series="t2w"] canvas[data-drawn="true"]')
+    # Small buttons: the answer form's first question stays on the screen beside them.
+    assert max(box["height"] for box in (t.bounding_box() for t in thumbs.all())) < 120
+    call = page.locator("fieldset.field-call").bounding_box()
+    assert call["y"] + call["height"] <= page.viewport_size["height"], call
     page.wait_for_selector('#series-strip canvas[data-drawn="true"] >> nth=1', state="attached")
     for role in ("t1w", "t2w"):
         drawn = page.evaluate(CANVAS_STATS, f'#series-strip [data-series="{role}"] canvas')

@@ -37,6 +37,9 @@ export function buildSeriesStrip(holder, series, { onPick }) {
       if (!canvas || !imageId) return;
       try {
         await csUtils.loadImageToCanvas({ canvas, imageId, thumbnail: true });
+        // Cornerstone sizes the canvas to the image (attributes and inline style): a 256-pixel
+        // slice made each thumbnail 256 px tall and pushed the answer form off the screen.
+        canvas.removeAttribute('style');
         canvas.dataset.drawn = 'true';
       } catch {
         // A thumbnail is a convenience: the pane reports an image that fails to load.
