@@ -214,13 +214,15 @@ class _SeriesWriter:
         self.metadata.append(_metadata_json(ds))
 
     def finish(self, *, first: Dataset, geometry: SeriesGeometry, orientation: list[float],
-               spacing: list[float], origin: list[float], rows: int, columns: int, n_slices: int) -> Series:
+               spacing: list[float], origin: list[float], rows: int, columns: int, n_slices: int) -> _StagedSeries:
+        """Writes the series' metadata file; its rows are made by :meth:`_StagedSeries.save`, in
+        the import's one short transaction once every file is written."""
         body = json.dumps(self.metadata, separators=(",", ":")).encode()
         name, sha = self.writer.save(
             storage.dicom_storage(),
             storage.metadata_name(study_id=self.study.pk, series_uid=first.SeriesInstanceUID), body,
         )
-        series = Series.objects.create(
+        series = Series(
             case=self.case, role=self.role, study_uid=str(first.StudyInstanceUID),
             series_uid=str(first.SeriesInstanceUID), modality=str(first.Modality),
             frame_of_reference_uid=str(first.get("FrameOfReferenceUID") or ""),
@@ -228,10 +230,23 @@ class _SeriesWriter:
             number_of_slices=n_slices, number_of_instances=len(self.instances), derived=self.derived,
             metadata_name=name, metadata_sha256=sha, metadata_size=len(body),
         )
+        return _StagedSeries(series=series, instances=self.instances)
+
+
+@dataclass
+class _StagedSeries:
+    """A series whose files are written and whose rows are not yet made."""
+
+    series: Series
+    instances: list[Instance]
+
+    def save(self, case: Case) -> Series:
+        self.series.case = case  # saved now: the case had no primary key when the files were written
+        self.series.save()
         for instance in self.instances:
-            instance.series = series
+            instance.series = self.series
         Instance.objects.bulk_create(self.instances)
-        return series
+        return self.series
 
 
 def _ordered_headers(plan: SeriesPlan) -> list[tuple[InstanceHeader, float]]:
@@ -242,7 +257,7 @@ def _ordered_headers(plan: SeriesPlan) -> list[tuple[InstanceHeader, float]]:
 
 
 def _write_series(*, writer: storage.Writer, study: Study, case: Case, row: ManifestRow, plan: SeriesPlan,
-                  secret: str, keep_originals: bool) -> tuple[list[Series], int]:
+                  secret: str, keep_originals: bool) -> tuple[list[_StagedSeries], int]:
     geometry = plan.geometry
     series_writer = _SeriesWriter(writer=writer, study=study, case=case, role=plan.role)
     derive = (study.modality == Modality.CT and plan.role == Series.Role.AXIAL and len(plan.headers) > 1
@@ -279,12 +294,12 @@ def _write_series(*, writer: storage.Writer, study: Study, case: Case, row: Mani
         sagittal = _write_sagittal(writer=writer, study=study, case=case, template=first, volume=volume,
                                    geometry=geometry, source_series_uid=plan.headers[0].series_uid, secret=secret)
         created.append(sagittal)
-        n_instances += sagittal.number_of_instances
+        n_instances += sagittal.series.number_of_instances
     return created, n_instances
 
 
 def _write_sagittal(*, writer: storage.Writer, study: Study, case: Case, template: Dataset, volume: np.ndarray,
-                    geometry: SeriesGeometry, source_series_uid: str, secret: str) -> Series:
+                    geometry: SeriesGeometry, source_series_uid: str, secret: str) -> _StagedSeries:
     series_uid = replacement_uid(secret, f"{source_series_uid}/derived-sagittal")
     series_writer = _SeriesWriter(writer=writer, study=study, case=case, role=Series.Role.SAGITTAL, derived=True)
     row_direction = geometry.column_direction
@@ -325,30 +340,43 @@ def import_study(*, study: Study, manifest_text: str, dicom_root: Path | str, by
     n_series = n_instances = 0
     taken: set[str] = set()
     try:
-        with storage.all_or_nothing() as writer, transaction.atomic():
-            if key is None:
-                DeidentificationKey.objects.create(study=study, secret=secret)
+        with storage.all_or_nothing() as writer:
+            # The files first (de-identifying, re-encoding and deriving take minutes for a large
+            # import), outside any transaction: on SQLite a transaction that has written holds the
+            # database's one write lock, and every sign-in and read submission waited behind it.
+            # Then every row in one short transaction; a failure in either removes the files.
+            staged: list[tuple[ManifestRow, Case, list[_StagedSeries]]] = []
             for plan in plans:
                 row = plan.row
-                case = Case.objects.create(
+                case = Case(
                     study=study, code=_unique_code(taken), source_case_id=row.case_id,
                     patient_pseudonym=patient_pseudonym(secret, row.patient_id), test_set=row.test_set,
                     vertebra_level=row.vertebra_level, age=row.age, sex=row.sex,
                     institution=row.institution, scanner_vendor=row.scanner_vendor,
                     field_strength=row.field_strength,
                 )
-                ReferenceStandard.objects.create(case=case, label=row.label, source=row.label_source)
-                _create_location(case, row)
+                series: list[_StagedSeries] = []
                 for series_plan in plan.series:
                     created, count = _write_series(writer=writer, study=study, case=case, row=row,
                                                    plan=series_plan, secret=secret, keep_originals=keep_originals)
-                    n_series += len(created)
+                    series += created
                     n_instances += count
-                codes.append(case.code)
-            audit(actor=by, verb=AuditEvent.Verb.IMPORTED, obj=study, study_slug=study.slug,
-                  cases=len(codes), instances=n_instances,
-                  manifest_sha256=hashlib.sha256(manifest_text.encode()).hexdigest(),
-                  kept_originals=keep_originals, allowed_burned_in=allow_burned_in)
+                staged.append((row, case, series))
+            with transaction.atomic():
+                if key is None:
+                    DeidentificationKey.objects.create(study=study, secret=secret)
+                for row, case, series in staged:
+                    case.save()
+                    ReferenceStandard.objects.create(case=case, label=row.label, source=row.label_source)
+                    _create_location(case, row)
+                    for staged_series in series:
+                        staged_series.save(case)
+                    n_series += len(series)
+                    codes.append(case.code)
+                audit(actor=by, verb=AuditEvent.Verb.IMPORTED, obj=study, study_slug=study.slug,
+                      cases=len(codes), instances=n_instances,
+                      manifest_sha256=hashlib.sha256(manifest_text.encode()).hexdigest(),
+                      kept_originals=keep_originals, allowed_burned_in=allow_burned_in)
     except IntegrityError as exc:
         raise ImportRefused([Problem(reason=f"the database refused the import: {exc}")]) from exc
     return ImportResult(case_codes=codes, n_series=n_series, n_instances=n_instances)

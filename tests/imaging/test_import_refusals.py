@@ -4,6 +4,7 @@ and leaves nothing behind: no rows, no files."""
 from __future__ import annotations
 
 import pytest
+from django.db import IntegrityError
 from pydicom.uid import generate_uid
 
 from readerstudy.imaging.importer import import_study
@@ -178,6 +179,54 @@ def test_a_failure_while_writing_removes_the_files_already_written(ct_study, dic
         import_study(study=ct_study, manifest_text=manifest, dicom_root=dicom_root, keep_originals=True)
     assert calls["n"] == 2
     assert not Case.objects.exists() and not Instance.objects.exists()
+    assert stored_files() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_files_are_written_outside_any_transaction_and_the_rows_in_one(ct_study, dicom_root, tmp_path,
+                                                                           stored_files, monkeypatch):
+    """On SQLite a transaction that has written holds the one write lock: an import that wrote
+    its files inside it (minutes for a large one) kept every sign-in and read waiting (a user
+    trial saw 'database is locked'). The files come first, outside; then the rows, all at once."""
+    from django.db import connection
+
+    from readerstudy.imaging import importer
+
+    seen = []
+    real = importer._write_series
+
+    def recording(**kwargs):
+        seen.append((connection.in_atomic_block, Case.objects.count()))
+        return real(**kwargs)
+
+    monkeypatch.setattr(importer, "_write_series", recording)
+    rows = [ct_case(dicom_root, "P1/ct", case_id="a", patient_id="A"),
+            ct_case(dicom_root, "P2/ct", case_id="b", patient_id="B")]
+    import_study(study=ct_study, manifest_text=write_manifest(tmp_path / "m.csv", rows).read_text(),
+                 dicom_root=dicom_root)
+    assert seen == [(False, 0), (False, 0)]
+    assert Case.objects.filter(study=ct_study).count() == 2 and Series.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_while_saving_the_rows_removes_every_file_and_row(ct_study, dicom_root, tmp_path,
+                                                                    stored_files, monkeypatch):
+    from readerstudy.imaging import importer
+
+    def refuse(self, case):
+        if Case.objects.count() == 2:  # the second case's rows: the first case's are written
+            raise IntegrityError("duplicate key value")
+        return real(self, case)
+
+    real = importer._StagedSeries.save
+    monkeypatch.setattr(importer._StagedSeries, "save", refuse)
+    rows = [ct_case(dicom_root, "P1/ct", case_id="a", patient_id="A"),
+            ct_case(dicom_root, "P2/ct", case_id="b", patient_id="B")]
+    with pytest.raises(ImportRefused, match="the database refused the import"):
+        import_study(study=ct_study, manifest_text=write_manifest(tmp_path / "m.csv", rows).read_text(),
+                     dicom_root=dicom_root)
+    assert not Case.objects.exists() and not Series.objects.exists() and not Instance.objects.exists()
+    assert not DeidentificationKey.objects.exists()
     assert stored_files() == []
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
 from readerstudy.accounts.models import ReaderProfile
 from readerstudy.accounts.services import reader_create
@@ -145,15 +144,21 @@ class Command(BaseCommand):
 
         study = Study.objects.filter(slug=slug).first()
         if study is None:
-            with transaction.atomic():
-                study = Study.objects.create(
-                    slug=slug, title=title, modality=modality, seed=2026, created_by=users[COORDINATOR],
-                    description=f"{PHANTOM_NOTE} {SIMULATED_NOTE}",
-                    **form,
-                )
+            study = Study.objects.create(
+                slug=slug, title=title, modality=modality, seed=2026, created_by=users[COORDINATOR],
+                description=f"{PHANTOM_NOTE} {SIMULATED_NOTE}",
+                **form,
+            )
+            # Not one transaction with the import: the import writes its files outside any (a
+            # transaction held for minutes would keep everyone else from writing on SQLite).
+            # A study whose import fails is removed, so the next run imports it again.
+            try:
                 result = import_study(study=study,
                                       manifest_text=_manifest_for(manifest, modality, with_training=with_training),
                                       dicom_root=data_dir, by=users[COORDINATOR])
+            except BaseException:
+                study.delete()
+                raise
             self.say(f"{slug}: imported {len(result.case_codes)} cases ({result.n_instances} instances)")
         for username in readers:
             services.assignment_create(study=study, reader=users[username], by=users[COORDINATOR])
