@@ -11,7 +11,7 @@ import pandas as pd
 from readerstudy.stats import agreement, icc
 from readerstudy.stats.analyses.panel import Panel
 from readerstudy.stats.analyses.rows import Key, from_result, not_estimable, row
-from readerstudy.stats.estimable import attempt, note
+from readerstudy.stats.estimable import attempt, left_out, note
 from readerstudy.stats.io import natural_key
 from readerstudy.stats.mrmc import or_hillis
 
@@ -105,44 +105,75 @@ def _mrmc_sources(panels: list[Panel], readers: list[str]) -> list[tuple[str, li
     return sources
 
 
+def _left_out(cube: np.ndarray, readers: list[str], conditions: list[str]) -> str:
+    """``"left out (not fully crossed): r3 (CT + AI: 10 of 80 cases)"`` for the readers whose
+    (conditions, readers, cases) ``cube`` has a gap; "" when there is none."""
+    n = cube.shape[2]
+    gaps = []
+    for j, reader in enumerate(readers):
+        read = (~np.isnan(cube[:, j, :])).sum(axis=1)
+        if (read < n).any():
+            where = "; ".join(f"{c}: {k} of {n} cases"
+                              for c, k in zip(conditions, read, strict=True) if k < n)
+            gaps.append(f"{reader} ({where})")
+    return left_out("not fully crossed", gaps) if gaps else ""
+
+
 def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
     """Obuchowski-Rockette-Hillis on the fully crossed human reads: each condition's
     reader-averaged AUC and, with two or more conditions, their differences; and
-    ``readers``, the number of human readers who read in every condition."""
+    ``readers``, the number of human readers in the analysis.
+
+    The cases are those read (rated) in every condition; the readers those who rated every
+    one of them in every condition. A reader who did not is left out, not the cases they
+    missed (as the MRMC programs' files of :mod:`readerstudy.analysis.mrmc_files` do):
+    the ``readers`` row's note names them, with how many cases they rated where.
+    """
     if not panels or any(p.truth is None for p in panels):
         return []
     readers = [r for r in panels[0].humans if all(r in p.humans for p in panels[1:])]
     if not readers:
         return []
     common = sorted(set.intersection(*(set(p.cases) for p in panels)), key=natural_key)
+    conditions = [p.condition for p in panels]
     rows: list[dict] = []
     at = [{c: i for i, c in enumerate(p.cases)} for p in panels]
     case_idx = [np.array([a[c] for c in common], dtype=np.int64) for a in at]
     reader_idx = [np.array([p.readers.index(r) for r in readers], dtype=np.int64) for p in panels]
+    counted: list[str] | None = None
+    dropped = ""
     for prefix, matrices in _mrmc_sources(panels, readers):
         cube = np.stack(
             [m[np.ix_(ci, ri)].T for m, ci, ri in zip(matrices, case_idx, reader_idx, strict=True)]
         )  # (conditions, readers, cases)
-        complete = ~np.isnan(cube).any(axis=(0, 1))
-        truth = panels[0].known_truth[case_idx[0]][complete]
-        cube = cube[:, :, complete]
+        # Cases nobody rated in some condition are not in the design; then readers with a
+        # gap are left out (with a note), never the cases a single reader missed.
+        rated = (~np.isnan(cube)).any(axis=1).all(axis=0)
+        cube = cube[:, :, rated]
+        crossed = ~np.isnan(cube).any(axis=(0, 2))
+        dropped = dropped or _left_out(cube, readers, conditions)
+        kept = [r for r, k in zip(readers, crossed, strict=True) if k]
+        counted = kept if counted is None else counted
+        truth = panels[0].known_truth[case_idx[0]][rated]
+        cube = cube[:, crossed, :]
         n_t, n_r, n = cube.shape
         result, why = None, ""
         if n_r < 2:
-            why = note(f"needs at least 2 human readers who read in every condition, got {n_r}")
+            why = note(f"needs at least 2 human readers who read in every condition, got "
+                       f"{n_r}" + (f" who read every case ({dropped})" if dropped else ""))
         elif n == 0:
-            why = note("no case was read by every human reader in every condition")
+            why = note("no case was read in every condition")
         else:
-            crossed = pd.DataFrame(
+            crossed_reads = pd.DataFrame(
                 {
-                    "condition": np.repeat([p.condition for p in panels], n_r * n),
-                    "reader": np.tile(np.repeat(readers, n), n_t),
-                    "case": np.tile(np.asarray(common, dtype=object)[complete], n_t * n_r),
+                    "condition": np.repeat(conditions, n_r * n),
+                    "reader": np.tile(np.repeat(kept, n), n_t),
+                    "case": np.tile(np.asarray(common, dtype=object)[rated], n_t * n_r),
                     "truth": np.tile(truth, n_t * n_r),
                     "value": cube.ravel(),
                 }
             )
-            result, why = attempt(or_hillis, crossed, rating="value", alpha=alpha)
+            result, why = attempt(or_hillis, crossed_reads, rating="value", alpha=alpha)
         if result is None:
             rows += [
                 not_estimable(("mrmc", p.condition, "", ""), f"{prefix}_rrrc", why, n)
@@ -167,5 +198,6 @@ def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
             )  # fmt: skip
             rows.append(row(("mrmc", "", "", ""), f"{metric}_df_numerator", float(rec.df_num)))
     if rows:
-        rows.append(row(("mrmc", "", "", ""), "readers", float(len(readers))))
+        n_readers = len(readers if counted is None else counted)
+        rows.append(row(("mrmc", "", "", ""), "readers", float(n_readers), note=dropped))
     return rows
