@@ -15,7 +15,7 @@ from readerstudy.stats import agreement, mcnemar
 from readerstudy.stats.analyses.panel import Panel, ordered
 from readerstudy.stats.analyses.rows import from_result, not_estimable, pairs, row
 from readerstudy.stats.bland_altman import BlandAltmanResult, bland_altman
-from readerstudy.stats.estimable import attempt, note
+from readerstudy.stats.estimable import attempt, no_interval, note
 from readerstudy.stats.roc import delong_covariance, delong_not_estimable
 
 
@@ -103,14 +103,32 @@ def _paired_auc_rows(
         a, b = members.index(i), members.index(j)
         diff = float(aucs[a] - aucs[b])
         se = float(np.sqrt(max(cov[a, a] + cov[b, b] - 2.0 * cov[a, b], 0.0)))
-        # Identical curves: z = 0; a difference with no variance: z = +/-inf.
-        stat = diff / se if se > 0 else float(np.copysign(np.inf, diff) if diff else 0.0)
-        p_value = float(2.0 * stats.norm.sf(abs(stat)))
-        rows.append(
-            row(key_, metric, diff, diff - z * se, diff + z * se, stat, np.nan, p_value,
-                int(both.sum()))
-        )  # fmt: skip
+        same = bool(np.array_equal(matrix[both, i], matrix[both, j]))
+        rows.append(_difference_row(key_, metric, diff, se, z, int(both.sum()), same))
     return rows
+
+
+def _difference_row(
+    key: tuple[str, str, str, str], metric: str, diff: float, se: float, z: float, n: int,
+    same: bool,
+) -> dict:
+    """A DeLong difference of AUCs with its Wald interval, z and p; ``same``: both readers
+    gave the same ratings.
+
+    A difference without variance has neither an interval nor a z test (``roc.delong_paired``
+    follows pROC, z = 0 and p = 1 for identical curves; a table should not print those
+    beside "no interval"): identical ratings, or curves, say so in the note; another
+    difference without variance gets :func:`no_zero_width`'s reason.
+    """
+    if se > 0:
+        stat = diff / se
+        return row(key, metric, diff, diff - z * se, diff + z * se, stat, np.nan,
+                   float(2.0 * stats.norm.sf(abs(stat))), n)  # fmt: skip
+    if diff == 0:
+        what = "calls" if metric.startswith(("auc_calls", "definite_auc_calls")) else "scores"
+        why = f"identical {what}" if same else "identical ROC curves"
+        return row(key, metric, diff, n=n, note=no_interval(f"{why}: difference 0, no variance"))
+    return row(key, metric, diff, diff, diff, n=n)
 
 
 def _mcnemar_rows(panel: Panel, codes: np.ndarray, readers: list[str], alpha: float) -> list[dict]:
@@ -169,9 +187,7 @@ def paired_auc_row(
     diff = float(aucs[0] - aucs[1])
     se = float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1], 0.0)))
     z = stats.norm.ppf(1.0 - alpha / 2.0)
-    stat = diff / se if se > 0 else float(np.copysign(np.inf, diff) if diff else 0.0)
-    return row(key, metric, diff, diff - z * se, diff + z * se, stat, np.nan,
-               float(2.0 * stats.norm.sf(abs(stat))), int(t.size))  # fmt: skip
+    return _difference_row(key, metric, diff, se, z, int(t.size), bool(np.array_equal(a, b)))
 
 
 def _kappa_rows(panel: Panel, alpha: float) -> list[dict]:
