@@ -27,22 +27,25 @@ def _draw(data: pd.DataFrame, condition: str, out: Path, alpha: float) -> list[P
 class PlotJobs:
     """Figures being drawn: :meth:`result` waits for them and returns the files written.
 
-    With ``workers`` > 1 the conditions are drawn in forked worker processes, which start
-    at once: the caller can run the statistics meanwhile (the command line does), so that
-    drawing costs little wall-clock time on a machine with two cores.
+    With ``workers`` > 1, or ``background``, the conditions are drawn in forked worker
+    processes, which start at once: the caller can run the statistics meanwhile (the command
+    line does), so that drawing costs little wall-clock time. One worker beside the caller
+    suits two cores: a second would make three processes share them, and would import
+    matplotlib and warm its font caches a second time.
     """
 
-    def __init__(self, data: pd.DataFrame, out: Path, alpha: float, workers: int) -> None:
+    def __init__(self, data: pd.DataFrame, out: Path, alpha: float, workers: int,
+                 background: bool = False) -> None:
         self._data, self._out, self._alpha = data, out, alpha
         self._conditions = sorted(data["condition"].unique(), key=natural_key)
         self._pool: Any = None
         self._parts: list[Any] = []
-        if workers > 1:
+        if (workers > 1 or background) and self._conditions:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(
-                max_workers=min(workers, len(self._conditions)),
+                max_workers=max(1, min(workers, len(self._conditions))),
                 mp_context=multiprocessing.get_context("fork"),
             )
             self._parts = [
@@ -74,9 +77,14 @@ def start_plots(
     alpha: float = 0.05,
     missing: str = "raise",
     workers: int = 1,
+    background: bool = False,
 ) -> PlotJobs:
     """Validate the reads and start drawing the figures of :func:`write_plots`; call
     ``.result()`` on the returned :class:`PlotJobs` for the files.
+
+    ``workers`` processes draw the conditions; with one, it draws them here when
+    ``.result()`` is called, or in a worker process of its own at once with ``background``
+    (so that the caller's own work overlaps the drawing).
 
     Raises
     ------
@@ -85,6 +93,6 @@ def start_plots(
     """
     check_alpha(alpha)
     data = validate_reads(reads, missing=missing)
-    return PlotJobs(data, Path(out_dir), alpha, workers)
+    return PlotJobs(data, Path(out_dir), alpha, workers, background)
 
 
