@@ -5,9 +5,9 @@ database, the site runs on loopback as deployed (gunicorn, ``docs/deployment.md`
 whitenoise for the viewer bundle; ``--server runserver`` for the development server), and
 headless Chromium opens the case in a fresh browser context (empty cache) for each run. Times are from navigation start (``performance.timeOrigin``) to
 
-- first image: the middle axial slice rendered on screen;
+- first image: the axial slice through the target vertebra (the phantom's lesion) rendered on screen;
 - sagittal reformat first shown: the reformat's first render (it then fills in as slices arrive);
-- whole series: every slice loaded and the sagittal reformat rendered with all of them.
+- whole series: every slice loaded and the reformats (sagittal, coronal) rendered with all of them.
 
 Targets: first image < 0.4 s, whole series < 2 s (issue #17; on 2 cores with software WebGL).
 

@@ -309,6 +309,19 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "readerstudy.accounts.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "readerstudy.accounts.lockout.client_ip"
 
+# Password checks at once, per process (readerstudy/accounts/signin.py): a check is about a
+# second of CPU (PBKDF2 at Django's default iterations), so a burst of sign-ins would take every
+# server thread. READERSTUDY_SIGNIN_CONCURRENCY checks run at once, READERSTUDY_SIGNIN_QUEUE
+# more wait their turn, each for at most READERSTUDY_SIGNIN_WAIT_SECONDS; any other sign-in is
+# answered 503 with Retry-After ("Many readers are signing in"). Run gunicorn with more threads
+# than CONCURRENCY + QUEUE (docs/deployment.md), so other requests always find one free.
+READERSTUDY_SIGNIN_CONCURRENCY = env_int("READERSTUDY_SIGNIN_CONCURRENCY", 1)
+READERSTUDY_SIGNIN_QUEUE = env_int("READERSTUDY_SIGNIN_QUEUE", 8)
+READERSTUDY_SIGNIN_WAIT_SECONDS = env_int("READERSTUDY_SIGNIN_WAIT_SECONDS", 60)
+if READERSTUDY_SIGNIN_CONCURRENCY < 1 or READERSTUDY_SIGNIN_QUEUE < 0 or READERSTUDY_SIGNIN_WAIT_SECONDS < 0:
+    raise ImproperlyConfiguredEnv("READERSTUDY_SIGNIN_CONCURRENCY must be at least 1, READERSTUDY_SIGNIN_QUEUE "
+                                  "and READERSTUDY_SIGNIN_WAIT_SECONDS at least 0.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -7,12 +7,13 @@ import { buildAnswerForm } from './answer/answerForm.js';
 import { ApiError, getJson, setCsrfToken } from './lib/api.js';
 import { readConfig } from './lib/config.js';
 import { el, hideBanner, showBanner } from './lib/dom.js';
+import { keyName, keymapFrom, parseAction } from './lib/keymap.js';
 import { draftGet, draftKey, draftRemove, draftSave, hasAnswers } from './lib/drafts.js';
 import { outboxGet, outboxKey, outboxSave, outboxSend } from './lib/outbox.js';
 import { uuid4 } from './lib/uuid.js';
 import { revealAfterRead, revealBeforeRead } from './reveal/reveal.js';
 import { prefetchSeriesMetadata } from './viewer/metadataPrefetch.js';
-import { CT_PRESETS } from './viewer/presets.js';
+import { CT_PRESETS } from './viewer/presetTable.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -297,6 +298,7 @@ async function main() {
     viewer = await openCaseViewer(payload, $('#viewports'), {
       onMark: mark,
       prefetched,
+      seriesStrip: $('#series-strip'),
       onFirstImage: () => {
         status.firstImageAt = performance.now();
         performance.mark('reading-room:first-image');
@@ -353,7 +355,34 @@ async function main() {
   $('[data-action="fullscreen"]').addEventListener('click', toggleFullscreen);
   document.addEventListener('fullscreenchange', () => viewer.resize());
 
-  // Keyboard.
+  // Keyboard: the viewer's keys from the server's table (readerstudy/studies/keymap.py), then
+  // the answers' keys (a choice's shortcut, 1-9 on a scale), which the server keeps apart.
+  const viewerKeys = keymapFrom(config.keys);
+  /** Does what `action` says; false when the key is left to the page (a slider's arrows). */
+  function runKey(action, evt, { onSlider }) {
+    const { verb, argument } = parseAction(action);
+    switch (verb) {
+      case 'scroll':
+        if (onSlider && evt.key.startsWith('Arrow')) return false;
+        viewer.scroll(Number(argument));
+        return true;
+      case 'tool':
+        selectTool(argument);
+        return true;
+      case 'reset':
+        viewer.reset();
+        return true;
+      case 'fullscreen':
+        toggleFullscreen();
+        return true;
+      case 'submit':
+        if (evt.target?.tagName === 'BUTTON' || evt.target?.tagName === 'A') return false;
+        submit();
+        return true;
+      default:
+        throw new Error(`The key "${evt.key}" has an action the page does not know: "${action}".`);
+    }
+  }
   document.addEventListener('keydown', (evt) => {
     // Cornerstone's tools cancel every key pressed in a viewport that has the focus (a click or a
     // drag in it gives it the focus), for their own modifier-key bindings: those keys are still
@@ -379,60 +408,11 @@ async function main() {
       return;
     }
     const onSlider = evt.target?.type === 'range';
-    const key = evt.key.length === 1 ? evt.key.toLowerCase() : evt.key;
-    switch (key) {
-      case 'ArrowUp':
-      case 'ArrowLeft':
-        if (onSlider) return;
-        viewer.scroll(-1);
-        break;
-      case 'ArrowDown':
-      case 'ArrowRight':
-        if (onSlider) return;
-        viewer.scroll(1);
-        break;
-      case 'PageUp':
-        viewer.scroll(-10);
-        break;
-      case 'PageDown':
-        viewer.scroll(10);
-        break;
-      case 'Enter':
-        if (evt.target?.tagName === 'BUTTON' || evt.target?.tagName === 'A') return;
-        submit();
-        break;
-      case 'w':
-        selectTool('windowLevel');
-        break;
-      case 'p':
-        selectTool('pan');
-        break;
-      case 'z':
-        selectTool('zoom');
-        break;
-      case 'l':
-        selectTool('length');
-        break;
-      case 'a':
-        selectTool('angle');
-        break;
-      case 'c':
-        selectTool('cobbAngle');
-        break;
-      case 'h':
-        selectTool('probe');
-        break;
-      case 'o':
-        selectTool('ellipticalRoi');
-        break;
-      case 'r':
-        viewer.reset();
-        break;
-      case 'f':
-        toggleFullscreen();
-        break;
-      default:
-        if (sending || !answerShortcut(evt.key, form)) return;
+    const action = viewerKeys.get(keyName(evt.key));
+    if (action) {
+      if (!runKey(action, evt, { onSlider })) return;
+    } else if (sending || !answerShortcut(evt.key, form)) {
+      return;
     }
     evt.preventDefault();
   });

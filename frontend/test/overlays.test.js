@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { orientationLetters, screenAxes, targetInView, windowLevelText } from '../src/viewer/overlays.js';
+import { labelPlacement, orientationLetters, screenAxes, targetInView, windowLevelText } from '../src/viewer/overlays.js';
 
 // An orthographic view of the plane through `origin` with normal `normal`, 2 CSS pixels per mm,
 // the screen's right `right` and up `up` (world-to-canvas as Cornerstone's, y growing downwards).
@@ -68,4 +68,33 @@ test('with a centre only, a reticle of 44 mm; in plane within 12 mm of it', () =
 test('the window/level readout is width and centre of the VOI range', () => {
   assert.equal(windowLevelText({ getProperties: () => ({ voiRange: { lower: -500, upper: 1300 } }) }), 'W 1800 L 400');
   assert.equal(windowLevelText({ getProperties: () => ({}) }), '');
+});
+
+// The target's label in a 500 x 400 view; the marker's rectangle `box`, the label 100 px wide.
+test('the label sits right of the marker when it fits there', () => {
+  assert.deepEqual(labelPlacement({ x: 100, y: 50, width: 150, height: 150 }, 100, 500, 400), { x: 254, y: 62 });
+});
+
+test('a long off-slice label near the right edge goes left of the marker, inside the view', () => {
+  // The screenshot that showed the bug: the marker ends 80 px from the edge, "L1 (25 mm away)".
+  const { x } = labelPlacement({ x: 250, y: 50, width: 170, height: 170 }, 100, 500, 400);
+  assert.equal(x, 146); // 250 - 4 - 100
+  assert.ok(x + 100 <= 500 - 4);
+});
+
+test('with no room beside the marker the label goes above it, else below it', () => {
+  // As in the screenshot of the bug: a marker 80 % of the view's width.
+  assert.deepEqual(labelPlacement({ x: 60, y: 100, width: 400, height: 200 }, 100, 500, 400), { x: 60, y: 96 });
+  assert.deepEqual(labelPlacement({ x: 60, y: 5, width: 400, height: 200 }, 100, 500, 400), { x: 60, y: 221 });
+});
+
+test('a marker filling the view puts its label in the top-left corner; never past either edge', () => {
+  assert.deepEqual(labelPlacement({ x: 2, y: 2, width: 480, height: 380 }, 100, 500, 400), { x: 4, y: 16 });
+  // A view narrower than the label: from the left edge (what overflows is then clipped).
+  assert.equal(labelPlacement({ x: 10, y: 10, width: 20, height: 20 }, 100, 80, 400).x, 4);
+});
+
+test('a marker panned above or below the view keeps its label on screen', () => {
+  assert.equal(labelPlacement({ x: 10, y: -300, width: 50, height: 50 }, 40, 500, 400).y, 16);
+  assert.equal(labelPlacement({ x: 10, y: 900, width: 50, height: 50 }, 40, 500, 400).y, 396);
 });

@@ -6,7 +6,7 @@ Layout::
     reads.csv                     every analysable read: the statistics' input
     <test set>/                   all, internal, external (those with reads)
         results.csv .xlsx .json   every statistic (readerstudy.stats.analysis.analyse)
-        table1_performance.csv ... table6_features.csv
+        table1_performance.csv ... table9_power.csv
         tables.xlsx tables.md tables.html
         figures/                  ROC curves, Bland-Altman plots (PNG and SVG)
         mrmc/                     iMRMC and RJafroc input files
@@ -74,6 +74,10 @@ TABLES_README = [
     "- `table8_aided.csv`: each reader unaided against aided (\"CT\" vs \"CT + AI\"):",
     "  DeLong, McNemar, calls changed to the right or a wrong call; across readers the",
     "  Obuchowski-Rockette-Hillis RRRC difference and F test (numerator and denominator df).",
+    "- `table9_power.csv`: sample size for a future study, this one its pilot: per pair of",
+    "  conditions and number of readers, the power (Hillis, Obuchowski & Berbaum 2011; random",
+    "  readers and cases) with this study's number of cases at the observed and at the chosen",
+    "  difference of AUCs, and the cases needed for 80% power.",
     "- A table that does not apply to the data is a CSV with one `note` column saying so.",
 ]
 
@@ -151,7 +155,7 @@ def write_unit(reads: pd.DataFrame, unit: Unit, root: Path, *, parameters,
     results = None
     try:
         results = analyse_reads(reads, n_boot=parameters.n_boot, seed=parameters.seed,
-                                alpha=parameters.alpha)
+                                alpha=parameters.alpha, power_effect=parameters.power_effect)
         stats_io.write_results(csv_safe(results), directory)
     except ValueError as exc:
         notes.append(f"No results table: {exc}")
@@ -164,7 +168,8 @@ def write_unit(reads: pd.DataFrame, unit: Unit, root: Path, *, parameters,
         _paths, mrmc_notes = mrmc_files.write_mrmc_files(reads, directory / "mrmc", title=title)
         notes += mrmc_notes
         notes += figures.write_figures(reads, directory / "figures", title=title,
-                                       alpha=parameters.alpha)
+                                       alpha=parameters.alpha, n_boot=parameters.n_boot,
+                                       seed=parameters.seed)
     tables.notes.extend(notes)
     display.write_tables(tables, directory, title=title)
     return [f"{unit.title}: {note}" for note in tables.notes]
@@ -201,7 +206,8 @@ def _readme(*, title: str, slug: str, fingerprint: str, data_state: dict[str, An
         f"cases: {reads['case'].nunique()}",
         *_simulated_readers_note(simulated),
         f"- Parameters: {parameters.n_boot} bootstrap resamples, seed {parameters.seed}, "
-        f"{100 * (1 - parameters.alpha):g}% confidence intervals",
+        f"{100 * (1 - parameters.alpha):g}% confidence intervals; table 9 plans a future "
+        f"study for an AUC difference of {parameters.power_effect:g}",
         f"- Software: {versions_text()} (also in `software.json`, with the parameters)",
         "",
         "## Conventions",
@@ -215,6 +221,11 @@ def _readme(*, title: str, slug: str, fingerprint: str, data_state: dict[str, An
         "- p-values against the model: exact McNemar (sensitivity on malignant cases,",
         "  specificity on benign cases), DeLong's paired test for the AUC (of the scores when",
         "  reader and model both gave scores, else of the AUCs from calls).",
+        "- A patient with several fractures (cases): the AUC intervals and p-values of",
+        "  table 1 are clustered by patient (Obuchowski 1997; `_clustered` rows of",
+        "  `results.csv`, beside DeLong's); `p_auc_method` says which.",
+        "- ROC figures shade each curve's pointwise 95% band (stratified bootstrap, as",
+        "  pROC's ci.se); `figures/roc_bands_<condition>.csv` holds the bands.",
         "- Proportions carry Wilson 95% intervals. Tables are rounded for print in",
         "  `tables.md`, `tables.html` and `tables.xlsx`; the CSV files keep full precision.",
         "- Not estimable: an estimate the data do not allow (too few cases of a class, a",
@@ -260,7 +271,7 @@ def build_export(reads: pd.DataFrame, directory: Path, *, parameters, title: str
         notes += write_unit(unit_reads(reads, unit), unit, directory, parameters=parameters,
                             study_title=title)
     record = provenance(n_boot=parameters.n_boot, seed=parameters.seed, alpha=parameters.alpha,
-                        missing="drop")
+                        missing="drop", power_effect=parameters.power_effect)
     (directory / "software.json").write_text(json.dumps(record, indent=2) + "\n",
                                              encoding="utf-8")
     report(99, "writing the archive")

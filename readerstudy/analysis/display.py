@@ -38,6 +38,7 @@ TITLES = {
                 "and logistic regression",
     "definite": "Table 7. Readers against the three-tier model on its definite cases",
     "aided": "Table 8. Reading without and with the model's output (AI-aided reading)",
+    "power": "Table 9. Sample size for a future study, this one its pilot",
 }
 FILE_NAMES = {
     "performance": "table1_performance.csv",
@@ -49,6 +50,7 @@ FILE_NAMES = {
     "features": "table6_features.csv",
     "definite": "table7_definite_cases.csv",
     "aided": "table8_aided.csv",
+    "power": "table9_power.csv",
 }
 SHEET_NAMES = {
     "performance": "1 Performance",
@@ -60,6 +62,7 @@ SHEET_NAMES = {
     "features": "6 Features",
     "definite": "7 Definite cases",
     "aided": "8 Aided reading",
+    "power": "9 Sample size",
 }
 
 
@@ -69,7 +72,9 @@ METHODS_FOOTNOTES = {
                    "from calls = (sensitivity + specificity) / 2, AUC from scores: empirical "
                    "(Mann-Whitney); both with DeLong's SE, Wald CI truncated to [0, 1]. p vs "
                    "model: exact McNemar (binomial test of the discordant pairs); DeLong's "
-                   "paired z test (asymptotic).",
+                   "paired z test (asymptotic). Where a patient has more than one fracture, "
+                   "the AUC CIs and the AUC p-values are clustered by patient, Obuchowski "
+                   "1997 (the method column of table1_performance.csv says which).",
     "counts": "First-round reads against the reference standard (1 malignant, 0 benign).",
     "agreement": "Cohen's kappa: Fleiss-Cohen-Everitt large-sample SE, Wald CI truncated to "
                  "[-1, 1], z test with the SE under kappa = 0 (asymptotic); Fleiss' kappa: "
@@ -96,6 +101,12 @@ METHODS_FOOTNOTES = {
              "test of the AUCs from scores; exact McNemar of the calls (p changes: accuracy). "
              "All readers: Obuchowski-Rockette-Hillis RRRC difference (t CI) and F test with "
              "its numerator and denominator df.",
+    "power": "Hillis, Obuchowski & Berbaum (2011) power of the Obuchowski-Rockette-Hillis "
+             "test (random readers and cases, two-sided, alpha as for the intervals) from this "
+             "study's variance components (jackknife covariance) of the pair of conditions, "
+             "with as many cases as this study: non-central F with Hillis' denominator df; "
+             "negative reader-by-condition variance set to 0. Cases needed: the fewest for "
+             "the target power (as RJafroc's SsSampleSizeKGivenJ).",
 }
 
 
@@ -225,6 +236,10 @@ def performance_display(table: pd.DataFrame) -> pd.DataFrame:
     specificity, the AUC from scores and the p-values against the model added."""
     if table.empty:
         return pd.DataFrame()
+    # Clustered by patient (Obuchowski 1997) when a patient has several fractures.
+    clustered = "p_auc_method" in table and table["p_auc_method"].astype(str).str.startswith(
+        "clustered").any()
+    p_auc = f"p AUC vs model ({'Obuchowski, clustered' if clustered else 'DeLong'})"
     rows = []
     for row in table.itertuples(index=False):
         reader = row.reader if row.subset == "all cases" else f"{row.reader}, {row.subset}"
@@ -253,7 +268,7 @@ def performance_display(table: pd.DataFrame) -> pd.DataFrame:
                                                           fmt_p(row.p_sensitivity)),
                 "p specificity vs model (McNemar)": noted(row, "p_specificity",
                                                           fmt_p(row.p_specificity)),
-                "p AUC vs model (DeLong)": noted(row, "p_auc", fmt_p(row.p_auc)),
+                p_auc: noted(row, "p_auc", fmt_p(row.p_auc)),
             }
         rows.append(_with_condition(table, out, row))
     return pd.DataFrame(rows)
@@ -503,6 +518,47 @@ def features_display(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _readers_label(row) -> str:
+    readers = int(row.readers)
+    return f"{readers} (this study)" if readers == int(row.pilot_readers) else str(readers)
+
+
+def _cases_text(value: float | None) -> str:
+    number = _number(value)
+    return "" if number is None else str(int(number))
+
+
+def power_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 9: per pair of conditions and number of readers, the power with this study's
+    cases at the observed and the chosen effect, and the cases for the target power."""
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for row in table.itertuples(index=False):
+        comparison = f"{row.condition} - {row.other}"
+        if _row_note(row):  # the pair's MRMC analysis is not estimable
+            rows.append({"Rating": row.rating, "Comparison": comparison,
+                         "Readers": _row_note(row)})
+            continue
+        target = fmt_percent(row.target_power)
+        rows.append({
+            "Rating": row.rating,
+            "Comparison": comparison,
+            "Readers": _readers_label(row),
+            "Cases": _cases_text(row.cases),
+            "Observed effect (AUC difference)": fmt_number(row.effect_observed, 3),
+            "Power, observed effect": noted(row, "power_observed",
+                                            fmt_percent(row.power_observed)),
+            f"Cases for {target} power, observed effect": noted(
+                row, "cases_needed_observed", _cases_text(row.cases_needed_observed)),
+            "Chosen effect (AUC difference)": fmt_number(row.effect_chosen, 3),
+            "Power, chosen effect": noted(row, "power_chosen", fmt_percent(row.power_chosen)),
+            f"Cases for {target} power, chosen effect": noted(
+                row, "cases_needed_chosen", _cases_text(row.cases_needed_chosen)),
+        })
+    return pd.DataFrame(rows)
+
+
 DISPLAY = {
     "performance": performance_display,
     "counts": counts_display,
@@ -513,6 +569,7 @@ DISPLAY = {
     "features": features_display,
     "definite": definite_display,
     "aided": aided_display,
+    "power": power_display,
 }
 
 

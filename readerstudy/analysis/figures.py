@@ -1,7 +1,8 @@
 """The figures of an export, drawn by ``readerstudy.stats.plots``.
 
-- ROC curves per condition (readers with scores as curves, readers with calls as
-  operating points, the model set apart) and Bland-Altman plots of every pair of readers'
+- ROC curves per condition (readers with scores as curves with pointwise 95% confidence
+  bands, also as ``roc_bands_<condition>.csv``; readers with calls as operating points,
+  the model set apart) and Bland-Altman plots of every pair of readers'
   scores: :func:`readerstudy.stats.plots.write_plots`;
 - Bland-Altman plots of every continuous measurement: per measurement and condition one
   figure with a panel per pair of readers who measured it (``bland_altman_<measurement>_
@@ -53,15 +54,17 @@ def _measurement_figures(reads: pd.DataFrame, directory: Path, *, alpha: float) 
 
 
 def write_figures(reads: pd.DataFrame, directory: Path, *, title: str,
-                  alpha: float = 0.05) -> list[str]:
+                  alpha: float = 0.05, n_boot: int = 2000, seed: int = 0) -> list[str]:
     """Write the figures of ``reads`` (one test set) into ``directory``; returns notes on
-    figures the data do not allow."""
+    figures the data do not allow. ``n_boot`` and ``seed``: the bootstrap of the ROC
+    curves' confidence bands (``roc_bands_<condition>.csv`` beside the figures; 0: none)."""
     notes: list[str] = []
     if reads.empty:
         return notes
     columns = [c for c in STATS_COLUMNS if c in reads.columns]
     try:
-        plots.write_plots(reads[columns], directory, alpha=alpha, missing="drop")
+        plots.write_plots(reads[columns], directory, alpha=alpha, missing="drop",
+                          n_boot=n_boot, seed=seed)
     except ValueError as exc:
         notes.append(f"ROC and Bland-Altman figures of scores not drawn: {exc}")
     try:

@@ -33,6 +33,13 @@ class ExportParametersForm(forms.Form):
                                         "placeholder": DEFAULTS.alpha}),
         help_text=f"1 − confidence level; {DEFAULTS.alpha} gives 95% intervals.",
     )
+    power_effect = forms.CharField(
+        required=False, label="Effect for a future study",
+        widget=forms.NumberInput(attrs={"min": 0, "max": 1, "step": "any",
+                                        "placeholder": DEFAULTS.power_effect}),
+        help_text=(f"Difference of reader-averaged AUCs that table 9 plans a future study "
+                   f"for, beside the observed one; {DEFAULTS.power_effect} by default."),
+    )
 
     def clean(self) -> dict[str, Any]:
         super().clean()

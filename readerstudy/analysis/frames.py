@@ -58,7 +58,7 @@ BASE_COLUMNS = [
 # The columns the statistics package reads (python -m readerstudy.stats, analyse()).
 STATS_COLUMNS = [
     "reader", "case", "truth", "score", "call", "condition", "round", "interval_days",
-    "reader_kind",
+    "reader_kind", "patient",
 ]
 # Subgroup columns of the publication tables, in the protocol's order.
 SUBGROUPS = ("institution", "scanner_vendor", "field_strength")

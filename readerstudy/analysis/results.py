@@ -13,6 +13,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from readerstudy.analysis.table_parts import NOTE
+from readerstudy.stats.analyses.power import DEFAULT_EFFECT
 from readerstudy.stats.analysis import analyse
 from readerstudy.stats.estimable import note
 from readerstudy.stats.io import INPUT_COLUMNS, INPUT_PREFIXES
@@ -21,16 +22,18 @@ NOT_IN_RESULTS = note("the results hold no such estimate")
 
 
 def analyse_reads(reads: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0,
-                  alpha: float = 0.05) -> pd.DataFrame:
+                  alpha: float = 0.05, power_effect: float = DEFAULT_EFFECT) -> pd.DataFrame:
     """:func:`readerstudy.stats.analysis.analyse` of a reads frame
     (:func:`readerstudy.analysis.frames.reads_frame`, or a test set or subgroup of it).
 
     The columns the statistics read are passed (three-tier calls, measurements and
     features included); an empty cell leaves the read out of that column's analyses
     (``missing="drop"``). ``n_boot=0`` leaves the bootstrap out (the tables do not use it).
+    ``power_effect`` is the chosen difference of AUCs of the ``power`` rows (table 9).
     """
     columns = [c for c in reads.columns if c in INPUT_COLUMNS or c.startswith(INPUT_PREFIXES)]
-    return analyse(reads[columns], n_boot=n_boot, seed=seed, alpha=alpha, missing="drop")
+    return analyse(reads[columns], n_boot=n_boot, seed=seed, alpha=alpha, missing="drop",
+                   power_effect=power_effect)
 
 
 class Row(NamedTuple):

@@ -28,7 +28,8 @@ from readerstudy.analysis.fingerprint import study_fingerprint
 from readerstudy.analysis.frames import reads_frame
 from readerstudy.analysis.models import AnalysisExport
 from readerstudy.core.models import AuditEvent, audit
-from readerstudy.core.tasks import BrokerUnavailable, enqueue
+from readerstudy.core.tasks import QUEUE_UNREACHABLE_ERROR, BrokerUnavailable, enqueue
+from readerstudy.stats.analyses.power import DEFAULT_EFFECT
 from readerstudy.studies.models import Study
 
 logger = logging.getLogger(__name__)
@@ -52,20 +53,24 @@ class ExportParameters:
     n_boot: int = 2000
     seed: int = 0
     alpha: float = 0.05
+    #: The difference of reader-averaged AUCs a future study is planned for (table 9).
+    power_effect: float = DEFAULT_EFFECT
 
     @classmethod
     def from_data(cls, data: dict[str, Any] | None) -> ExportParameters:
         """Validate user input; raises ``ValidationError`` naming the bad field."""
         data = dict(data or {})
         errors: dict[str, list[str]] = {}
-        unknown = sorted(set(data) - {"n_boot", "seed", "alpha"})
+        unknown = sorted(set(data) - {"n_boot", "seed", "alpha", "power_effect"})
         for key in unknown:
-            errors[key] = ["Unknown parameter: use n_boot, seed and alpha."]
+            errors[key] = ["Unknown parameter: use n_boot, seed, alpha and power_effect."]
         values: dict[str, Any] = {}
         for key, kind, check, message in (
             ("n_boot", int, lambda v: 1 <= v <= MAX_BOOT, f"a whole number from 1 to {MAX_BOOT}"),
             ("seed", int, lambda v: 0 <= v < 2**32, "a whole number from 0 to 2^32 - 1"),
             ("alpha", float, lambda v: 0.0 < v < 0.5, "a number between 0 and 0.5 (0.05: 95% CIs)"),
+            ("power_effect", float, lambda v: 0.0 < v <= 1.0,
+             "a difference of AUCs above 0 and at most 1 (e.g. 0.05)"),
         ):
             if key not in data or data[key] in (None, ""):
                 continue
@@ -174,9 +179,9 @@ def _enqueue(export_pk: int) -> None:
     makes a new one) and raise :class:`~readerstudy.core.tasks.BrokerUnavailable` (503)."""
     try:
         enqueue("analysis.export_job", export_pk=export_pk)
-    except BrokerUnavailable as exc:
+    except BrokerUnavailable:
         AnalysisExport.objects.filter(pk=export_pk, status=AnalysisExport.Status.QUEUED).update(
-            status=AnalysisExport.Status.FAILED, error=f"Could not be queued: {exc}",
+            status=AnalysisExport.Status.FAILED, error=QUEUE_UNREACHABLE_ERROR,
             finished_at=timezone.now(), step="failed",
         )
         raise

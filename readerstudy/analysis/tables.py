@@ -9,7 +9,9 @@ give the layout only: which readers, in which order, with which role and experie
    specificity with n/N and Wilson 95% CI, accuracy with n/N, AUC from calls
    ((sensitivity + specificity) / 2, DeLong CI - as the published tables) and from scores
    when present, p-values against the model (exact McNemar for sensitivity on the
-   malignant cases and specificity on the benign ones, DeLong for the AUC);
+   malignant cases and specificity on the benign ones, DeLong for the AUC); when a patient
+   has several cases (fractures), the AUCs' intervals and p-values are Obuchowski's (1997),
+   clustered by patient (``p_auc_method`` says which);
 2. the 2 x 2 counts per reader;
 3. agreement: inter-reader, reader vs model and intra-reader (first vs repeat read, with
    the actual intervals) Cohen's kappa, Fleiss' kappa of all readers; ICC and Bland-Altman
@@ -18,7 +20,8 @@ give the layout only: which readers, in which order, with which role and experie
 5. the MRMC analysis (:mod:`readerstudy.analysis.mrmc_table`);
 6. the MRI features (:mod:`readerstudy.analysis.feature_table`);
 7. readers against the three-tier model on its definite cases, and
-8. unaided against aided reading (:mod:`readerstudy.analysis.comparison_tables`).
+8. unaided against aided reading (:mod:`readerstudy.analysis.comparison_tables`);
+9. sample size for a future study, this one its pilot (:mod:`readerstudy.analysis.power_table`).
 
 An estimate the data do not allow is NaN with ``"not estimable: <reason>"`` in its
 ``<estimate>_note`` column (``note`` in the one-estimate-per-row tables), never a missing
@@ -42,6 +45,7 @@ from readerstudy.analysis.feature_table import (
 )
 from readerstudy.analysis.frames import HUMAN, MODEL
 from readerstudy.analysis.mrmc_table import mrmc_table
+from readerstudy.analysis.power_table import power_table
 from readerstudy.analysis.results import (
     Results,
     analyse_reads,
@@ -66,13 +70,14 @@ class PublicationTables:
     features: pd.DataFrame = field(default_factory=pd.DataFrame)
     definite: pd.DataFrame = field(default_factory=pd.DataFrame)
     aided: pd.DataFrame = field(default_factory=pd.DataFrame)
+    power: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
 
     @classmethod
     def empty(cls, notes: list[str] | None = None) -> PublicationTables:
         return cls(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
                    pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
-                   pd.DataFrame(), notes=list(notes or []))
+                   pd.DataFrame(), pd.DataFrame(), notes=list(notes or []))
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {
@@ -85,6 +90,7 @@ class PublicationTables:
             "features": self.features,
             "definite": self.definite,
             "aided": self.aided,
+            "power": self.power,
         }
 
 
@@ -109,6 +115,20 @@ def _counts(results: Results, analysis: str, condition: str, reader: str) -> dic
             "fp": n_benign - tn, "fn": p - tp, "correct": whole(accuracy)}
 
 
+#: The method column's words for a p-value clustered by patient (Obuchowski 1997).
+CLUSTERED = "clustered by patient, Obuchowski 1997"
+
+
+def _auc(results: Results, analysis: str, condition: str, reader: str, metric: str,
+         clustered: str, other: str = ""):
+    """The results row of an AUC (or AUC difference): the one clustered by patient
+    (``clustered``, Obuchowski 1997) when the results have it - some patient has several
+    cases - else ``metric`` (DeLong)."""
+    row = results.get(analysis, condition, reader, clustered, other=other)
+    return row if row is not None else results.get(analysis, condition, reader, metric,
+                                                   other=other)
+
+
 def _performance_row(results: Results, analysis: str, auc_analysis: str, condition: str,
                      reader: str) -> dict[str, object]:
     """Counts, proportions and AUCs of one reader (``analysis``: ``diagnostic``, or
@@ -122,10 +142,10 @@ def _performance_row(results: Results, analysis: str, auc_analysis: str, conditi
                                                       "specificity")),
         **estimate_columns("accuracy", results.get(analysis, condition, reader, "accuracy")),
         "accuracy_correct": correct,
-        **estimate_columns("auc_calls", results.get(auc_analysis, condition, reader,
-                                                    "auc_calls")),
+        **estimate_columns("auc_calls", _auc(results, auc_analysis, condition, reader,
+                                             "auc_calls", "auc_calls_clustered")),
     }
-    scores = results.get("auc", condition, reader, "auc_delong")
+    scores = _auc(results, "auc", condition, reader, "auc_delong", "auc_clustered")
     if auc_analysis == "auc" and scores is not None:  # the AUC from scores, of the scored cases
         row |= estimate_columns("auc_scores", scores) | {"auc_scores_n": scores.n}
     return row
@@ -142,12 +162,15 @@ def _versus_model(results: Results, condition: str, reader: str, model: str
     paired = total(pair("mcnemar", "accuracy_exact"))
     scores = pair("delong_paired", "auc_difference")
     kind = "scores" if scores is not None and scores.n == paired else "calls"
-    auc = scores if kind == "scores" else pair("delong_paired", "auc_calls_difference")
+    metric = "auc_difference" if kind == "scores" else "auc_calls_difference"
+    clustered = pair("delong_paired", f"{metric}_clustered")
+    auc = clustered if clustered is not None else pair("delong_paired", metric)
     out = {"paired_cases": paired,
            **p_value_columns("p_sensitivity", pair("mcnemar", "sensitivity_exact")),
            **p_value_columns("p_specificity", pair("mcnemar", "specificity_exact")),
            **p_value_columns("p_auc", auc)}
-    return out | {"p_auc_method": "" if out["p_auc_note"] else f"DeLong, AUC from {kind}"}
+    method = CLUSTERED if clustered is not None else "DeLong"
+    return out | {"p_auc_method": "" if out["p_auc_note"] else f"{method}, AUC from {kind}"}
 
 
 def _has_uncertain(results: Results, condition: str, reader: str) -> bool:
@@ -178,7 +201,9 @@ def performance_table(reads: pd.DataFrame, results: pd.DataFrame, *,
         (sensitivity + specificity) / 2 with DeLong's interval (DeLong et al. 1988,
         doi:10.2307/2531595); p-values: exact McNemar (McNemar 1947,
         doi:10.1007/BF02295996) and DeLong's paired test, reader against the model, of the
-        AUCs from scores when both gave scores, else of the AUCs from calls. Each estimate
+        AUCs from scores when both gave scores, else of the AUCs from calls; when a patient
+        has several cases, the AUC intervals and p-values are clustered by patient
+        (Obuchowski 1997, doi:10.2307/2533958; ``p_auc_method`` says so). Each estimate
         has a ``<estimate>_note`` column: ``"not estimable: <reason>"`` where it is NaN
         because the data do not allow it.
     """
@@ -310,6 +335,7 @@ def publication_tables(reads: pd.DataFrame, *, alpha: float = 0.05,
         features=features,
         definite=definite_table(results),
         aided=aided_table(results),
+        power=power_table(results),
         notes=notes,
     )
 

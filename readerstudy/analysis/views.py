@@ -64,6 +64,9 @@ class ExportRequestSerializer(serializers.Serializer):
     n_boot = serializers.IntegerField(required=False, help_text="Bootstrap resamples (2000).")
     seed = serializers.IntegerField(required=False, help_text="Bootstrap seed (0).")
     alpha = serializers.FloatField(required=False, help_text="1 - confidence level (0.05).")
+    power_effect = serializers.FloatField(
+        required=False, help_text="Difference of reader-averaged AUCs a future study is "
+                                  "planned for in table 9 (0.05).")
 
 
 def get_study(slug: str) -> Study:
@@ -183,13 +186,15 @@ def _files_by_folder(names: list[str]) -> list[dict]:
 
 
 def _parameters_label(parameters: dict) -> str:
-    """``2,000 bootstrap resamples, seed 0, 95% confidence intervals``."""
+    """``2,000 bootstrap resamples, seed 0, 95% confidence intervals, future study planned
+    for an AUC difference of 0.05``."""
     try:
         values = services.ExportParameters(**parameters)
     except TypeError:  # parameters of an older version of the export
         return ", ".join(f"{key} {value}" for key, value in parameters.items())
     return (f"{values.n_boot:,} bootstrap resamples, seed {values.seed}, "
-            f"{100 * (1 - values.alpha):g}% confidence intervals")
+            f"{100 * (1 - values.alpha):g}% confidence intervals, future study planned for an "
+            f"AUC difference of {values.power_effect:g}")
 
 
 def _export_context(export: AnalysisExport, *, open_files: bool) -> dict:
@@ -215,7 +220,7 @@ def exports_page(request: HttpRequest, slug: str) -> HttpResponse:
             export, created = services.export_request(study=study, by=request.user,
                                                       parameters=form.parameters)
         except BrokerUnavailable as exc:
-            messages.error(request, f"{exc} The export was not started: try again in a moment.")
+            messages.error(request, str(exc))
             return redirect("web-exports", slug=slug)
         if created:
             messages.success(request, f"Export #{export.pk} started.")

@@ -42,8 +42,8 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceErr
 
 
 def _outage_detail(exc: BaseException) -> str:
-    if isinstance(exc, ServiceUnavailable):
-        return f"{exc} Try again in a few seconds."
+    if isinstance(exc, ServiceUnavailable):  # its message says what to do (BrokerUnavailable's)
+        return str(exc)
     return "The database is unavailable for a moment. Try again in a few seconds."
 
 

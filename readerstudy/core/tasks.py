@@ -10,6 +10,7 @@ other in a circle.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,8 @@ from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from readerstudy.core.errors import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 #: Errors a later attempt may not meet (a broker, a database or object storage briefly
 #: away): a task retries on them with backoff.
@@ -77,8 +80,21 @@ def task(
     return decorate
 
 
+#: What a coordinator is told when a task could not be sent. The broker's address and the
+#: error stay in the server log (:func:`enqueue`): they mean nothing to a coordinator.
+BROKER_UNAVAILABLE_MESSAGE = ("The task queue is not reachable; the job was not queued. Try again in a "
+                              "minute; if it persists ask the site's administrator.")
+
+#: What a job or an export that could not be sent records as its error (shown on its page).
+QUEUE_UNREACHABLE_ERROR = "Could not be queued: the task queue was not reachable."
+
+
 class BrokerUnavailable(ServiceUnavailable):
-    """The broker could not take a task (it is down or unreachable): answered 503."""
+    """The broker could not take a task (it is down or unreachable): answered 503 with
+    :data:`BROKER_UNAVAILABLE_MESSAGE`."""
+
+    def __init__(self, message: str = BROKER_UNAVAILABLE_MESSAGE) -> None:
+        super().__init__(message)
 
 
 def enqueue(name: str, **kwargs: Any) -> None:
@@ -90,13 +106,14 @@ def enqueue(name: str, **kwargs: Any) -> None:
 
     Raises :class:`BrokerUnavailable` when the broker cannot be reached (after Celery's own
     publish retries): the caller then ends the job it was starting, so that nothing waits
-    for a task that was never sent.
+    for a task that was never sent. The error itself (which names the broker's host and
+    port) goes to the log, not into the exception's message, which coordinators see.
     """
     try:
         current_app.tasks[name].apply_async(kwargs=kwargs)
     except (KombuOperationalError, ConnectionError) as exc:
-        raise BrokerUnavailable(
-            f"The task queue is unavailable ({type(exc).__name__}: {exc}).") from exc
+        logger.error("Task %s could not be sent to the broker: %s: %s", name, type(exc).__name__, exc)
+        raise BrokerUnavailable() from exc
 
 
 def runs_in_process() -> bool:

@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from readerstudy.core.models import AuditEvent, audit
-from readerstudy.core.tasks import BrokerUnavailable, enqueue
+from readerstudy.core.tasks import QUEUE_UNREACHABLE_ERROR, BrokerUnavailable, enqueue
 from readerstudy.predictions.models import InferenceJob, ModelVersion, Prediction
 from readerstudy.predictions.registry import latest_model_for
 from readerstudy.predictions.selectors import reading_cases
@@ -108,8 +108,8 @@ def _dispatch(job_pk: int) -> None:
     raise :class:`~readerstudy.core.tasks.BrokerUnavailable` (503)."""
     try:
         enqueue("predictions.run_inference_job", job_pk=job_pk)
-    except BrokerUnavailable as exc:
-        inference_job_fail(job_pk=job_pk, error=f"Could not be queued: {exc}")
+    except BrokerUnavailable:
+        inference_job_fail(job_pk=job_pk, error=QUEUE_UNREACHABLE_ERROR)
         raise
 
 

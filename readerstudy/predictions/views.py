@@ -268,8 +268,7 @@ def inference_page(request: HttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("model_version", exc)
         except BrokerUnavailable as exc:
-            messages.error(request, f"{exc} The run was not started (it is listed as failed): "
-                                    "try again in a moment.")
+            messages.error(request, f"{exc} (The run is listed as failed.)")
             return redirect("web-inference", slug=slug)
         else:
             if created:
@@ -308,7 +307,7 @@ def inference_job_retry(request: HttpRequest, slug: str, pk: int) -> HttpRespons
     except ValidationError as exc:
         messages.warning(request, " ".join(exc.messages))
     except BrokerUnavailable as exc:
-        messages.error(request, f"{exc} The retry was not started: try again in a moment.")
+        messages.error(request, str(exc))
     else:
         if created:
             messages.success(request, f"Run #{new.pk} retries run #{job.pk}: it reads the "

@@ -3,7 +3,8 @@
 Reads the long CSV of reads, runs :func:`readerstudy.stats.analysis.analyse`,
 and writes ``results.csv``, ``results.xlsx``, ``results.json``,
 ``software.json`` (the software versions and the parameters, seed included) and the
-figures (``DIR/plots/``, PNG and SVG). Bad input exits with status 2 and a
+figures (``DIR/plots/``, PNG and SVG; the ROC curves' confidence bands also as
+``roc_bands_<condition>.csv``). Bad input exits with status 2 and a
 message naming the line and column at fault; an output folder that cannot be
 written exits with status 1. The CSV columns and the results
 are described in ``docs/stats-interface.md``.
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from readerstudy.stats._validation import check_alpha
+from readerstudy.stats.analyses.power import DEFAULT_EFFECT, check_effect
 from readerstudy.stats.analysis import analyse
 from readerstudy.stats.io import read_reads_csv, write_results
 from readerstudy.stats.provenance import provenance
@@ -48,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
         default="raise",
         help="empty cells: refuse (default) or leave those reads out",
     )
+    parser.add_argument(
+        "--power-effect",
+        type=float,
+        default=DEFAULT_EFFECT,
+        help=(
+            "difference of reader-averaged AUCs a future study is planned for, beside the "
+            f"observed one (the power rows; default {DEFAULT_EFFECT})"
+        ),
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the figures")
     return parser
 
@@ -59,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         reads = read_reads_csv(args.reads)
         check_alpha(args.alpha)
+        check_effect(args.power_effect)
         if args.n_boot < 0:
             raise ValueError(f"n_boot must be a whole number >= 0, got {args.n_boot!r}")
         if not args.no_plots:
@@ -69,9 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             # most one per condition.
             workers = max(1, min(2, (os.cpu_count() or 1) - 1))
             jobs = start_plots(reads, args.out / "plots", alpha=args.alpha,
-                               missing=args.missing, workers=workers, background=True)
+                               missing=args.missing, workers=workers, n_boot=args.n_boot,
+                               seed=args.seed, background=True)
         results = analyse(
-            reads, n_boot=args.n_boot, seed=args.seed, alpha=args.alpha, missing=args.missing
+            reads, n_boot=args.n_boot, seed=args.seed, alpha=args.alpha, missing=args.missing,
+            power_effect=args.power_effect,
         )
     except (OSError, ValueError) as exc:
         if jobs is not None:
@@ -81,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         written = list(write_results(results, args.out).values())
         record = provenance(n_boot=args.n_boot, seed=args.seed, alpha=args.alpha,
-                            missing=args.missing)
+                            missing=args.missing, power_effect=args.power_effect)
         software = args.out / "software.json"
         software.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         written.append(software)

@@ -37,6 +37,7 @@ from readerstudy.stats.analyses.measurements import measurement_columns, measure
 from readerstudy.stats.analyses.pairwise import pairwise_rows
 from readerstudy.stats.analyses.panel import Panel, build_panel, call_categories
 from readerstudy.stats.analyses.per_reader import auc_rows, call_rows
+from readerstudy.stats.analyses.power import DEFAULT_EFFECT, check_effect, power_rows
 from readerstudy.stats.analyses.repeat import intra_reader_rows
 from readerstudy.stats.analyses.rows import results_frame
 from readerstudy.stats.io import ANALYSES, RESULT_COLUMNS, natural_key, validate_reads
@@ -59,6 +60,7 @@ def analyse(
     seed: int = 0,
     alpha: float = 0.05,
     missing: str = "raise",
+    power_effect: float = DEFAULT_EFFECT,
 ) -> pd.DataFrame:
     """Compute every statistic the reads allow.
 
@@ -76,6 +78,9 @@ def analyse(
         1 - confidence level of every interval.
     missing : {"raise", "drop"}, default "raise"
         Policy for empty cells; see :func:`validate_reads`.
+    power_effect : float, default 0.05
+        The difference of reader-averaged AUCs (above 0, at most 1) that the ``power``
+        rows plan a future study for, beside the observed difference.
 
     Returns
     -------
@@ -91,6 +96,7 @@ def analyse(
         Bad input, with the rows at fault.
     """
     check_alpha(alpha)
+    check_effect(power_effect)
     if int(n_boot) != n_boot or n_boot < 0:
         raise ValueError(f"n_boot must be a whole number >= 0, got {n_boot!r}")
     data = validate_reads(reads, missing=missing)
@@ -108,6 +114,7 @@ def analyse(
         rows += all_reader_rows(panel, alpha)
         rows += feature_rows(panel, features, alpha)
     rows += mrmc_rows(panels, alpha)
+    rows += power_rows(panels, alpha, power_effect)
     rows += aided_rows(panels, alpha)
     rows += intra_reader_rows(data, conditions, measured, alpha)
     return results_frame(rows)

@@ -70,6 +70,7 @@ ANALYSES: tuple[str, ...] = (
     "fleiss_kappa",
     "icc",
     "mrmc",
+    "power",
     "aided",
     "features",
     "intra_reader",
@@ -85,6 +86,7 @@ INPUT_COLUMNS = (
     "interval_days",
     "reader_kind",
     "three_tier",
+    "patient",
 )
 BENIGN, UNCERTAIN, MALIGNANT = "benign", "uncertain", "malignant"
 TIERS = (BENIGN, UNCERTAIN, MALIGNANT)
@@ -162,10 +164,13 @@ def validate_reads(reads: pd.DataFrame, *, missing: str = "raise") -> pd.DataFra
         ("benign"/"uncertain"/"malignant"), any number of ``measurement_<name>``
         (numeric) and ``feature_<name>`` (0/1, true/false, yes/no,
         present/absent) (optional; an empty cell leaves the read out of that
-        column's analyses). Values may be text (as read from a CSV). Other
-        columns are ignored. Error messages name rows
-        by their index label (the CLI uses CSV line numbers, index name
-        "line"), or by position when the index has repeated labels.
+        column's analyses), ``patient`` (optional: the patient a case belongs to;
+        when a patient has several cases, the AUCs get Obuchowski's clustered
+        variance too; an empty cell, or no column, makes the case a patient of its
+        own). Values may be text (as read from a CSV). Other columns are ignored.
+        Error messages name rows by their index label (the CLI uses CSV line
+        numbers, index name "line"), or by position when the index has repeated
+        labels.
     missing : {"raise", "drop"}, default "raise"
         An empty reader, case, truth, condition or round, or a reader who
         scored (or called) some cases of a condition but not others: raise,
@@ -176,10 +181,11 @@ def validate_reads(reads: pd.DataFrame, *, missing: str = "raise") -> pd.DataFra
     pandas.DataFrame
         Columns ``reader, case, condition, round, reader_kind`` (text) and
         whichever of ``truth, score, interval_days``, ``measurement_*``,
-        ``feature_*`` (float; features 1.0/0.0), ``call`` and ``three_tier``
-        were given. Calls 0/1 become "benign"/"malignant"; "benign",
-        "malignant", "uncertain" are lower-cased; calls that are all numbers
-        become floats; other calls are kept as text categories.
+        ``feature_*`` (float; features 1.0/0.0), ``call``, ``three_tier`` and
+        ``patient`` (text, empty cells missing) were given. Calls 0/1 become
+        "benign"/"malignant"; "benign", "malignant", "uncertain" are lower-cased;
+        calls that are all numbers become floats; other calls are kept as text
+        categories.
 
     Raises
     ------
@@ -234,6 +240,8 @@ def validate_reads(reads: pd.DataFrame, *, missing: str = "raise") -> pd.DataFra
                 "column 'truth' differs between reads of the same case: "
                 f"{_where(out.index, conflict)}; truth belongs to the case"
             )
+    if "patient" in frame:
+        out["patient"] = _patients(out, _text(frame, "patient"))
     if "score" in frame:
         out["score"] = _numeric(frame, "score")
     if "call" in frame:
@@ -279,6 +287,17 @@ def validate_reads(reads: pd.DataFrame, *, missing: str = "raise") -> pd.DataFra
         if column in out:
             out = _partial_values(out, column, missing)
     return out
+
+
+def _patients(out: pd.DataFrame, patient: pd.Series) -> pd.Series:
+    """The patient of each read; a case belongs to one patient (empty cells aside)."""
+    conflict = patient.groupby(out["case"]).transform("nunique") > 1
+    if conflict.any():
+        raise ValueError(
+            "column 'patient' differs between reads of the same case: "
+            f"{_where(out.index, conflict)}; a case (fracture) belongs to one patient"
+        )
+    return patient.astype(object).where(patient.notna(), None)
 
 
 def _three_tier(frame: pd.DataFrame) -> pd.Series:

@@ -18,10 +18,11 @@ from readerstudy.stats.io import natural_key, validate_reads
 __all__ = ["PlotJobs", "start_plots"]
 
 
-def _draw(data: pd.DataFrame, condition: str, out: Path, alpha: float) -> list[Path]:
+def _draw(data: pd.DataFrame, condition: str, out: Path, alpha: float, n_boot: int = 0,
+          seed: int = 0) -> list[Path]:
     from readerstudy.stats.plots import _condition_figures
 
-    return _condition_figures(data, condition, out, alpha)
+    return _condition_figures(data, condition, out, alpha, n_boot, seed)
 
 
 class PlotJobs:
@@ -35,8 +36,9 @@ class PlotJobs:
     """
 
     def __init__(self, data: pd.DataFrame, out: Path, alpha: float, workers: int,
-                 background: bool = False) -> None:
+                 n_boot: int = 0, seed: int = 0, background: bool = False) -> None:
         self._data, self._out, self._alpha = data, out, alpha
+        self._bands = (n_boot, seed)  # the ROC bands' bootstrap
         self._conditions = sorted(data["condition"].unique(), key=natural_key)
         self._pool: Any = None
         self._parts: list[Any] = []
@@ -50,7 +52,7 @@ class PlotJobs:
             )
             self._parts = [
                 self._pool.submit(_draw, data[data["condition"] == c], c, out,
-                                  alpha)
+                                  alpha, *self._bands)
                 for c in self._conditions
             ]
 
@@ -58,7 +60,7 @@ class PlotJobs:
         """Wait for every figure; the paths written (PNG and SVG), in condition order."""
         if self._pool is None:
             return [p for c in self._conditions
-                    for p in _draw(self._data, c, self._out, self._alpha)]
+                    for p in _draw(self._data, c, self._out, self._alpha, *self._bands)]
         try:
             return [p for part in self._parts for p in part.result()]
         finally:
@@ -77,10 +79,13 @@ def start_plots(
     alpha: float = 0.05,
     missing: str = "raise",
     workers: int = 1,
+    n_boot: int = 0,
+    seed: int = 0,
     background: bool = False,
 ) -> PlotJobs:
     """Validate the reads and start drawing the figures of :func:`write_plots`; call
-    ``.result()`` on the returned :class:`PlotJobs` for the files.
+    ``.result()`` on the returned :class:`PlotJobs` for the files. ``n_boot`` > 0 adds
+    the ROC curves' confidence bands (bootstrap resamples, seeded by ``seed``).
 
     ``workers`` processes draw the conditions; with one, it draws them here when
     ``.result()`` is called, or in a worker process of its own at once with ``background``
@@ -93,6 +98,6 @@ def start_plots(
     """
     check_alpha(alpha)
     data = validate_reads(reads, missing=missing)
-    return PlotJobs(data, Path(out_dir), alpha, workers, background)
+    return PlotJobs(data, Path(out_dir), alpha, workers, n_boot, seed, background)
 
 

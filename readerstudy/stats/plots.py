@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from readerstudy.stats.bland_altman import BlandAltmanResult, bland_altman
 from readerstudy.stats.io import natural_key
 from readerstudy.stats.roc import auc_delong, roc_curve
+from readerstudy.stats.roc_bands import reader_bands
 
 __all__ = [
     "MAX_PAIR_PANELS",
@@ -67,7 +68,8 @@ def _first_round(reads: pd.DataFrame, condition: str) -> pd.DataFrame:
     return reads[(reads["condition"] == condition) & (reads["round"] == "first")]
 
 
-def roc_figure(reads: pd.DataFrame, condition: str = "") -> Figure:
+def roc_figure(reads: pd.DataFrame, condition: str = "", bands: pd.DataFrame | None = None
+               ) -> Figure:
     """ROC curves and operating points of every reader in one condition.
 
     Parameters
@@ -77,6 +79,9 @@ def roc_figure(reads: pd.DataFrame, condition: str = "") -> Figure:
         with a ``truth`` column.
     condition : str, default ""
         The condition to draw ("" when the reads have no condition column).
+    bands : pandas.DataFrame, optional
+        Confidence bands (:func:`readerstudy.stats.roc_bands.reader_bands`), each drawn
+        shaded in its reader's colour under the curve.
 
     Returns
     -------
@@ -109,6 +114,10 @@ def roc_figure(reads: pd.DataFrame, condition: str = "") -> Figure:
             auc = auc_delong(mine.loc[scored]).estimate
             ax.plot(curve["fpr"], curve["tpr"], label=f"{label} (AUC {auc:.2f})", **style)
             label = None
+            if bands is not None:
+                band = bands[bands["reader"] == str(reader)]
+                ax.fill_between(band["fpr"], band["lower"], band["upper"],
+                                color=style["color"], alpha=0.12, linewidth=0)
         if "call" in mine:
             calls = mine["call"]
             binary = calls.isin(["benign", "malignant"]).to_numpy()
@@ -329,14 +338,22 @@ def _pair_results(first: pd.DataFrame, alpha: float) -> list[tuple[str, str, Bla
     return out
 
 
-def _condition_figures(data: pd.DataFrame, condition: str, out: Path, alpha: float
-                       ) -> list[Path]:
-    """Draw and save one condition's figures (run in a worker process when in parallel)."""
+def _condition_figures(data: pd.DataFrame, condition: str, out: Path, alpha: float,
+                       n_boot: int = 0, seed: int = 0) -> list[Path]:
+    """Draw and save one condition's figures (run in a worker process when in parallel);
+    with ``n_boot`` > 0 the ROC figure has confidence bands, written as
+    ``roc_bands_<condition>.csv`` too."""
     written: list[Path] = []
     first = _first_round(data, condition)
     name = slug(condition)
     if "truth" in data:
-        written += save_figure(roc_figure(data, condition), out / f"roc_{name}")
+        bands = None
+        if n_boot and "score" in data:
+            bands = reader_bands(data, condition, n_boot=n_boot, seed=seed, alpha=alpha)
+            out.mkdir(parents=True, exist_ok=True)
+            bands.to_csv(out / f"roc_bands_{name}.csv", index=False)
+            written.append(out / f"roc_bands_{name}.csv")
+        written += save_figure(roc_figure(data, condition, bands), out / f"roc_{name}")
     if "score" not in data:
         return written
     pairs = _pair_results(first, alpha)
@@ -362,10 +379,14 @@ def write_plots(
     alpha: float = 0.05,
     missing: str = "raise",
     workers: int = 1,
+    n_boot: int = 2000,
+    seed: int = 0,
 ) -> list[Path]:
     """Draw and save every ROC and Bland-Altman figure the reads allow.
 
-    Per condition: ``roc_<condition>`` (when truth is given); with scores,
+    Per condition: ``roc_<condition>`` (when truth is given; with scores, each curve with
+    its pointwise confidence band, also written as ``roc_bands_<condition>.csv``:
+    :func:`readerstudy.stats.roc_bands.reader_bands`); with scores,
     ``bland_altman_<condition>``, one panel per pair of scoring readers (only each reader
     against the model when there are more than :data:`MAX_PAIR_PANELS` pairs), and
     ``bland_altman_<condition>_summary``, every pair's bias with its interval and limits
@@ -384,6 +405,10 @@ def write_plots(
     workers : int, default 1
         Processes drawing the conditions in parallel (forked; 1 draws here, as a
         daemonic process such as a Celery worker must: it cannot have children).
+    n_boot : int, default 2000
+        Bootstrap resamples of the ROC bands (stratified by truth); 0 draws no bands.
+    seed : int, default 0
+        Seed of the bands' bootstrap.
 
     Returns
     -------
@@ -392,4 +417,5 @@ def write_plots(
     """
     from readerstudy.stats.plot_jobs import start_plots
 
-    return start_plots(reads, out_dir, alpha=alpha, missing=missing, workers=workers).result()
+    return start_plots(reads, out_dir, alpha=alpha, missing=missing, workers=workers,
+                       n_boot=n_boot, seed=seed).result()

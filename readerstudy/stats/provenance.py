@@ -34,9 +34,12 @@ def versions_text() -> str:
     return ", ".join([f"Python {python}", *(f"{k} {v}" for k, v in versions.items())])
 
 
-def provenance(*, n_boot: int, seed: int, alpha: float, missing: str = "raise") -> dict:
-    """The software versions and the parameters of one run of ``analyse``."""
+def provenance(*, n_boot: int, seed: int, alpha: float, missing: str = "raise",
+               power_effect: float = 0.05) -> dict:
+    """The software versions and the parameters of one run of ``analyse``
+    (``power_effect``: the chosen effect of the ``power`` rows)."""
     return {
         "software": software_versions(),
-        "parameters": {"n_boot": n_boot, "seed": seed, "alpha": alpha, "missing": missing},
+        "parameters": {"n_boot": n_boot, "seed": seed, "alpha": alpha, "missing": missing,
+                       "power_effect": power_effect},
     }

@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Any
 
 from readerstudy import vocabulary
+from readerstudy.studies import keymap
 
 __all__ = [
     "AIDED",
@@ -444,6 +445,13 @@ def register(question: Question) -> Question:
         problems.append("only a scale or a choice can be consistent with a call")
     if any(c.contradicts for c in question.choices) and not question.consistent_with:
         problems.append("a choice that contradicts a call needs consistent_with")
+    taken = {c.shortcut.lower(): f"{q.label}: {c.label}" for q in QUESTIONS.values() for c in q.choices if c.shortcut}
+    for choice in question.choices:
+        conflict = keymap.shortcut_conflict(choice.shortcut, taken) if choice.shortcut else ""
+        if conflict:
+            problems.append(f"choice {choice.key!r}: {conflict}")
+        elif choice.shortcut:
+            taken[choice.shortcut.lower()] = f"{question.label}: {choice.label}"
     unknown_rounds = set(question.rounds) - set(ROUNDS)
     if unknown_rounds:
         problems.append(f"unknown rounds {sorted(unknown_rounds)}")

@@ -174,8 +174,9 @@ def viewer_target(*, case) -> dict[str, Any]:
 
 
 def progress_for(*, study: Study) -> list[dict[str, Any]]:
-    """Per assigned reader: first and repeat rounds done / total, the last submission, and
-    whether the reader is one of the demo's simulated readers (``simulated``)."""
+    """Per assigned reader: first, repeat and (assisted studies) AI-aided rounds done / total,
+    the last submission, and whether the reader is one of the demo's simulated readers
+    (``simulated``)."""
     rows = []
     slot_counts = {
         (r["reader"], r["round"]): r["n"]
@@ -198,6 +199,8 @@ def progress_for(*, study: Study) -> list[dict[str, Any]]:
             "first_total": slot_counts.get((reader.pk, Round.FIRST), 0),
             "repeat_done": read_counts.get((reader.pk, Round.REPEAT), 0),
             "repeat_total": slot_counts.get((reader.pk, Round.REPEAT), 0),
+            "aided_done": read_counts.get((reader.pk, Round.AIDED), 0),
+            "aided_total": slot_counts.get((reader.pk, Round.AIDED), 0),
             "last_submitted_at": last.submitted_at if last else None,
         })
     return rows

@@ -131,8 +131,8 @@ def coordinator(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(slug)
     progress = selectors.progress_for(study=study)
     for row in progress:
-        row["done"] = row["first_done"] + row["repeat_done"]
-        row["total"] = row["first_total"] + row["repeat_total"]
+        row["done"] = row["first_done"] + row["repeat_done"] + row["aided_done"]
+        row["total"] = row["first_total"] + row["repeat_total"] + row["aided_total"]
     schedule = selectors.repeat_schedule(study=study)
     n_cases = services.reading_cases(study).count()
     n_training = study.cases.count() - n_cases

@@ -6,6 +6,7 @@ API URLs, the CSRF token) travels in a ``json_script`` block for the Vite bundle
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
@@ -17,11 +18,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
+from readerstudy.accounts import signin
+from readerstudy.accounts.signin import SignInBusy
+from readerstudy.core.errors import RETRY_AFTER_S
 from readerstudy.core.permissions import is_coordinator
-from readerstudy.studies import protocol, pseudonyms, selectors, services
+from readerstudy.studies import keymap, protocol, pseudonyms, selectors, services
 from readerstudy.studies.exceptions import NotInWorklist, ReadConflict, RepeatNotDue, StudyNotOpen
 from readerstudy.studies.models import Read, ReadingSlot, Round, Study
 from readerstudy.web.csp import strict_csp
+
+logger = logging.getLogger(__name__)
 
 
 def reader_scope(user) -> str:
@@ -36,6 +42,18 @@ def _upcoming_by_date(rows: list[dict[str, Any]]) -> list[tuple[Any, int]]:
     return sorted(counts.items())
 
 
+def _due_by_date(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Repeat reads due, one line per day they became due: how many, and a link to the first of
+    them (the rest follow one after another from the reading room). One row per read would list
+    identical "due since" lines that tell the reader nothing more."""
+    groups: dict[Any, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda row: row["available_from"]):
+        day = row["available_from"].date()
+        group = groups.setdefault(day, {"day": day, "count": 0, "code": row["code"]})
+        group["count"] += 1
+    return list(groups.values())
+
+
 @never_cache
 @strict_csp
 @login_required
@@ -44,6 +62,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     for study in selectors.studies_for_reader(reader=request.user):
         item = selectors.worklist_for(study=study, reader=request.user)
         item["upcoming_by_date"] = _upcoming_by_date(item["repeats_upcoming"])
+        item["due_by_date"] = _due_by_date(item["repeats_due"])
         profile = getattr(request.user, "reader_profile", None)
         item["progress_page"] = study.is_teaching and profile is not None and profile.is_trainee
         studies.append(item)
@@ -121,6 +140,8 @@ def _reading_page(request: HttpRequest, *, study: Study, slot: ReadingSlot, code
         # Drafts and unsent reads kept in the browser are the signed-in reader's own: another
         # reader on the same computer must not find (or send) them (their pk, nothing that names them).
         "readerScope": reader_scope(request.user),
+        # The viewer's keys (readerstudy/studies/keymap.py: one table for the page, its help and the README).
+        "keys": keymap.for_page(),
         "urls": {
             "case": reverse("reading-case", kwargs={"slug": slug, "code": code}) + query,
             "reads": reverse("reading-reads", kwargs={"slug": slug}),
@@ -136,10 +157,31 @@ def _reading_page(request: HttpRequest, *, study: Study, slot: ReadingSlot, code
             "progress": reverse("web-progress", kwargs={"slug": slug}) if study.is_teaching else None,
         },
     }
-    return render(request, "web/reading.html", {"code": code, "round": round_, "config": config})
+    key_help = keymap.help_rows(protocol.questions_for(study, round_))
+    return render(request, "web/reading.html",
+                  {"code": code, "round": round_, "config": config, "key_help": key_help})
 
 
-login = strict_csp(auth_views.LoginView.as_view(
-    template_name="web/login.html", redirect_authenticated_user=True,
-))
+class LoginView(auth_views.LoginView):
+    """Django's login view; a sign-in refused because too many are being checked at once
+    (:class:`~readerstudy.accounts.signin.SignInBusy`) gets the form again with the reason,
+    503 and ``Retry-After``, the username kept: the attempt is never dropped unsaid."""
+
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+    authentication_form = signin.BoundedAuthenticationForm
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().post(request, *args, **kwargs)
+        except SignInBusy as exc:
+            logger.info("Sign-in of %r refused for now: %s password checks running, %s waiting.",
+                        request.POST.get("username", ""), *signin.gate().state())
+            form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
+            response = self.render_to_response(self.get_context_data(form=form, busy=str(exc)), status=503)
+            response["Retry-After"] = str(RETRY_AFTER_S)
+            return response
+
+
+login = strict_csp(LoginView.as_view())
 logout = strict_csp(auth_views.LogoutView.as_view())

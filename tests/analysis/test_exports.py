@@ -230,7 +230,8 @@ def test_every_export_request_and_download_is_audited(client_for, coordinator, s
 
 @pytest.mark.parametrize(("data", "field"), [
     ({"n_boot": 0}, "n_boot"), ({"n_boot": "many"}, "n_boot"), ({"alpha": 0.7}, "alpha"),
-    ({"seed": -1}, "seed"), ({"bootstrap": 10}, "bootstrap"),
+    ({"seed": -1}, "seed"), ({"bootstrap": 10}, "bootstrap"), ({"power_effect": 0}, "power_effect"),
+    ({"power_effect": 1.5}, "power_effect"), ({"power_effect": "nan"}, "power_effect"),
 ])
 def test_bad_parameters_are_refused_naming_the_field(client_for, coordinator, small_study,
                                                      data, field):
@@ -238,6 +239,17 @@ def test_bad_parameters_are_refused_naming_the_field(client_for, coordinator, sm
                                             data, format="json")
     assert response.status_code == 400 and field in response.json()
     assert not AnalysisExport.objects.exists()
+
+
+def test_the_effect_for_a_future_study_is_a_parameter_of_the_export(coordinator, small_study):
+    chosen = services.ExportParameters.from_data(FAST | {"power_effect": "0.1"})
+    assert chosen.power_effect == 0.1
+    default, _ = services.export_request(study=small_study, by=coordinator, enqueue=False,
+                                         parameters=services.ExportParameters(**FAST))
+    other, created = services.export_request(study=small_study, by=coordinator, enqueue=False,
+                                             parameters=chosen)
+    assert created and other.pk != default.pk  # another effect, another export
+    assert other.parameters["power_effect"] == 0.1 and default.parameters["power_effect"] == 0.05
 
 
 def test_an_unknown_study_or_export_is_404_for_coordinators(client_for, coordinator, small_study):
@@ -295,6 +307,10 @@ def test_the_published_ct_tables_and_figures_are_in_the_export(published_ct_stud
     assert subgroups == ["institution-hospital-a", "institution-hospital-b"]
     for figure in ("roc_CT.png", "roc_CT.svg"):
         assert (tmp_path / "internal" / "figures" / figure).is_file()
+    # The ROC curves' pointwise bands, one row per reader with scores and rate.
+    bands = pd.read_csv(tmp_path / "internal" / "figures" / "roc_bands_CT.csv")
+    assert list(bands.columns) == ["reader", "condition", "fpr", "sensitivity", "lower", "upper"]
+    assert (bands["lower"] <= bands["upper"]).all() and set(bands["condition"]) == {"CT"}
     results = pd.read_csv(tmp_path / "internal" / "results.csv")
     assert {"auc", "diagnostic", "mcnemar", "kappa"} <= set(results["analysis"])
 

@@ -90,7 +90,7 @@ def test_the_parameters_entered_are_the_exports_parameters(study, browser):
     browser.post(page_url(study), {"n_boot": "300", "seed": "7", "alpha": "0.1"})
 
     export = AnalysisExport.objects.get()
-    assert export.parameters == {"n_boot": 300, "seed": 7, "alpha": 0.1}
+    assert export.parameters == {"n_boot": 300, "seed": 7, "alpha": 0.1, "power_effect": 0.05}
     page = browser.get(page_url(study))
     assert "300 bootstrap resamples, seed 7, 90% confidence intervals" in item(page, export)
 
@@ -102,13 +102,15 @@ def test_empty_parameters_take_the_defaults(study, browser):
 
 
 def test_bad_parameters_are_refused_on_the_page_naming_each_field(study, browser):
-    response = browser.post(page_url(study), {"n_boot": "0", "seed": "-1", "alpha": "lots"})
+    response = browser.post(page_url(study), {"n_boot": "0", "seed": "-1", "alpha": "lots",
+                                              "power_effect": "2"})
 
     assert response.status_code == 400 and not AnalysisExport.objects.exists()
     text = response.content.decode()
     for field, message in (("n_boot", "Must be a whole number from 1 to 100000 (got &#x27;0&#x27;)"),
                            ("seed", "Must be a whole number from 0 to 2^32 - 1 (got &#x27;-1&#x27;)"),
-                           ("alpha", "Must be a number between 0 and 0.5")):
+                           ("alpha", "Must be a number between 0 and 0.5"),
+                           ("power_effect", "Must be a difference of AUCs above 0 and at most 1")):
         assert re.search(rf'id="id_{field}-error">{re.escape(message)}', text), field
     assert 'value="lots"' in text  # what was typed stays in the form
 
@@ -168,7 +170,7 @@ def test_a_failed_export_shows_its_reason_and_runs_again_with_the_same_parameter
             in part)
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', part))
     assert hidden.pop("csrfmiddlewaretoken")
-    assert hidden == {"n_boot": "60", "seed": "3", "alpha": "0.05"}
+    assert hidden == {"n_boot": "60", "seed": "3", "alpha": "0.05", "power_effect": "0.05"}
 
     browser.post(page_url(study), hidden)
     again = AnalysisExport.objects.exclude(pk=failed.pk).get()

@@ -30,10 +30,11 @@ def _tier(score: float) -> str:
 
 def study_reads(n: int = 36, seed: int = 4) -> pd.DataFrame:
     """Four readers and the model in two conditions, with scores, three-tier calls, repeat
-    reads, a measurement and features, on two test sets and two scanner vendors."""
+    reads, a measurement and features, on two test sets and two scanner vendors; two
+    fractures (cases) per patient, so that the AUCs are clustered by patient."""
     rng = np.random.default_rng(seed)
     truth = (rng.random(n) < 0.45).astype(int)
-    cases = [{"case": f"C{i:02d}", "truth": int(truth[i]), "patient": f"P{i:02d}",
+    cases = [{"case": f"C{i:02d}", "truth": int(truth[i]), "patient": f"P{i // 2:02d}",
               "test_set": "internal" if i % 3 else "external", "institution": "Hospital A",
               "scanner_vendor": ["VendorX", "VendorY"][(i // 2) % 2], "field_strength": 1.5}
              for i in range(n)]
@@ -111,12 +112,19 @@ def expected_performance(results: Lookup, row) -> dict[str, float]:
     auc = "auc" if row.subset == "all cases" else "three_tier"
 
     def get(metric: str):
+        if metric == "auc_calls" and auc == "auc":  # clustered by patient when there is one
+            clustered = results.rows.get((auc, row.condition, row.reader, "",
+                                          "auc_calls_clustered"))
+            if clustered is not None:
+                return clustered
         return results(auc if metric == "auc_calls" else analysis, row.condition, row.reader,
                        metric)
 
     out = counts(get)
     if not math.isnan(row.auc_scores_n):
-        scores = results("auc", row.condition, row.reader, "auc_delong")
+        # Clustered by patient (Obuchowski 1997) when the results have it.
+        scores = (results.rows.get(("auc", row.condition, row.reader, "", "auc_clustered"))
+                  or results("auc", row.condition, row.reader, "auc_delong"))
         out |= estimate("auc_scores", scores) | {"auc_scores_n": scores.n}
     if isinstance(row.versus, str):
         def versus(analysis: str, metric: str):
@@ -129,6 +137,8 @@ def expected_performance(results: Lookup, row) -> dict[str, float]:
             scores = results.rows.get(key)
             method = "scores" if scores is not None and scores.n == paired else "calls"
         difference = "auc_difference" if "scores" in method else "auc_calls_difference"
+        if "Obuchowski" in method:
+            difference += "_clustered"
         auc = versus("delong_paired", difference)
         out |= {"paired_cases": paired,
                 "p_sensitivity": versus("mcnemar", "sensitivity_exact").p_value,
@@ -236,6 +246,34 @@ def expected_features(results: Lookup, row) -> dict[str, float]:
             "logistic_events": model("logistic_events").estimate}
 
 
+def expected_power(results: Lookup, row) -> dict[str, float]:
+    rating = {"scores": "auc", "calls": "auc_calls"}[row.rating]
+
+    def get(metric: str):
+        return results("power", row.condition, "", f"{rating}_{metric}", row.other)
+
+    if pd.isna(row.readers):  # the pair's MRMC analysis is not estimable: the reason
+        reason = get("power_rrrc")
+        assert pd.isna(reason.estimate)
+        return {"cases": reason.n, "note": reason.note} | {
+            f"{name}_note": reason.note for name in (
+                "power_observed", "cases_needed_observed", "power_chosen",
+                "cases_needed_chosen")}
+    observed = get("power_effect_observed")
+    out = {"pilot_readers": get("power_pilot_readers").estimate, "cases": observed.n,
+           "target_power": results("power", "", "", "power_target").estimate,
+           "effect_observed": observed.estimate,
+           "effect_chosen": get("power_effect_chosen").estimate,
+           "readers": row.readers}  # the row's J is the J its results rows are named for
+    for kind in ("observed", "chosen"):
+        power = get(f"power_rrrc_{kind}_readers_{int(row.readers)}")
+        cases = get(f"cases_needed_rrrc_{kind}_readers_{int(row.readers)}")
+        out |= {f"power_{kind}": power.estimate, f"power_{kind}_note": power.note,
+                f"cases_needed_{kind}": cases.estimate,
+                f"cases_needed_{kind}_note": cases.note}
+    return out
+
+
 EXPECTED = {
     "table1_performance.csv": expected_performance,
     "table2_counts.csv": expected_counts,
@@ -244,6 +282,7 @@ EXPECTED = {
     "table4_three_tier.csv": expected_three_tier,
     "table5_mrmc.csv": expected_mrmc,
     "table6_features.csv": expected_features,
+    "table9_power.csv": expected_power,
 }
 
 
@@ -288,6 +327,14 @@ def test_every_number_of_every_table_equals_its_row_of_results_csv(export):
                 checked.add(name)
     # The study has every table, in the test sets and in the subgroups.
     assert checked == set(EXPECTED)
+    # Its patients have two fractures each: the AUC p-values are the clustered ones.
+    table1 = pd.read_csv(export / "all" / "table1_performance.csv")
+    assert table1["p_auc_method"].dropna().str.startswith(
+        "clustered by patient, Obuchowski 1997").all()
+    assert table1["p_auc_method"].notna().any()
+    printed = (export / "all" / "tables.md").read_text(encoding="utf-8")
+    assert "p AUC vs model (Obuchowski, clustered)" in printed
+    assert "clustered by patient, Obuchowski 1997" in printed  # the methods footnote
     assert (export / "all" / "subgroups").is_dir()
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import pytest
 
 from readerstudy.imaging.importer import import_study
+from readerstudy.imaging.models import VertebraLocation
 from readerstudy.studies import services
 from readerstudy.studies.models import Read, Study
 from tests.browser import dicom_series
-from tests.browser.conftest import sign_in, wait_until_loaded
+from tests.browser.conftest import CANVAS_STATS, canvas_stats, sign_in, wait_until_loaded
 from tests.browser.test_reading_room import open_next_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -69,7 +70,81 @@ def test_the_target_vertebra_is_marked_on_every_view_and_named_in_the_header(pag
     overlays = page.evaluate(OVERLAYS)
     assert not overlays["axial"]["target"]["inPlane"]
     assert page.text_content('[data-overlays-for="axial"] .target-label') == "L1 (25 mm away)"
+    # The longer label stays inside its view (it ran over the sagittal pane beside it).
+    label = overlays["axial"]["target"]["label"]
+    assert label["x"] >= 0 and label["x"] + label["width"] <= label["viewWidth"], label
+    assert label["y"] >= 0 and label["y"] + label["height"] <= label["viewHeight"], label
     assert overlays["sagittal"]["target"]["inPlane"]
+    assert page.problems.serious() == []
+
+
+def move_targets(study, center: tuple[float, float, float]) -> None:
+    """Puts every case's annotated vertebra of ``study`` at ``center`` (LPS, mm; centre only)."""
+    VertebraLocation.objects.filter(case__study=study).update(
+        center_x=center[0], center_y=center[1], center_z=center[2])
+
+
+def assert_opened_through_the_target(page) -> None:
+    # The target (10, 0, -20) is 20 mm below the middle of the axial stack (z from -40 mm, 2.5 mm
+    # apart: slice 9 of 32) and 10 mm left of the middle sagittal plane (x from -32 mm, 1 mm apart).
+    overlays = page.evaluate(OVERLAYS)
+    for pane, half_a_slice in (("axial", 1.25), ("sagittal", 0.5)):
+        target = overlays[pane]["target"]
+        assert target["inPlane"] and abs(target["offset"]) <= half_a_slice + 0.01, (pane, target)
+        assert page.text_content(f'[data-overlays-for="{pane}"] .target-label') == "L1"
+    assert page.text_content('[data-pane="axial"] .pane-slice') == "9 / 32"
+
+
+def test_every_view_opens_on_the_slice_through_the_target_not_the_middle(page, live_server, ct_study, reader):
+    move_targets(ct_study, (10.0, 0.0, -20.0))
+    open_next_case(page, live_server, ct_study, reader)
+    assert wait_until_loaded(page) == "loaded"
+    assert_opened_through_the_target(page)
+    # The reset key brings the sagittal reformat back to the target's plane, not the volume's middle.
+    page.mouse.move(*centre_of(page, "sagittal"))
+    page.keyboard.press("PageDown")
+    page.wait_for_timeout(300)
+    assert abs(page.evaluate(OVERLAYS)["sagittal"]["target"]["offset"]) > 5  # ten 1 mm slices on
+    page.keyboard.press("r")
+    page.wait_for_timeout(300)
+    assert_opened_through_the_target(page)
+    assert page.problems.serious() == []
+
+
+def test_without_webgl_the_servers_sagittal_opens_through_the_target_too(
+        page_without_webgl, live_server, ct_study, reader):
+    page = page_without_webgl
+    move_targets(ct_study, (10.0, 0.0, -20.0))
+    open_next_case(page, live_server, ct_study, reader)
+    assert wait_until_loaded(page) == "loaded"
+    assert_opened_through_the_target(page)
+
+
+def test_ct_shows_a_coronal_reformat_and_the_crosshairs_move_the_other_views(page, live_server, ct_study, reader):
+    open_next_case(page, live_server, ct_study, reader)
+    assert wait_until_loaded(page) == "loaded"
+    assert page.locator(".pane-label").all_text_contents() == ["Axial CT", "Sagittal reformat", "Coronal reformat"]
+    coronal = canvas_stats(page, "coronal")
+    assert coronal["lit"] > 0.2 and coronal["std"] > 10, coronal  # the body and the vertebra, not a blank pane
+    overlays = page.evaluate(OVERLAYS)
+    assert overlays["coronal"]["letters"] == {"left": "R", "right": "L", "top": "S", "bottom": "I"}
+    assert overlays["coronal"]["target"]["inPlane"]
+
+    # Crosshairs: a click in the coronal view, 15 mm above and 10 mm right of the middle (the
+    # pane is 64 mm wide), takes the axial stack and the sagittal reformat through that point.
+    page.keyboard.press("x")
+    assert page.get_attribute('[data-tool="crosshairs"]', "aria-pressed") == "true"
+    box = page.locator('[data-viewport="coronal"]').bounding_box()
+    mm = box["width"] / 64
+    axial_before = page.text_content('[data-pane="axial"] .pane-slice')
+    click(page, box["x"] + box["width"] / 2 + 10 * mm, box["y"] + box["height"] / 2 - 15 * mm)
+    crosshairs = page.evaluate("() => window.readingRoom.viewer.crosshairs()")
+    x, _, z = crosshairs["point"]
+    # The patient's left is on the screen's right; superior is up (LPS: +x left, +z superior).
+    assert abs(x - 10) < 1.5 and abs(z - 15) < 1.5, crosshairs
+    assert crosshairs["distances"]["axial"] <= 1.25 + 0.01, crosshairs  # half an axial slice
+    assert crosshairs["distances"]["sagittal"] <= 0.5 + 0.01, crosshairs  # half a voxel
+    assert page.text_content('[data-pane="axial"] .pane-slice') != axial_before
     assert page.problems.serious() == []
 
 
@@ -105,6 +180,36 @@ def test_the_mri_views_mark_the_target_too(page, live_server, mr_study, reader):
     for pane in overlays.values():
         assert pane["target"] and pane["target"]["level"] == "L1"
         assert pane["letters"]["top"] == "S"
+
+
+def test_mri_series_thumbnails_switch_the_series_of_the_active_view(page, live_server, mr_study, reader):
+    open_next_case(page, live_server, mr_study, reader)
+    assert wait_until_loaded(page) == "loaded"
+    thumbs = page.locator("#series-strip .series-thumb")
+    assert thumbs.all_text_contents() == ["Sagittal T1W", "Sagittal T2W"]
+    page.wait_for_selector('#series-strip [data-series="t2w"] canvas[data-drawn="true"]')
+    # Small buttons: the answer form's first question stays on the screen beside them.
+    assert max(box["height"] for box in (t.bounding_box() for t in thumbs.all())) < 120
+    call = page.locator("fieldset.field-call").bounding_box()
+    assert call["y"] + call["height"] <= page.viewport_size["height"], call
+    page.wait_for_selector('#series-strip canvas[data-drawn="true"] >> nth=1', state="attached")
+    for role in ("t1w", "t2w"):
+        drawn = page.evaluate(CANVAS_STATS, f'#series-strip [data-series="{role}"] canvas')
+        assert drawn["lit"] > 0.1 and drawn["std"] > 5, (role, drawn)  # an image, not a blank square
+        assert page.get_attribute(f'#series-strip [data-series="{role}"]', "aria-pressed") == "true"
+
+    # The T1W view is the active one (the first): T2W's thumbnail puts T2W there. (The fixture's
+    # series have the same pixels, so the image ids tell which series a view shows.)
+    image_id = "(id) => window.readingRoom.viewer.viewport(id).getCurrentImageId()"
+    assert page.evaluate(image_id, "t1w") != page.evaluate(image_id, "t2w")
+    page.click('#series-strip [data-series="t2w"]')
+    page.wait_for_function(
+        "() => document.querySelector('[data-pane=\"t1w\"] .pane-label').textContent === 'Sagittal T2W'")
+    page.wait_for_timeout(300)
+    assert page.get_attribute('#series-strip [data-series="t1w"]', "aria-pressed") == "false"
+    assert page.evaluate(image_id, "t1w") == page.evaluate(image_id, "t2w")
+    assert page.evaluate(OVERLAYS)["t1w"]["target"]["level"] == "L1"  # the marker stays
+    assert page.problems.serious() == []
 
 
 def test_a_site_with_stir_and_dwi_shows_them_beside_t1w_and_t2w(page, live_server, transactional_db, reader, tmp_path):
@@ -169,7 +274,8 @@ def test_the_angle_tools_fill_the_vertebral_angle_and_the_probe_and_roi_measure_
 
     # Elliptical ROI (O): mean and area, in HU and mm².
     page.keyboard.press("o")
-    line(page, ax - 150, ay - 60, ax - 110, ay - 20)
+    mm = page.locator('[data-viewport="axial"]').bounding_box()["width"] / 64  # the image fills the width
+    line(page, ax - 18.75 * mm, ay - 7.5 * mm, ax - 13.75 * mm, ay - 2.5 * mm)
     roi_text = page.evaluate(ANNOTATION_TEXT, "axial")
     (roi,), = [m["stats"] for m in page.evaluate(MEASUREMENTS) if m["tool"] == "EllipticalROI"]
     # Inside the body, outside the vertebra: soft tissue only.

@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PROBABILITY = 0.8137
 MODEL_NAME = "reveal-model-q7"
+INTENDED_USE = "Research use on adult spine CT and MRI only; not for diagnosis."
 SHOTS = ARTIFACTS / "reveal"
 
 
@@ -32,7 +33,8 @@ def study_in_mode(imaging_library, mode: str, readers, slug: str = "ct-browser")
     the map of the patch cut at the centre (``mri_patch_plane`` of the stored T1W series)."""
     study = load_study(imaging_library, slug, readers=readers, mode=mode)
     model = ModelVersion.objects.create(name=MODEL_NAME, version="1", modality=study.modality, architecture="x",
-                                        sha256="0" * 64, card={"thresholds": {"lower": 0.3, "upper": 0.7}},
+                                        sha256="0" * 64, card={"thresholds": {"lower": 0.3, "upper": 0.7},
+                                              "intended_use": INTENDED_USE},
                                         weights_path="none")
     job = InferenceJob.objects.create(study=study, model_version=model, status=InferenceJob.Status.DONE)
     for case in Case.objects.filter(study=study):
@@ -259,6 +261,11 @@ def test_in_an_assisted_mri_study_the_saliency_covers_the_t1w_and_t2w_panes_afte
         page.wait_for_timeout(500)
         painted = page.evaluate("window.readingRoomReveal.overlay.painted()")
         assert painted.get("t1w", 0) > 500 and painted.get("t2w", 0) > 500, painted
+        # Beside the model: the reader's own locked unaided read, as their form worded it.
+        unaided = page.text_content(".reveal-unaided")
+        first = Read.objects.get(study=study, reader=reader, round="first")
+        assert "Benign (osteoporotic)" in unaided and f"{first.confidence}%" in unaided, unaided
+        assert page.text_content(".reveal-intended-use") == f"Intended use: {INTENDED_USE}"
         shot(page, "mri-aided-read")
         assert page.problems.serious() == []
     finally:

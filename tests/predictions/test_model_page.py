@@ -4,11 +4,14 @@ run through the services, and the row the page polls for live progress."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
+from django.utils.html import escape
 
 from readerstudy.core.models import AuditEvent
+from readerstudy.core.tasks import BROKER_UNAVAILABLE_MESSAGE, QUEUE_UNREACHABLE_ERROR
 from readerstudy.predictions import registry, services
 from readerstudy.predictions.models import InferenceJob, Prediction
 from readerstudy.predictions.tasks import predict_cases, run_inference_job
@@ -211,3 +214,22 @@ def test_a_run_of_another_study_is_not_found(study, queued_job, coordinator, mak
     assert signed_in(coordinator).post(run_url(other, queued_job, "cancel")).status_code == 404
     queued_job.refresh_from_db()
     assert queued_job.status == "queued"
+
+
+@pytest.mark.django_db(transaction=True)  # the task is sent on commit, inside the request
+def test_with_the_broker_down_the_page_says_so_plainly_and_logs_the_details(study, ct_model, coordinator,
+                                                                             caplog):
+    from tests.core.test_outages import broker_down
+
+    browser = signed_in(coordinator)
+    with broker_down() as url:
+        response = browser.post(page_url(study), {"model_version": ct_model.pk}, follow=True)
+
+    job = InferenceJob.objects.get()
+    assert job.status == "failed" and job.errors == [{"case": "", "error": QUEUE_UNREACHABLE_ERROR}]
+    page = response.content.decode()
+    assert escape(f"{BROKER_UNAVAILABLE_MESSAGE} (The run is listed as failed.)") in page
+    port = str(urlsplit(url).port)
+    assert port not in page and "redis" not in page.lower() and "Connection refused" not in page
+    logged = [r.getMessage() for r in caplog.records if r.name == "readerstudy.core.tasks"]
+    assert len(logged) == 1 and "predictions.run_inference_job" in logged[0] and f":{port}" in logged[0]

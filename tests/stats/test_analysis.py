@@ -11,6 +11,7 @@ from readerstudy.stats.analysis import ANALYSES, RESULT_COLUMNS, analyse
 from readerstudy.stats.bootstrap import bootstrap_auc
 from readerstudy.stats.mrmc import or_hillis
 from readerstudy.stats.proportions import diagnostic_metrics
+from readerstudy.stats.sample_size import or_cases_needed, or_pilot, or_power
 from tests.stats.refdata import refdata
 
 
@@ -204,6 +205,48 @@ def test_mrmc_rows_equal_or_hillis_on_the_human_readers(results, vandyke):
     assert np.isnan(pick(results, "mrmc", "auc_difference_frrc")["df"])
     assert pick(results, "mrmc", "auc_calls_difference_rrrc")["n"] == 114
     assert pick(results, "mrmc", "readers")["estimate"] == 5  # the model is left out
+
+
+def test_power_rows_equal_the_sample_size_functions_on_the_human_readers(results, vandyke):
+    humans = vandyke[vandyke["reader"] != "model-resnet"]
+    pilot = or_pilot(or_hillis(humans), cases=114)  # the model is left out: 5 readers
+    assert pick(results, "power", "auc_power_pilot_readers")["estimate"] == 5
+    observed = pick(results, "power", "auc_power_effect_observed")
+    assert (observed["condition"], observed["other"], observed["n"]) == (
+        "modality1", "modality2", 114)  # fmt: skip
+    # Same formulas; the readers' order may differ, hence the last-bit tolerance.
+    assert observed["estimate"] == pytest.approx(pilot.effect, rel=1e-12)
+    for readers in (3, 5, 10, 20):
+        for kind, effect in (("observed", None), ("chosen", 0.05)):
+            row = pick(results, "power", f"auc_power_rrrc_{kind}_readers_{readers}")
+            expected = or_power(pilot, readers=readers, cases=114, effect=effect)
+            assert tuple(row[["estimate", "statistic", "df"]]) == pytest.approx(
+                (expected.power, expected.ncp, expected.df_den), rel=1e-12)  # fmt: skip
+            row = pick(results, "power", f"auc_cases_needed_rrrc_{kind}_readers_{readers}")
+            needed = or_cases_needed(pilot, readers=readers, effect=effect)
+            if needed.cases is None:
+                assert np.isnan(row["estimate"]) and needed.not_estimable in row["note"]
+            else:
+                assert row["estimate"] == needed.cases and row["note"] == ""
+    # The calls are rated too, on the same design.
+    assert pick(results, "power", "auc_calls_power_effect_observed")["n"] == 114
+
+
+def test_power_with_one_human_reader_is_a_stated_reason_and_with_one_condition_absent(vandyke):
+    one_reader = vandyke[vandyke["reader"].isin(["reader1", "model-resnet"])]
+    out = analyse(one_reader, n_boot=0)
+    row = pick(out, "power", "auc_power_rrrc")
+    assert np.isnan(row["estimate"])
+    assert row["note"] == (
+        "not estimable: needs at least 2 human readers who read in every condition, got 1")
+    assert (row["condition"], row["other"]) == ("modality1", "modality2")
+    alone = analyse(vandyke[vandyke["condition"] == "modality1"], n_boot=0)
+    assert not (alone["analysis"] == "power").any()
+
+
+def test_the_chosen_power_effect_is_validated(vandyke):
+    with pytest.raises(ValueError, match="power_effect must be a difference"):
+        analyse(vandyke, n_boot=0, power_effect=-0.05)
 
 
 def test_without_truth_only_agreement_is_computed(vandyke):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from readerstudy.stats import roc
+from readerstudy.stats import clustered, roc
 from readerstudy.stats.__main__ import main
 from readerstudy.stats.analysis import RESULT_COLUMNS, analyse
 from readerstudy.stats.io import read_reads_csv
@@ -112,6 +112,7 @@ def test_cli_draws_roc_and_bland_altman_figures(tmp_path):
         "bland_altman_all_summary.svg",
         "roc_all.png",
         "roc_all.svg",
+        "roc_bands_all.csv",
     ]
 
 
@@ -153,6 +154,56 @@ def test_cli_records_the_software_versions_and_the_seed(vandyke_csv, tmp_path):
                    "--no-plots")
     assert done.returncode == 0, done.stderr
     record = json.loads((out / "software.json").read_text(encoding="utf-8"))
-    assert record["parameters"] == {"n_boot": 50, "seed": 7, "alpha": 0.05, "missing": "raise"}
+    assert record["parameters"] == {"n_boot": 50, "seed": 7, "alpha": 0.05, "missing": "raise",
+                                    "power_effect": 0.05}
     for package in ("numpy", "scipy", "pandas", "statsmodels"):
         assert record["software"][package] == metadata.version(package)
+
+
+def test_cli_reports_clustered_aucs_and_writes_roc_bands_when_patients_have_several_cases(
+        tmp_path):
+    # Van Dyke et al. (1993), reader 1 and 2 of modality 1, the 114 cases grouped three to a
+    # (made-up) patient: the AUC rows gain Obuchowski's clustered intervals beside DeLong's.
+    v = refdata("vandyke.csv").query("treatment == 1 and reader <= 2")
+    reads = pd.DataFrame(
+        {"reader": np.where(v["reader"] == 1, "reader1", "model"), "case": v["case"],
+         "truth": v["truth"], "score": v["rating"], "patient": "p" + (v["case"] // 3).astype(str)}
+    )  # fmt: skip
+    path = tmp_path / "reads.csv"
+    reads.to_csv(path, index=False)
+    assert main([str(path), "--out", str(tmp_path / "out"), "--n-boot", "50"]) == 0
+    results = pd.read_csv(tmp_path / "out" / "results.csv").set_index(
+        ["analysis", "reader", "metric"])
+    reader1 = reads[reads["reader"] == "reader1"]
+    want = clustered.auc_clustered(reader1)
+    got = results.loc[("auc", "reader1", "auc_clustered")]
+    assert (got["ci_low"], got["ci_high"]) == pytest.approx((want.ci_low, want.ci_high))
+    assert ("delong_paired", "reader1", "auc_difference_clustered") in results.index
+    bands = pd.read_csv(tmp_path / "out" / "plots" / "roc_bands_all.csv")
+    assert list(bands.columns) == ["reader", "condition", "fpr", "sensitivity", "lower",
+                                   "upper"]
+    assert set(bands["reader"]) == {"reader1", "model"}
+
+
+def test_cli_power_effect_gives_the_power_rows_of_a_future_study(vandyke_csv, tmp_path):
+    # The chosen effect reaches results.csv; the observed effect's cases for 6 readers are
+    # RJafroc's SsSampleSizeKGivenJ(dataset02, J = 6, FOM = "Wilcoxon", method = "OR")
+    # $KRRRC = 251 (tests/testthat/test-SsSampleSizeRoc.R; see tests/stats/test_sample_size.py).
+    out = tmp_path / "out"
+    assert main([str(vandyke_csv), "--out", str(out), "--n-boot", "0", "--no-plots",
+                 "--power-effect", "0.08"]) == 0  # fmt: skip
+    results = pd.read_csv(out / "results.csv", keep_default_na=False, na_values=[""])
+    power = results[results["analysis"] == "power"].set_index("metric")
+    assert power.loc["auc_power_effect_chosen", "estimate"] == 0.08
+    assert power.loc["auc_cases_needed_rrrc_observed_readers_6", "estimate"] == 251
+    assert (power.loc["auc_power_effect_observed", ["condition", "other"]] == [
+        "modality1", "modality2"]).all()  # fmt: skip
+    assert power.loc["power_target", "estimate"] == 0.8
+    assert json.loads((out / "software.json").read_text())["parameters"]["power_effect"] == 0.08
+
+
+@pytest.mark.parametrize("effect", ["0", "1.5", "nan"])
+def test_cli_refuses_an_impossible_power_effect(vandyke_csv, tmp_path, capsys, effect):
+    assert main([str(vandyke_csv), "--out", str(tmp_path / "o"), "--no-plots",
+                 "--power-effect", effect]) == 2  # fmt: skip
+    assert "power_effect must be a difference of reader-averaged AUCs" in capsys.readouterr().err

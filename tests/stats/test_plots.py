@@ -79,7 +79,9 @@ def test_bland_altman_figure_shows_bias_and_limits():
 
 @pytest.mark.slow
 def test_write_plots_saves_png_and_svg_for_roc_and_the_bland_altman_figures(reads, tmp_path):
-    written = write_plots(reads, tmp_path)
+    written = write_plots(reads, tmp_path, n_boot=100)
+    assert tmp_path / "roc_bands_all.csv" in written  # the ROC curves' confidence bands
+    written = [p for p in written if p.suffix != ".csv"]
     names = sorted(p.name for p in written)
     stems = {n.rsplit(".", 1)[0] for n in names}
     assert stems == {"roc_all", "bland_altman_all", "bland_altman_all_summary"}
@@ -117,7 +119,7 @@ def test_many_pairs_draw_each_reader_against_the_model_as_panels(tmp_path):
              "reader_kind": "model" if r == "model" else "human"}
             for r in [*(f"reader{k}" for k in range(1, 7)), "model"] for i in range(40)]
     written = write_plots(pd.DataFrame(rows), tmp_path)
-    assert {p.stem for p in written} == {"roc_all", "bland_altman_all",
+    assert {p.stem for p in written} == {"roc_all", "roc_bands_all", "bland_altman_all",
                                         "bland_altman_all_summary"}
     pairs = _pair_results(validate_reads(pd.DataFrame(rows)), 0.05)
     assert len(pairs) == 21 > MAX_PAIR_PANELS

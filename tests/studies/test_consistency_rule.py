@@ -76,3 +76,19 @@ def test_the_reading_room_applies_the_same_rule_with_the_same_words():
     assert page == server
     # Both rules refuse something, and both kinds of contradiction occur.
     assert {key for errors in server for key in errors} == {"confidence", "three_tier"}
+
+
+def test_a_benign_call_with_a_95_percent_probability_of_malignancy_is_refused():
+    errors = server_errors({"call": "benign", "three_tier": "uncertain", "confidence": 95})
+    assert errors == {"confidence": "A benign call with a 95% probability of malignancy is contradictory: "
+                                    "adjust the call or the slider."}
+
+
+def test_a_definite_three_tier_call_against_the_probability_never_passes():
+    """The rule has no probability-against-three-tier entry of its own and needs none: a definite
+    three-tier call must be the call, and the probability must lie on the call's side of 50%, so
+    a definite three-tier call on the other side of 50% always breaks one of the two."""
+    against = [a for a in COMBINATIONS if (a["three_tier"] == "benign" and a["confidence"] > 50)
+               or (a["three_tier"] == "malignant" and a["confidence"] < 50)]
+    assert len(against) == 2 * 2 * 3  # two tiers, either call, three probabilities past 50% each way
+    assert [a for a in against if server_errors(a) == {}] == []

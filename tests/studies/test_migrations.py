@@ -46,3 +46,28 @@ def test_reads_made_before_the_protocol_migration_keep_their_answers_and_rounds(
 
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())  # back to the latest for the other tests
+
+
+@pytest.mark.django_db(transaction=True)
+def test_studies_with_ai_feedback_become_teaching_studies_and_back():
+    """0003: ``ai_feedback`` (a trainee saw the model after each read) becomes ``mode``; a study with
+    it is a teaching study, every other one stays blinded; migrating back restores the flag."""
+    before, after = [("studies", "0002_read_answers_round_choices")], [("studies", "0003_study_mode")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("studies", "Study")
+    old.objects.create(title="Teaching", slug="teaching", modality="CT", seed=1, ai_feedback=True)
+    old.objects.create(title="Blinded", slug="blinded", modality="CT", seed=2, ai_feedback=False)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps.get_model("studies", "Study")
+    assert dict(new.objects.values_list("slug", "mode")) == {"teaching": "teaching", "blinded": "blinded"}
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    back = executor.loader.project_state(before).apps.get_model("studies", "Study")
+    assert dict(back.objects.values_list("slug", "ai_feedback")) == {"teaching": True, "blinded": False}
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())  # back to the latest for the other tests

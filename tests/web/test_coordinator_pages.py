@@ -480,3 +480,24 @@ def test_a_reader_assigned_elsewhere_is_not_found_here(client, coordinator, read
     assert response.status_code == 404
     assert Assignment.objects.filter(study=other, reader=reader).exists()
 
+
+
+def test_the_progress_of_an_assisted_study_counts_its_ai_aided_round(client, coordinator, make_study, reader,
+                                                                      open_study):
+    study = make_study("assisted-progress", n=4, repeat_sample_size=0, mode="assisted")
+    services.assignment_create(study=study, reader=reader)
+    services.study_open(study=study)
+    aided_slots = ReadingSlot.objects.filter(study=study, reader=reader, round="aided").count()
+    assert aided_slots == 4
+
+    client = signed_in(client, coordinator)
+    for name in ("web-coordinator", "web-study-readers"):
+        page = client.get(url(name, study)).content.decode()
+        assert "AI-aided round" in page, name
+        row = re.search(rf'<tr data-reader="{reader.username}">(.*?)</tr>', page, re.S).group(1)
+        assert "0 / 4" in row, name
+    overview = client.get(url("web-coordinator", study)).content.decode()
+    assert "0 of 8" in overview  # 4 unaided + 4 AI-aided reads, none done
+
+    blinded = client.get(url("web-coordinator", open_study)).content.decode()
+    assert "AI-aided round" not in blinded  # a blinded study has no such round

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from readerstudy.studies import keymap, protocol
 from readerstudy.studies.models import Case, CaseOpening, ReadingSlot
 from readerstudy.studies.pseudonyms import case_code
 from readerstudy.studies.selectors import worklist_for
@@ -90,6 +92,22 @@ def test_upcoming_repeat_reads_show_their_dates_but_not_their_cases(client, read
     assert "All reads available now are done." in page
 
 
+def test_repeat_reads_due_the_same_day_are_one_line_with_their_count(client, reader, open_study, submit_read):
+    with time_machine.travel(START, tick=False):
+        for _ in range(6):
+            submit_read(open_study, reader)
+    with time_machine.travel(START + timedelta(days=31), tick=False):
+        due = worklist_for(study=open_study, reader=reader)["repeats_due"]
+        page = signed_in(client, reader).get("/").content.decode()
+    assert len(due) == 2
+    lines = re.findall(r"<li data-due-count=\"(\d+)\">Due since", page)
+    assert lines == ["2"], "two reads due the same day are one line, not two identical ones"
+    assert f"{(START + timedelta(days=30)).date():%Y-%m-%d}" in page
+    first_due = min(due, key=lambda row: row["available_from"])["code"]
+    assert page.count("?round=repeat") == 2  # the line's link and the "Next repeat read" button
+    assert read_url(open_study, first_due, "repeat") in page
+
+
 def test_the_reading_page_embeds_the_blinded_case_and_runs_no_inline_script(client, reader, open_study):
     code = worklist_for(study=open_study, reader=reader)["next"]["code"]
     response = signed_in(client, reader).get(read_url(open_study, code))
@@ -106,6 +124,18 @@ def test_the_reading_page_embeds_the_blinded_case_and_runs_no_inline_script(clie
     assert "script-src 'self' 'wasm-unsafe-eval'" in policy
     assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
     assert response["Cache-Control"].startswith("max-age=0")
+
+
+def test_the_reading_page_carries_the_table_and_its_help_lists_it(client, reader, open_study):
+    code = worklist_for(study=open_study, reader=reader)["next"]["code"]
+    response = signed_in(client, reader).get(read_url(open_study, code))
+    assert config_of(response)["keys"] == keymap.for_page()
+    help_list = re.search(r'<details class="shortcuts">.*?<dl>(.*?)</dl>', response.content.decode(), re.S).group(1)
+    shown = [(tuple(html.unescape(k) for k in re.findall(r"<kbd>(.*?)</kbd>", dt)), html.unescape(dd))
+             for dt, dd in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", help_list)]
+    questions = protocol.questions_for(open_study, "first")
+    assert shown == keymap.help_rows(questions)
+    assert shown[:2] == [(("B",), "Call: Benign (osteoporotic)"), (("M",), "Call: Malignant (pathological)")]
 
 
 def test_opening_the_reading_page_records_the_first_opening(client, reader, open_study):

@@ -58,6 +58,10 @@ function modelSection(reveal) {
         `The model's three tiers: below ${percent(model.thresholds.lower)} definitely benign, above ` +
         `${percent(model.thresholds.upper)} definitely malignant, between: uncertain – recommend MRI.`,
     }),
+    // What the model card says the model is for (and not for): a reader weighs its output by it.
+    model.intended_use
+      ? el('p', { class: 'muted small reveal-intended-use' }, [el('strong', { text: 'Intended use: ' }), model.intended_use])
+      : null,
   ]);
 }
 
@@ -95,10 +99,37 @@ function saliencySection(reveal, overlay) {
   return el('section', { class: 'reveal-saliency', dataset: { revealPart: 'saliency' } }, children);
 }
 
-/** A call as the reader's form words it ("Benign (osteoporotic)"), else the call itself. */
+/** A choice as the reader's form words it ("Benign (osteoporotic)"), else the key itself. */
+function choiceText(payload, questionKey, value) {
+  const question = (payload?.form?.questions || []).find((q) => q.key === questionKey);
+  return question?.choices?.find((c) => c.key === value)?.label || value;
+}
+
 function callText(payload, call) {
-  const question = (payload?.form?.questions || []).find((q) => q.key === 'call');
-  return question?.choices?.find((c) => c.key === call)?.label || call;
+  return choiceText(payload, 'call', call);
+}
+
+/**
+ * The reader's own locked unaided read, beside the model's output on the AI-aided read: the
+ * sequential design compares the two, and a reader revising a read must see what they said.
+ */
+function unaidedReadSection(reveal, payload) {
+  const first = reveal.your_reads?.first;
+  if (!first) return null;
+  const facts = [
+    el('dt', { text: 'Call' }),
+    el('dd', { class: 'unaided-call', text: callText(payload, first.call) }),
+  ];
+  if (first.confidence !== null && first.confidence !== undefined) {
+    facts.push(el('dt', { text: 'Probability of malignancy' }), el('dd', { class: 'unaided-confidence', text: `${first.confidence}%` }));
+  }
+  if (first.three_tier) {
+    facts.push(el('dt', { text: 'Three-tier call' }), el('dd', { class: 'unaided-tier', text: capitalised(choiceText(payload, 'three_tier', first.three_tier)) }));
+  }
+  return el('section', { class: 'reveal-unaided', dataset: { revealPart: 'unaided' } }, [
+    el('h3', { text: 'Your unaided read (locked)' }),
+    el('dl', { class: 'reveal-facts' }, facts),
+  ]);
 }
 
 function referenceSection(reveal, payload) {
@@ -239,7 +270,7 @@ export async function revealBeforeRead({ config, payload, viewer }) {
   const column = document.querySelector('.answer-column');
   column.prepend(
     panel('AI assistance', 'Your unaided read of this case is locked. Read it again with the model\u2019s output.',
-      [modelSection(reveal), saliencySection(reveal, overlay)].filter(Boolean), []),
+      [unaidedReadSection(reveal, payload), modelSection(reveal), saliencySection(reveal, overlay)].filter(Boolean), []),
   );
   state.reveal = 'before-read';
   document.body.dataset.reveal = 'before-read';

@@ -1,10 +1,12 @@
 /**
  * The viewports of one case: layout, loading order, tools and synchronizers.
  *
- * Loading order: the middle image of every stack first (the reader sees a picture at once),
- * then the reformat's volume, then the rest of each stack from the middle outwards.
+ * Every view opens on the slice through the vertebra asked about (the middle one when the case
+ * has no stored location). Loading order: that image of every stack first (the reader sees a
+ * picture at once), then the reformat's volume, then the rest of each stack from that slice
+ * outwards.
  */
-import { Enums, RenderingEngine, eventTarget, utilities as csUtils } from '@cornerstonejs/core';
+import { Enums, RenderingEngine, eventTarget, metaData, utilities as csUtils } from '@cornerstonejs/core';
 import {
   AngleTool,
   CobbAngleTool,
@@ -22,11 +24,14 @@ import { prefetchStack, trackLoading } from './loading.js';
 import { attachOverlays } from './overlays.js';
 import { applyPreset, defaultPresetFor } from './presets.js';
 import { startReformat } from './reformat.js';
+import { buildSeriesStrip } from './seriesStrip.js';
 import { nextRender } from './rendered.js';
+import { cameraThrough, sliceThrough } from './targetSlice.js';
 import { createTools } from './tools.js';
 
 const ENGINE_ID = 'reading-room';
 const { ViewportType, OrientationAxis, Events } = Enums;
+const REFORMAT_AXES = { sagittal: OrientationAxis.SAGITTAL, coronal: OrientationAxis.CORONAL };
 
 export { planLayout };
 
@@ -97,11 +102,13 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     onNotice = () => {},
     onMark = () => {},
     prefetched = null,
+    seriesStrip = null,
   } = callbacks;
   startCornerstone();
   const plan = planLayout(payload, { volumes: canRenderVolumes() });
   container.replaceChildren();
   container.dataset.panes = String(plan.panes.length);
+  container.dataset.layout = plan.panes.some((p) => p.id === 'coronal') ? 'ct-mpr' : '';
 
   const engine = new RenderingEngine(ENGINE_ID);
   const panes = plan.panes.map((pane) => ({ ...pane, ...buildPane(container, pane) }));
@@ -116,7 +123,7 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       type: pane.kind === 'reformat' ? ViewportType.ORTHOGRAPHIC : ViewportType.STACK,
       defaultOptions: {
         background: [0, 0, 0],
-        ...(pane.kind === 'reformat' ? { orientation: OrientationAxis.SAGITTAL } : {}),
+        ...(pane.kind === 'reformat' ? { orientation: REFORMAT_AXES[pane.orientation] } : {}),
       },
     })),
   );
@@ -173,13 +180,17 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
   const displayed = new Set(); // panes showing an image, to which presets and reset apply
   let firstImageShown = false;
 
+  const targetCenter = payload.target?.center || null;
+  /** The index of the slice of `ids` through the target (WADO-RS metadata is already known). */
+  const startOf = (ids) => sliceThrough(ids.map((id) => metaData.get('imagePlaneModule', id) || {}), targetCenter);
+
   async function showStack(pane, ids) {
     const viewport = engine.getViewport(pane.id);
-    const middle = Math.floor(ids.length / 2);
+    const start = startOf(ids);
     try {
-      await viewport.setStack(ids, middle);
+      await viewport.setStack(ids, start);
     } catch (error) {
-      onFailure({ imageId: ids[middle], error, message: describeLoadError(error) });
+      onFailure({ imageId: ids[start], error, message: describeLoadError(error) });
       return;
     }
     const rendered = nextRender(pane.element);
@@ -196,6 +207,12 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
   }
 
   async function fallBackToSagittalSeries(pane, error) {
+    if (pane.orientation !== 'sagittal') {
+      // The server derives a sagittal series only: a coronal reformat that fails says so.
+      engine.disableElement(pane.id);
+      pane.setOverlay(`The ${pane.orientation} reformat could not be built (${error.message}).`);
+      return;
+    }
     const fallback = seriesByRole(payload, 'sagittal');
     onNotice(
       `The sagittal reformat could not be built (${error.message}).` +
@@ -214,22 +231,27 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     const ids = await imageIdsFor(fallback, { prefetched });
     tracker.expect(ids);
     await showStack(pane, ids);
-    prefetchStack(ids, Math.floor(ids.length / 2));
+    prefetchStack(ids, startOf(ids));
   }
 
-  // 1. The middle image of every stack, before anything else competes for the network.
+  // 1. The image through the target of every stack, before anything else competes for the network.
   const stacks = live.filter((p) => p.kind === 'stack');
   await Promise.all(stacks.map((p) => showStack(p, idsBySeries.get(p.series))));
 
-  // 2. Reformats: the volume streams in behind the first image.
+  // 2. Reformats: the volume streams in behind the first image, one volume per series for all
+  // of its reformats (sagittal and coronal).
   const inVolumes = new Set();
   const reformatsShown = [];
-  for (const pane of live.filter((p) => p.kind === 'reformat')) {
-    const ids = idsBySeries.get(pane.series);
+  const reformatPanes = live.filter((p) => p.kind === 'reformat');
+  for (const series of new Set(reformatPanes.map((p) => p.series))) {
+    const group = reformatPanes.filter((p) => p.series === series);
+    const ids = idsBySeries.get(series);
+    const failAll = (error) => Promise.all(group.map((pane) => fallBackToSagittalSeries(pane, error)));
     try {
-      const reformat = await startReformat(engine, pane, ids, {
-        volumeId: `cornerstoneStreamingImageVolume:${payload.code}:${pane.id}`,
+      const reformat = await startReformat(engine, group, ids, {
+        volumeId: `cornerstoneStreamingImageVolume:${payload.code}:${series.role || 'axial'}`,
         preset,
+        through: targetCenter,
         // A volume render costs a software rasterizer a tenth of a second or more.
         redrawMs: isSoftwareRendering() ? 900 : 400,
       });
@@ -237,31 +259,95 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       reformatsShown.push(
         reformat.shown.then(
           () => {
-            displayed.add(pane.id);
-            applyPreset([engine.getViewport(pane.id)], currentPreset);
-            updateSliceLabel(engine.getViewport(pane.id), pane.sliceLabel);
-            links.add(pane.id);
+            for (const pane of group) {
+              displayed.add(pane.id);
+              applyPreset([engine.getViewport(pane.id)], currentPreset);
+              updateSliceLabel(engine.getViewport(pane.id), pane.sliceLabel);
+              links.add(pane.id);
+              onMark(`reformat ${pane.id} shown`);
+            }
             tools.refreshReferenceLines();
-            onMark(`reformat ${pane.id} shown`);
-            // The series counts as loaded once the reformat is on screen with every slice.
-            return reformat.complete.then(() => onMark(`reformat ${pane.id} complete`));
+            // The series counts as loaded once the reformats are on screen with every slice.
+            return reformat.complete.then(() => group.forEach((pane) => onMark(`reformat ${pane.id} complete`)));
           },
-          (error) => fallBackToSagittalSeries(pane, error),
+          failAll,
         ),
       );
     } catch (error) {
-      await fallBackToSagittalSeries(pane, error);
+      await failAll(error);
     }
   }
 
-  // 3. The rest of each stack not already streaming into a volume, nearest to the middle first.
+  // 3. The rest of each stack not already streaming into a volume, nearest to the target first.
   for (const pane of stacks) {
     const ids = idsBySeries.get(pane.series);
-    if (ids.some((id) => !inVolumes.has(id))) prefetchStack(ids, Math.floor(ids.length / 2));
+    if (ids.some((id) => !inVolumes.has(id))) prefetchStack(ids, startOf(ids));
   }
   tracker.seal();
   tools.refreshReferenceLines();
   Promise.all([tracker.done, ...reformatsShown]).then(([state]) => onSeriesLoaded(state));
+
+  // Crosshairs: with them selected, a click or a drag in one view puts that point in the others:
+  // each stack goes to its slice nearest the point, each reformat to the plane through it (the
+  // reference lines then cross there). Cornerstone's CrosshairsTool needs every view to be a
+  // volume viewport; the axial view is a stack, which shows its first image sooner.
+  let crosshairsOn = false;
+  let crosshairPoint = null;
+  function jumpTo(point, sourceId) {
+    crosshairPoint = point;
+    for (const pane of live) {
+      if (pane.id === sourceId || !displayed.has(pane.id)) continue;
+      const viewport = engine.getViewport(pane.id);
+      if (viewport.type === ViewportType.STACK) {
+        const ids = viewport.getImageIds();
+        const index = sliceThrough(ids.map((id) => metaData.get('imagePlaneModule', id) || {}), point);
+        if (index !== viewport.getCurrentImageIdIndex()) viewport.setImageIdIndex(index);
+      } else {
+        const camera = cameraThrough(viewport.getCamera(), point);
+        if (camera) {
+          viewport.setCamera(camera);
+          viewport.render();
+        }
+      }
+    }
+    tools.refreshReferenceLines();
+  }
+  for (const pane of live) {
+    const onPointer = (evt) => {
+      if (!crosshairsOn || !(evt.buttons & 1) || !displayed.has(pane.id)) return;
+      const rect = pane.element.getBoundingClientRect();
+      const point = engine.getViewport(pane.id).canvasToWorld([evt.clientX - rect.left, evt.clientY - rect.top]);
+      jumpTo(point, pane.id);
+    };
+    pane.element.addEventListener('pointerdown', onPointer);
+    pane.element.addEventListener('pointermove', onPointer);
+  }
+
+  // MRI: thumbnails of the case's series; a click shows that series in the active pane.
+  const stripSeries = payload.modality === 'CT' ? [] : (payload.series || []);
+  const keyOf = (series) => series.role || series.label;
+  let strip = null;
+  async function showSeriesIn(paneId, key) {
+    const pane = live.find((p) => p.id === paneId);
+    const series = stripSeries.find((s) => keyOf(s) === key);
+    if (!pane || pane.kind !== 'stack' || !series || pane.series === series) return;
+    if (!idsBySeries.has(series)) idsBySeries.set(series, await imageIdsFor(series, { prefetched }));
+    pane.series = series;
+    pane.paneElement.querySelector('.pane-label').textContent = series.label || key;
+    pane.paneElement.setAttribute('aria-label', series.label || key);
+    await showStack(pane, idsBySeries.get(series));
+    strip?.showing(live.map((p) => keyOf(p.series)));
+  }
+  if (seriesStrip && stripSeries.length > 1) {
+    strip = buildSeriesStrip(seriesStrip, stripSeries.map((s) => ({ key: keyOf(s), label: s.label || keyOf(s) })), {
+      onPick: (key) => showSeriesIn(activeId, key),
+    });
+    strip.showing(live.map((p) => keyOf(p.series)));
+    for (const series of stripSeries) {
+      const ids = idsBySeries.get(series);
+      if (ids) strip.draw(keyOf(series), ids[startOf(ids)]);
+    }
+  }
 
   const resizeObserver = new ResizeObserver(() => engine.resize(true, true));
   resizeObserver.observe(container);
@@ -298,7 +384,28 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       applyPreset(viewports(), name);
     },
     selectTool(key) {
-      tools.selectPrimary(key);
+      crosshairsOn = key === 'crosshairs';
+      if (crosshairsOn) tools.clearPrimary();
+      else tools.selectPrimary(key);
+    },
+    /** Shows the series `key` (its role, "t2w") in the pane `paneId` (the active one by default). */
+    showSeries(key, paneId = activeId) {
+      return showSeriesIn(paneId, key);
+    },
+    /** The crosshairs' point (LPS, mm) and each view's distance from it in mm (tests). */
+    crosshairs() {
+      if (!crosshairPoint) return null;
+      const distances = {};
+      for (const pane of live) {
+        const viewport = engine.getViewport(pane.id);
+        if (!viewport || !displayed.has(pane.id)) continue;
+        const camera = viewport.getCamera();
+        const imageId = viewport.getCurrentImageId?.();
+        const origin = (imageId && metaData.get('imagePlaneModule', imageId)?.imagePositionPatient) || camera.focalPoint;
+        const n = camera.viewPlaneNormal;
+        distances[pane.id] = Math.abs(n.reduce((sum, v, i) => sum + v * (crosshairPoint[i] - origin[i]), 0));
+      }
+      return { point: [...crosshairPoint], distances };
     },
     /** Scrolls the active viewport by `delta` slices. */
     scroll(delta) {
@@ -306,7 +413,12 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       if (viewport) csUtils.scroll(viewport, { delta });
     },
     reset() {
-      for (const viewport of viewports()) viewport.resetCamera();
+      for (const viewport of viewports()) {
+        viewport.resetCamera();
+        // A reformat's reset camera is at the volume's middle: back to the target's plane.
+        const camera = viewport.type === ViewportType.ORTHOGRAPHIC && cameraThrough(viewport.getCamera(), targetCenter);
+        if (camera) viewport.setCamera(camera);
+      }
       applyPreset(viewports(), currentPreset);
     },
     resize() {

@@ -1,8 +1,9 @@
 /**
  * Which panes a case gets, and their DOM.
  *
- * CT: the axial stack beside a sagittal reformat (a volume viewport over the same images);
- * without WebGL, the sagittal series derived on the server (role "sagittal") instead.
+ * CT: the axial stack beside sagittal and coronal reformats (volume viewports over the same
+ * images); without WebGL, the sagittal series derived on the server (role "sagittal") instead,
+ * and no coronal view.
  * MRI: sagittal T1W and T2W side by side, then a site's STIR and DWI, scrolling linked.
  */
 import { el } from '../lib/dom.js';
@@ -27,16 +28,19 @@ export function planLayout(payload, { volumes }) {
   if (payload.modality === 'CT') {
     const axial = seriesByRole(payload, 'axial') || series[0];
     const sagittal = seriesByRole(payload, 'sagittal');
-    let second;
+    let others;
     if (volumes) {
-      second = { id: 'sagittal', label: 'Sagittal reformat', kind: 'reformat', series: axial };
+      others = [
+        { id: 'sagittal', label: 'Sagittal reformat', kind: 'reformat', orientation: 'sagittal', series: axial },
+        { id: 'coronal', label: 'Coronal reformat', kind: 'reformat', orientation: 'coronal', series: axial },
+      ];
     } else if (sagittal) {
-      second = { id: 'sagittal', label: sagittal.label || 'Sagittal', kind: 'stack', series: sagittal };
+      others = [{ id: 'sagittal', label: sagittal.label || 'Sagittal', kind: 'stack', series: sagittal }];
     } else {
-      second = { id: 'sagittal', label: 'Sagittal', kind: 'unavailable', reason: NO_REFORMAT_MESSAGE };
+      others = [{ id: 'sagittal', label: 'Sagittal', kind: 'unavailable', reason: NO_REFORMAT_MESSAGE }];
     }
     return {
-      panes: [{ id: 'axial', label: axial.label || 'Axial', kind: 'stack', series: axial }, second],
+      panes: [{ id: 'axial', label: axial.label || 'Axial', kind: 'stack', series: axial }, ...others],
       linkScroll: false,
       linkVoi: true,
       referenceLines: true,

@@ -89,6 +89,31 @@ export function targetInView(viewport, target) {
   };
 }
 
+const LABEL_GAP = 4; // CSS pixels between the marker and its label, and from the view's edges
+const LABEL_ASCENT = 12; // the label's font size: its baseline sits this far below its top
+
+/**
+ * Where the target's label goes (`x`, `y` of its baseline's left end, CSS pixels) so that all of
+ * it stays inside the view (`viewWidth` x `viewHeight`) and off the marker: right of the marker's
+ * rectangle `box` when it fits, else left of it, else above it, else below it, else inside the
+ * view's top-left corner. Off the slice the label is long ("L1 (25 mm away)"): right of a marker
+ * near the view's edge it ran over the next pane.
+ */
+export function labelPlacement(box, textWidth, viewWidth, viewHeight) {
+  const maxX = viewWidth - LABEL_GAP - textWidth;
+  const clampX = (x) => Math.max(LABEL_GAP, Math.min(x, maxX));
+  const clampY = (y) => Math.max(LABEL_GAP + LABEL_ASCENT, Math.min(y, viewHeight - LABEL_GAP));
+  const right = box.x + box.width + LABEL_GAP;
+  if (right <= maxX) return { x: Math.max(LABEL_GAP, right), y: clampY(box.y + LABEL_ASCENT) };
+  const left = box.x - LABEL_GAP - textWidth;
+  if (left >= LABEL_GAP) return { x: left, y: clampY(box.y + LABEL_ASCENT) };
+  const above = box.y - LABEL_GAP;
+  if (above - LABEL_ASCENT >= LABEL_GAP) return { x: clampX(box.x), y: above };
+  const below = box.y + box.height + LABEL_GAP + LABEL_ASCENT;
+  if (below <= viewHeight - LABEL_GAP) return { x: clampX(box.x), y: below };
+  return { x: clampX(LABEL_GAP), y: LABEL_GAP + LABEL_ASCENT };
+}
+
 function svgElement(name, attributes = {}) {
   const node = document.createElementNS(SVG, name);
   for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
@@ -109,6 +134,17 @@ export function windowLevelText(viewport) {
   const width = range.upper - range.lower;
   const level = (range.upper + range.lower) / 2;
   return `W ${Math.round(width)} L ${Math.round(level)}`;
+}
+
+/** The label's rectangle (CSS pixels) and the view's size, for tests that it stays inside. */
+function labelBox(label, layer) {
+  let box;
+  try {
+    box = label.getBBox();
+  } catch {
+    return null; // not laid out
+  }
+  return { x: box.x, y: box.y, width: box.width, height: box.height, viewWidth: layer.clientWidth, viewHeight: layer.clientHeight };
 }
 
 /**
@@ -166,13 +202,15 @@ export function attachOverlays(engine, pane, target, { isCT = false } = {}) {
         `M${x},${y + t}V${y}H${x + t}`, `M${x + width - t},${y}H${x + width}V${y + t}`,
         `M${x + width},${y + height - t}V${y + height}H${x + width - t}`, `M${x + t},${y + height}H${x}V${y + height - t}`,
       ].join(''));
-      label.setAttribute('x', String(x + width + 4));
-      label.setAttribute('y', String(y + 12));
       label.textContent = where.inPlane ? target.level : `${target.level} (${Math.abs(where.offset).toFixed(0)} mm away)`;
+      const textWidth = label.getComputedTextLength?.() || 0;
+      const place = labelPlacement(where, textWidth, layer.clientWidth, layer.clientHeight);
+      label.setAttribute('x', String(place.x));
+      label.setAttribute('y', String(place.y));
       group.classList.toggle('is-off-slice', !where.inPlane);
     }
     drawn = {
-      target: where && { ...where, level: target.level },
+      target: where && { ...where, level: target.level, label: labelBox(label, layer) },
       letters: text,
       window: windowReadout.textContent,
     };

@@ -1,15 +1,10 @@
 import { Enums, metaData } from '@cornerstonejs/core';
 
-const { MetadataModules } = Enums;
+import { CT_PRESETS } from './presetTable.js';
 
-/**
- * Window/level presets. CT values are Hounsfield units (width/level); MRI has no absolute scale,
- * so its "preset" is the automatic window from the image (its DICOM window or its range).
- */
-export const CT_PRESETS = {
-  bone: { label: 'Bone', width: 1800, level: 400 },
-  soft: { label: 'Soft tissue', width: 400, level: 40 },
-};
+export { CT_PRESETS };
+
+const { MetadataModules } = Enums;
 
 export function voiRangeFor({ width, level }) {
   return { lower: level - width / 2, upper: level + width / 2 };

@@ -1,6 +1,7 @@
 /**
- * The sagittal reformat: a streaming volume of the axial images in an orthographic viewport,
- * shown at once and redrawn as slices arrive, so the reader watches it fill in.
+ * The reformats (sagittal, and coronal for CT): one streaming volume of the axial images shown in
+ * an orthographic viewport per pane, shown at once and redrawn as slices arrive, so the reader
+ * watches them fill in. The panes share the volume: its slices are fetched and uploaded once.
  *
  * Each redraw uploads the slices that arrived since the last one, so the upload is spread over
  * the loading instead of waiting at its end. On a software rasterizer (SwiftShader, llvmpipe)
@@ -12,18 +13,20 @@ import { Enums, eventTarget, setVolumesForViewports, volumeLoader } from '@corne
 
 import { applyPreset } from './presets.js';
 import { nextRender } from './rendered.js';
+import { cameraThrough } from './targetSlice.js';
 
 const { Events } = Enums;
 
 /**
- * Starts loading `imageIds` as a volume for `pane` (errors building the volume reject here).
- * Of the returned promises, `shown` resolves when the reformat is on screen (and rejects if it
- * cannot be displayed), `complete` once it has rendered with every image.
+ * Starts loading `imageIds` as a volume for `panes` (errors building the volume reject here);
+ * each view opens on the plane through `through` (the target's centre, LPS mm) when given.
+ * Of the returned promises, `shown` resolves when every pane shows the volume (and rejects if it
+ * cannot be displayed), `complete` once they have rendered with every image.
  */
-export async function startReformat(engine, pane, imageIds, { volumeId, preset, redrawMs = 400 }) {
+export async function startReformat(engine, panes, imageIds, { volumeId, preset, through = null, redrawMs = 400 }) {
   const volume = await volumeLoader.createAndCacheVolume(volumeId, { imageIds });
   volume.autoRenderOnLoad = false;
-  const viewport = engine.getViewport(pane.id);
+  const viewports = () => panes.map((pane) => engine.getViewport(pane.id)).filter(Boolean);
 
   let resolveLoaded;
   const loaded = new Promise((resolve) => {
@@ -35,7 +38,7 @@ export async function startReformat(engine, pane, imageIds, { volumeId, preset, 
   const redraw = () => {
     timer = null;
     last = performance.now();
-    if (displayed && !engine.hasBeenDestroyed) viewport.render();
+    if (displayed && !engine.hasBeenDestroyed) engine.renderViewports(panes.map((pane) => pane.id));
   };
   const onModified = (evt) => {
     if (evt.detail?.volumeId !== volumeId || timer) return;
@@ -48,14 +51,20 @@ export async function startReformat(engine, pane, imageIds, { volumeId, preset, 
     resolveLoaded();
   });
 
+  const renderedAll = () => Promise.all(panes.map((pane) => nextRender(pane.element, 30000)));
+
   async function display() {
-    // On screen, not merely handed to the viewport: the first render creates the volume's
+    // On screen, not merely handed to the viewports: the first render creates the volume's
     // texture, which on a software rasterizer takes a good part of a second.
-    const rendered = nextRender(pane.element, 30000);
-    await setVolumesForViewports(engine, [{ volumeId }], [pane.id]);
+    const rendered = renderedAll();
+    await setVolumesForViewports(engine, [{ volumeId }], panes.map((pane) => pane.id));
+    for (const viewport of viewports()) {
+      const camera = cameraThrough(viewport.getCamera(), through);
+      if (camera) viewport.setCamera(camera);
+    }
     displayed = true;
     last = performance.now();
-    applyPreset([viewport], preset);
+    applyPreset(viewports(), preset);
     await rendered;
   }
 
@@ -63,7 +72,7 @@ export async function startReformat(engine, pane, imageIds, { volumeId, preset, 
     await Promise.all([shown, loaded]);
     if (engine.hasBeenDestroyed) return;
     // The last slices reach the screen with this render (it uploads them).
-    const rendered = nextRender(pane.element, 30000);
+    const rendered = renderedAll();
     redraw();
     await rendered;
   }

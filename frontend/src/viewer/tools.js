@@ -87,6 +87,10 @@ export function createTools(renderingEngineId, viewportIds, { referenceLines = f
       }
       group.setToolActive(selected, { bindings: [{ mouseButton: MouseBindings.Primary }] });
     },
+    /** Leaves the left button to the page (the crosshairs, which are not a Cornerstone tool here). */
+    clearPrimary() {
+      for (const name of Object.values(PRIMARY_TOOLS)) group.setToolPassive(name);
+    },
     /** Makes `viewportId` the source of the reference lines shown in the other viewports. */
     setReferenceSource(viewportId) {
       if (!referenceLines || viewportIds.length < 2) return;

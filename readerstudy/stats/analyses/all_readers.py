@@ -4,6 +4,7 @@ conditions. Model readers are left out: these readers stand for a population of 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -105,6 +106,19 @@ def _mrmc_sources(panels: list[Panel], readers: list[str]) -> list[tuple[str, li
     return sources
 
 
+class Crossed(NamedTuple):
+    """One rating's fully crossed human reads, as :func:`readerstudy.stats.mrmc.or_hillis`
+    takes them (columns condition, reader, case, truth, value); ``reads`` is None and
+    ``why`` says why when the reads do not allow the analysis. ``left_out`` names the
+    readers left out for not reading every case in every condition ("" when none was)."""
+
+    prefix: str
+    reads: pd.DataFrame | None
+    why: str
+    cases: int
+    left_out: str = ""
+
+
 def _left_out(cube: np.ndarray, readers: list[str], conditions: list[str]) -> str:
     """``"left out (not fully crossed): r3 (CT + AI: 10 of 80 cases)"`` for the readers whose
     (conditions, readers, cases) ``cube`` has a gap; "" when there is none."""
@@ -119,29 +133,29 @@ def _left_out(cube: np.ndarray, readers: list[str], conditions: list[str]) -> st
     return left_out("not fully crossed", gaps) if gaps else ""
 
 
-def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
-    """Obuchowski-Rockette-Hillis on the fully crossed human reads: each condition's
-    reader-averaged AUC and, with two or more conditions, their differences; and
-    ``readers``, the number of human readers in the analysis.
+def crossed_reads(panels: list[Panel]) -> tuple[list[str], list[Crossed]]:
+    """The human readers in the analysis, and per rating (``auc``: scores, ``auc_calls``:
+    binary calls) their fully crossed reads: the input of the MRMC analysis (and of the
+    power of a future study).
 
     The cases are those read (rated) in every condition; the readers those who rated every
     one of them in every condition. A reader who did not is left out, not the cases they
     missed (as the MRMC programs' files of :mod:`readerstudy.analysis.mrmc_files` do):
-    the ``readers`` row's note names them, with how many cases they rated where.
+    ``Crossed.left_out`` names them, with how many cases they rated where. The readers
+    returned are those of the first rating.
     """
     if not panels or any(p.truth is None for p in panels):
-        return []
+        return [], []
     readers = [r for r in panels[0].humans if all(r in p.humans for p in panels[1:])]
     if not readers:
-        return []
+        return [], []
     common = sorted(set.intersection(*(set(p.cases) for p in panels)), key=natural_key)
     conditions = [p.condition for p in panels]
-    rows: list[dict] = []
     at = [{c: i for i, c in enumerate(p.cases)} for p in panels]
     case_idx = [np.array([a[c] for c in common], dtype=np.int64) for a in at]
     reader_idx = [np.array([p.readers.index(r) for r in readers], dtype=np.int64) for p in panels]
+    out: list[Crossed] = []
     counted: list[str] | None = None
-    dropped = ""
     for prefix, matrices in _mrmc_sources(panels, readers):
         cube = np.stack(
             [m[np.ix_(ci, ri)].T for m, ci, ri in zip(matrices, case_idx, reader_idx, strict=True)]
@@ -150,21 +164,22 @@ def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
         # gap are left out (with a note), never the cases a single reader missed.
         rated = (~np.isnan(cube)).any(axis=1).all(axis=0)
         cube = cube[:, :, rated]
-        crossed = ~np.isnan(cube).any(axis=(0, 2))
-        dropped = dropped or _left_out(cube, readers, conditions)
-        kept = [r for r, k in zip(readers, crossed, strict=True) if k]
+        crossed_readers = ~np.isnan(cube).any(axis=(0, 2))
+        dropped = _left_out(cube, readers, conditions)
+        kept = [r for r, k in zip(readers, crossed_readers, strict=True) if k]
         counted = kept if counted is None else counted
         truth = panels[0].known_truth[case_idx[0]][rated]
-        cube = cube[:, crossed, :]
+        cube = cube[:, crossed_readers, :]
         n_t, n_r, n = cube.shape
-        result, why = None, ""
         if n_r < 2:
             why = note(f"needs at least 2 human readers who read in every condition, got "
                        f"{n_r}" + (f" who read every case ({dropped})" if dropped else ""))
+            out.append(Crossed(prefix, None, why, n, dropped))
         elif n == 0:
             why = note("no case was read in every condition")
+            out.append(Crossed(prefix, None, why, n, dropped))
         else:
-            crossed_reads = pd.DataFrame(
+            crossed = pd.DataFrame(
                 {
                     "condition": np.repeat(conditions, n_r * n),
                     "reader": np.tile(np.repeat(kept, n), n_t),
@@ -173,7 +188,21 @@ def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
                     "value": cube.ravel(),
                 }
             )
-            result, why = attempt(or_hillis, crossed_reads, rating="value", alpha=alpha)
+            out.append(Crossed(prefix, crossed, "", n, dropped))
+    return (readers if counted is None else counted), out
+
+
+def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
+    """Obuchowski-Rockette-Hillis on the fully crossed human reads: each condition's
+    reader-averaged AUC and, with two or more conditions, their differences; and
+    ``readers``, the number of human readers in the analysis (:func:`crossed_reads`), whose
+    note names those left out."""
+    readers, sources = crossed_reads(panels)
+    rows: list[dict] = []
+    for prefix, crossed, why, n, _ in sources:
+        result = None
+        if crossed is not None:
+            result, why = attempt(or_hillis, crossed, rating="value", alpha=alpha)
         if result is None:
             rows += [
                 not_estimable(("mrmc", p.condition, "", ""), f"{prefix}_rrrc", why, n)
@@ -198,6 +227,6 @@ def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
             )  # fmt: skip
             rows.append(row(("mrmc", "", "", ""), f"{metric}_df_numerator", float(rec.df_num)))
     if rows:
-        n_readers = len(readers if counted is None else counted)
-        rows.append(row(("mrmc", "", "", ""), "readers", float(n_readers), note=dropped))
+        dropped = next((c.left_out for c in sources if c.left_out), "")
+        rows.append(row(("mrmc", "", "", ""), "readers", float(len(readers)), note=dropped))
     return rows

@@ -15,6 +15,7 @@ from readerstudy.stats import agreement, mcnemar
 from readerstudy.stats.analyses.panel import Panel, ordered
 from readerstudy.stats.analyses.rows import from_result, not_estimable, pairs, row
 from readerstudy.stats.bland_altman import BlandAltmanResult, bland_altman
+from readerstudy.stats.clustered import clustered_covariance, clustered_not_estimable, difference
 from readerstudy.stats.estimable import attempt, no_interval, note
 from readerstudy.stats.roc import delong_covariance, delong_not_estimable
 
@@ -76,15 +77,19 @@ def bland_altman_rows(
 def _paired_auc_rows(
     panel: Panel, matrix: np.ndarray, readers: list[str], metric: str, alpha: float
 ) -> list[dict]:
-    """DeLong's paired test for every pair, as :func:`readerstudy.stats.roc.delong_paired`.
+    """DeLong's paired test for every pair, as :func:`readerstudy.stats.roc.delong_paired`;
+    when a patient has several cases, beside it the test with Obuchowski's clustered
+    covariance (``<metric>_clustered``, :func:`readerstudy.stats.clustered.clustered_paired`).
 
     One covariance matrix serves every pair that read the same cases, instead
     of one DeLong computation per pair.
     """
     rows = []
-    z = stats.norm.ppf(1.0 - alpha / 2.0)
     masks = [~np.isnan(matrix[:, j]) for j in range(len(readers))]
-    cache: dict[bytes, tuple[list[int], np.ndarray, np.ndarray]] = {}
+    methods: list[tuple[str, np.ndarray | None]] = [(metric, None)]
+    if panel.patients is not None:
+        methods.append((f"{metric}_clustered", panel.patients))
+    cache: dict[tuple[bytes, str], tuple[list[int], np.ndarray, np.ndarray] | str] = {}
     for i, j in pairs(len(readers)):
         if not (masks[i].any() and masks[j].any()):
             continue  # a reader without any value: nothing to compare
@@ -92,35 +97,47 @@ def _paired_auc_rows(
         key_ = ("delong_paired", panel.condition, readers[i], readers[j])
         reason = delong_not_estimable(panel.known_truth[both]) if both.any() else "no case read by both"
         if reason:
-            rows.append(not_estimable(key_, metric, note(reason), int(both.sum())))
+            rows += [not_estimable(key_, name, note(reason), int(both.sum()))
+                     for name, _ in methods]
             continue
-        key = both.tobytes()
-        if key not in cache:
-            members = [k for k in range(len(readers)) if (masks[k] & both).sum() == both.sum()]
-            scores = matrix[np.ix_(both, members)].T
-            cache[key] = (members, *delong_covariance(panel.known_truth[both], scores))
-        members, aucs, cov = cache[key]
-        a, b = members.index(i), members.index(j)
-        diff = float(aucs[a] - aucs[b])
-        se = float(np.sqrt(max(cov[a, a] + cov[b, b] - 2.0 * cov[a, b], 0.0)))
-        same = bool(np.array_equal(matrix[both, i], matrix[both, j]))
-        rows.append(_difference_row(key_, metric, diff, se, z, int(both.sum()), same))
+        for name, patients in methods:
+            key = (both.tobytes(), name)
+            if key not in cache:
+                members = [k for k in range(len(readers)) if (masks[k] & both).sum() == both.sum()]
+                scores = matrix[np.ix_(both, members)].T
+                truth = panel.known_truth[both]
+                if patients is None:
+                    cache[key] = (members, *delong_covariance(truth, scores))
+                else:
+                    why = clustered_not_estimable(truth, patients[both])
+                    cache[key] = note(why) if why else (
+                        members, *clustered_covariance(truth, scores, patients[both]))
+            got = cache[key]
+            if isinstance(got, str):
+                rows.append(not_estimable(key_, name, got, int(both.sum())))
+                continue
+            members, aucs, cov = got
+            diff, se, _, _, _, _ = difference(aucs, cov, members.index(i), members.index(j), alpha)
+            same = bool(np.array_equal(matrix[both, i], matrix[both, j]))
+            rows.append(_difference_row(key_, name, diff, se, alpha, int(both.sum()), same))
     return rows
 
 
 def _difference_row(
-    key: tuple[str, str, str, str], metric: str, diff: float, se: float, z: float, n: int,
+    key: tuple[str, str, str, str], metric: str, diff: float, se: float, alpha: float, n: int,
     same: bool,
 ) -> dict:
-    """A DeLong difference of AUCs with its Wald interval, z and p; ``same``: both readers
-    gave the same ratings.
+    """A difference of AUCs with its Wald interval, z and p; ``same``: both readers gave the
+    same ratings.
 
     A difference without variance has neither an interval nor a z test (``roc.delong_paired``
-    follows pROC, z = 0 and p = 1 for identical curves; a table should not print those
-    beside "no interval"): identical ratings, or curves, say so in the note; another
-    difference without variance gets :func:`no_zero_width`'s reason.
+    and :func:`readerstudy.stats.clustered.difference` follow pROC, z = 0 and p = 1 for
+    identical curves; a table should not print those beside "no interval"): identical
+    ratings, or curves, say so in the note; another difference without variance gets
+    :func:`no_zero_width`'s reason.
     """
     if se > 0:
+        z = stats.norm.ppf(1.0 - alpha / 2.0)
         stat = diff / se
         return row(key, metric, diff, diff - z * se, diff + z * se, stat, np.nan,
                    float(2.0 * stats.norm.sf(abs(stat))), n)  # fmt: skip
@@ -186,8 +203,7 @@ def paired_auc_row(
     aucs, cov = delong_covariance(t, np.vstack([a, b]))
     diff = float(aucs[0] - aucs[1])
     se = float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1], 0.0)))
-    z = stats.norm.ppf(1.0 - alpha / 2.0)
-    return _difference_row(key, metric, diff, se, z, int(t.size), bool(np.array_equal(a, b)))
+    return _difference_row(key, metric, diff, se, alpha, int(t.size), bool(np.array_equal(a, b)))
 
 
 def _kappa_rows(panel: Panel, alpha: float) -> list[dict]:

@@ -29,6 +29,9 @@ class Panel:
     categories: list[object]
     tiers: np.ndarray | None  # (n_cases, n_readers) index into TIERS, NaN = no three-tier call
     first: pd.DataFrame
+    #: (n_cases,) the patient of each case (a case without one is a patient of its own) when
+    #: some patient has several cases; None otherwise (every case its own cluster).
+    patients: np.ndarray | None = None
 
     # The matrices of analyses that run only when the condition has them (the caller checks:
     # truth for the AUC and call analyses, codes for readers with calls, score for scorers).
@@ -135,6 +138,13 @@ def build_panel(reads: pd.DataFrame, condition: str, categories: list[object]) -
     score = None
     if "score" in first and first["score"].notna().any():
         score = wide(first["score"])
+    patients = None
+    if "patient" in first:
+        given = first.groupby("case")["patient"].first().reindex(cases)
+        # A case without a patient is a patient of its own (a label no patient can have).
+        labels = pd.Series([p if pd.notna(p) else ("case", c) for p, c in zip(
+            given, cases, strict=True)], dtype=object)
+        patients = labels.to_numpy() if labels.duplicated().any() else None
     return Panel(
         condition=condition,
         readers=readers,
@@ -146,6 +156,7 @@ def build_panel(reads: pd.DataFrame, condition: str, categories: list[object]) -
         categories=categories,
         tiers=coded("three_tier", list(TIERS)),
         first=first,
+        patients=patients,
     )
 
 

@@ -16,13 +16,31 @@ from readerstudy.stats.analyses.rows import (
     row,
 )
 from readerstudy.stats.bootstrap import bootstrap_auc
+from readerstudy.stats.clustered import auc_clustered
 from readerstudy.stats.estimable import attempt, note
 from readerstudy.stats.roc import auc_delong, auc_from_calls
 
 
+def clustered_auc_row(panel: Panel, key: tuple[str, str, str, str], metric: str,
+                      truth: np.ndarray, values: np.ndarray, cases: np.ndarray,
+                      alpha: float) -> list[dict]:
+    """``metric`` (``auc_clustered``, ``auc_calls_clustered``): the AUC of ``values`` (scores
+    or 0/1 calls of the cases ``cases``) with Obuchowski's interval clustered by patient;
+    no row when no patient of the panel has several cases."""
+    if panel.patients is None:
+        return []
+    data = pd.DataFrame({"truth": truth, "score": values, "patient": panel.patients[cases]})
+    result, why = attempt(auc_clustered, data, alpha=alpha)
+    n = int(truth.size)
+    return [from_result(key, metric, result, n=n) if result is not None
+            else not_estimable(key, metric, why, n)]
+
+
 def auc_rows(panel: Panel, n_boot: int, seed: int, alpha: float) -> list[dict]:
     """``auc_delong`` and ``auc_bootstrap`` of each scoring reader, ``auc_calls`` of each reader
-    with binary calls (no bootstrap when ``n_boot`` is 0)."""
+    with binary calls (no bootstrap when ``n_boot`` is 0); beside each DeLong row, when a
+    patient has several cases, the same AUC with Obuchowski's clustered interval
+    (``auc_clustered``, ``auc_calls_clustered``)."""
     rows: list[dict] = []
     cond = panel.condition
     if panel.score is not None:
@@ -37,6 +55,8 @@ def auc_rows(panel: Panel, n_boot: int, seed: int, alpha: float) -> list[dict]:
                 rows += [not_estimable(key, m, why, n) for m in metrics]
                 continue
             rows.append(from_result(key, "auc_delong", result, n=n))
+            rows += clustered_auc_row(panel, key, "auc_clustered", panel.known_truth[scored],
+                                      panel.score[scored, j], scored, alpha)
             groups.setdefault(scored.tobytes(), []).append(j)
         # Readers who scored the same cases share one bootstrap run (the same resamples).
         for members in groups.values() if n_boot else ():
@@ -68,6 +88,8 @@ def auc_rows(panel: Panel, n_boot: int, seed: int, alpha: float) -> list[dict]:
             if result is not None
             else not_estimable(key, "auc_calls", why, n)
         )
+        rows += clustered_auc_row(panel, key, "auc_calls_clustered", panel.known_truth[called],
+                                  codes[called], called, alpha)
     order = {name: i for i, name in enumerate(panel.readers)}
     return sorted(rows, key=lambda r: order[r["reader"]])
 

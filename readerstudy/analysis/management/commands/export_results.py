@@ -1,4 +1,5 @@
-"""python manage.py export_results --study SLUG --out DIR [--n-boot N] [--seed S] [--alpha A]"""
+"""python manage.py export_results --study SLUG --out DIR [--n-boot N] [--seed S] [--alpha A]
+[--power-effect E]"""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None, help="bootstrap seed (0)")
         parser.add_argument("--alpha", type=float, default=None,
                             help="1 - confidence level (0.05)")
+        parser.add_argument("--power-effect", type=float, default=None,
+                            help="difference of AUCs table 9 plans a future study for (0.05)")
         parser.add_argument("--wait", type=int, default=1800,
                             help="seconds to wait for a worker producing the same export")
 
@@ -34,7 +37,8 @@ class Command(BaseCommand):
         study = Study.objects.filter(slug=opts["study"]).first()
         if study is None:
             raise CommandError(f"No study with slug {opts['study']!r}.")
-        given = {"n_boot": opts["n_boot"], "seed": opts["seed"], "alpha": opts["alpha"]}
+        given = {"n_boot": opts["n_boot"], "seed": opts["seed"], "alpha": opts["alpha"],
+                 "power_effect": opts["power_effect"]}
         try:
             parameters = services.ExportParameters.from_data(
                 {k: v for k, v in given.items() if v is not None})

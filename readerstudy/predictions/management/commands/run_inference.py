@@ -67,8 +67,7 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         except BrokerUnavailable as exc:
-            raise CommandError(f"{exc} The job was not started: run this command again "
-                               "once the broker is back.") from exc
+            raise CommandError(f"{exc} (The broker's error is in the log above.)") from exc
         self.stdout.write(
             f"{'Started' if created else 'Following'} job {job.pk}: {job.model_version.reader_name} "
             f"on {study.slug} ({job.total} cases, {job.done} predicted before)"
