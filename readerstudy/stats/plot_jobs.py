@@ -30,9 +30,11 @@ class PlotJobs:
 
     With ``workers`` > 1, or ``background``, the conditions are drawn in forked worker
     processes, which start at once: the caller can run the statistics meanwhile (the command
-    line does), so that drawing costs little wall-clock time. One worker beside the caller
-    suits two cores: a second would make three processes share them, and would import
-    matplotlib and warm its font caches a second time.
+    line does), so that drawing costs little wall-clock time. One worker per condition on
+    two cores (the command line): three processes then share two cores, and each worker
+    imports matplotlib, but the figures with their ROC bands cost more CPU time than the
+    statistics, so one worker alone would finish last; ``background`` with one worker
+    keeps a single worker beside the caller (a machine with one core).
     """
 
     def __init__(self, data: pd.DataFrame, out: Path, alpha: float, workers: int,
