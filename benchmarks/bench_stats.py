@@ -26,8 +26,12 @@ machine would take, while the CPU time of this (single-threaded) work does not.
 
 Then the command line, ``python -m readerstudy.stats`` on the same reads, without
 (``--no-plots``) and with its figures: wall clock and CPU time, and their ratio (target: with
-figures within 1.5x of without, on two cores; the figures are drawn in two worker processes
-while the statistics run).
+figures within 1.5x of without, on two cores). The figures, 14 files: per condition the ROC
+curves, one Bland-Altman figure with a panel per reader against the model (55 pairs are too
+many for panels) and the summary of every pair, each as PNG and SVG, and the ROC curves'
+bands (bootstrap, CSV); they are drawn in two worker processes (one per condition) while
+the statistics run. The CPU time counts every process: on a machine shared with other
+jobs the wall clock says little.
 
 Run: ``.venv/bin/python benchmarks/bench_stats.py`` (about two minutes;
 ``--command-only`` for the command line alone).

@@ -12,7 +12,8 @@ Table 8: per unaided condition, its aided counterpart ("CT + AI") and reader, De
 paired test of the AUCs from scores (unaided minus aided), exact McNemar p-values of the
 calls, the calls changed after the model's output was shown and how many of those went to
 the right call or to a wrong one; and the Obuchowski-Rockette-Hillis RRRC comparison across
-the readers (difference with interval, and the F test with its numerator and denominator df).
+the readers (difference with interval, and the F test with its numerator and denominator df;
+``left_out`` names the readers who did not read every case in both conditions).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def aided_table(results: pd.DataFrame) -> pd.DataFrame:
             "cases": total(changed), "changed": whole(changed),
             "changed_to_right": whole(get("calls_changed_to_right")),
             "changed_to_wrong": whole(get("calls_changed_to_wrong")),
-            "statistic": math.nan, "df_num": math.nan, "df": math.nan,
+            "statistic": math.nan, "df_num": math.nan, "df": math.nan, "left_out": "",
         })
     for condition, other in rows[["condition", "other"]].drop_duplicates().itertuples(
             index=False):
@@ -94,6 +95,7 @@ def aided_table(results: pd.DataFrame) -> pd.DataFrame:
         test = index.get("aided", condition, "", "auc_equality_rrrc", other=other)
         df_num = index.get("aided", condition, "", "auc_equality_rrrc_df_numerator",
                            other=other)
+        readers = index.get("aided", condition, "", "readers", other=other)
         records.append({
             "condition": condition, "other": other, "reader": ALL_READERS,
             **estimate_columns("auc_difference", difference),
@@ -101,5 +103,6 @@ def aided_table(results: pd.DataFrame) -> pd.DataFrame:
             "statistic": math.nan if test is None else test.statistic,
             "df_num": math.nan if df_num is None else df_num.estimate,
             "df": math.nan if test is None else test.df,
+            "left_out": "" if readers is None else readers.note,
         })
     return pd.DataFrame.from_records(records)

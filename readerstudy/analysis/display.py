@@ -417,7 +417,7 @@ def mrmc_display(table: pd.DataFrame) -> pd.DataFrame:
             "Estimate (95% CI)": with_note(_row_note(row), estimate),
             "Test": _mrmc_test(row),
             "p": fmt_p(row.p_value),
-            "Readers": row.readers,
+            "Readers": f"{row.readers} ({row.left_out})" if row.left_out else row.readers,
             "Cases": row.n,
         })
     return pd.DataFrame(rows)
@@ -466,7 +466,8 @@ def aided_display(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for row in table.itertuples(index=False):
         rows.append({
-            "Comparison": f"{row.condition} - {row.other}", "Reader": row.reader,
+            "Comparison": f"{row.condition} - {row.other}",
+            "Reader": f"{row.reader} ({row.left_out})" if row.left_out else row.reader,
             "AUC difference (95% CI)": noted(row, "auc_difference", fmt_estimate_ci(
                 row.auc_difference, row.auc_difference_ci_low, row.auc_difference_ci_high)),
             "p AUC": noted(row, "p_auc", fmt_p(row.p_auc)),

@@ -4,8 +4,9 @@
   bands, also as ``roc_bands_<condition>.csv``; readers with calls as operating points,
   the model set apart) and Bland-Altman plots of every pair of readers'
   scores: :func:`readerstudy.stats.plots.write_plots`;
-- Bland-Altman plots of every continuous measurement for every pair of readers who
-  measured it (``bland_altman_<measurement>_<condition>_<reader>_vs_<other>``).
+- Bland-Altman plots of every continuous measurement: per measurement and condition one
+  figure with a panel per pair of readers who measured it (``bland_altman_<measurement>_
+  <condition>``; a study of four readers and the model has ten pairs: one figure, not ten).
 
 Each figure is written as PNG and SVG.
 """
@@ -33,21 +34,22 @@ def _measurement_figures(reads: pd.DataFrame, directory: Path, *, alpha: float) 
         for condition in sorted(first["condition"].dropna().unique()):
             mine = first.loc[first["condition"] == condition]
             wide = mine.pivot_table(index="case", columns="reader", values=column, aggfunc="first")
-            # The tables' reader order, so that a figure's difference (reader - other) has
+            # The tables' reader order, so that a panel's difference (reader - other) has
             # the sign of table 3b's bias.
             readers = [r for r in reader_order(mine)
                        if r in wide.columns and wide[r].notna().sum() >= 2]
+            pairs = []
             for reader, other in combinations(readers, 2):
                 pair = wide[[reader, other]].dropna()
-                if len(pair) < 2:
-                    continue
-                result = bland_altman(pair, x=reader, y=other, alpha=alpha)
-                figure = plots.bland_altman_figure(
-                    result, reader=reader, other=other,
-                    title=f"{measurement_label(key)}: {reader} - {other}, {condition}")
-                stem = (f"bland_altman_{plots.slug(key)}_{plots.slug(condition)}_"
-                        f"{plots.slug(reader)}_vs_{plots.slug(other)}")
-                written += plots.save_figure(figure, directory / stem)
+                if len(pair) >= 2:
+                    pairs.append((reader, other,
+                                  bland_altman(pair, x=reader, y=other, alpha=alpha)))
+            if not pairs:
+                continue
+            figure = plots.bland_altman_grid(
+                pairs, title=f"{measurement_label(key)}, {condition}: Bland-Altman, every pair")
+            stem = f"bland_altman_{plots.slug(key)}_{plots.slug(condition)}"
+            written += plots.save_figure(figure, directory / stem)
     return written
 
 

@@ -31,7 +31,7 @@ ANALYSES = {"rrrc": "RRRC", "frrc": "FRRC", "rrfc": "RRFC"}
 KINDS = {"": "reader-averaged AUC", "difference": "difference", "equality": "equality"}
 COLUMNS = [
     "rating", "analysis", "comparison", "condition", "other", "readers", "estimate", "ci_low",
-    "ci_high", "statistic", "df_num", "df", "p_value", "n", "note",
+    "ci_high", "statistic", "df_num", "df", "p_value", "n", "note", "left_out",
 ]
 DF_NUMERATOR = "_df_numerator"
 
@@ -65,8 +65,10 @@ def mrmc_table(results: pd.DataFrame) -> pd.DataFrame:
         chi-square for equality), ``df_num`` (the equality test's numerator df),
         ``df`` (the denominator df), ``p_value``, ``n`` (cases read by every reader in
         every condition) and ``note`` (``"not estimable: <reason>"`` where the analysis is
-        not estimable: one reader, fewer than 2 cases of a class). Empty when no human
-        reader has read or the cases have no reference standard.
+        not estimable: one reader, fewer than 2 cases of a class) and ``left_out`` (the
+        human readers left out because they did not read every case in every condition,
+        with how many they read; "" when none was). Empty when no human reader has read or
+        the cases have no reference standard.
     """
     index = Results(results)
     readers_row = index.get("mrmc", "", "", "readers")
@@ -88,6 +90,6 @@ def mrmc_table(results: pd.DataFrame) -> pd.DataFrame:
             "estimate": row.estimate, "ci_low": row.ci_low, "ci_high": row.ci_high,
             "statistic": row.statistic, "df_num": df_num.get(row.metric, float("nan")),
             "df": row.df, "p_value": row.p_value, "n": row.n,
-            "note": row.note,
+            "note": row.note, "left_out": readers_row.note,
         })
     return pd.DataFrame.from_records(records, columns=COLUMNS)

@@ -76,10 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_plots:
             from readerstudy.stats.plot_jobs import start_plots
 
-            # The figures are drawn in worker processes while the statistics run here.
+            # The figures are drawn in worker processes while the statistics run here, one
+            # per condition on two cores: with the ROC bands' bootstrap the figures cost
+            # more than the statistics, so one worker alone would finish last.
+            workers = min(2, os.cpu_count() or 1)
             jobs = start_plots(reads, args.out / "plots", alpha=args.alpha,
-                               missing=args.missing, workers=min(2, os.cpu_count() or 1),
-                               n_boot=args.n_boot, seed=args.seed)
+                               missing=args.missing, workers=workers, n_boot=args.n_boot,
+                               seed=args.seed, background=True)
         results = analyse(
             reads, n_boot=args.n_boot, seed=args.seed, alpha=args.alpha, missing=args.missing,
             power_effect=args.power_effect,

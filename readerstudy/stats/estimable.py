@@ -26,12 +26,15 @@ from collections.abc import Callable
 from typing import TypeVar
 
 __all__ = [
+    "LEFT_OUT",
     "NOT_ESTIMABLE",
     "NO_INTERVAL",
     "NotEstimableError",
     "attempt",
+    "is_left_out",
     "is_no_interval",
     "is_not_estimable",
+    "left_out",
     "no_interval",
     "note",
 ]
@@ -41,6 +44,9 @@ NOT_ESTIMABLE = "not estimable"
 #: perfect separation, constant ratings, exact agreement): the interval is left empty and
 #: the note says why, rather than printing "0.50 (0.50, 0.50)" as if it were a real interval.
 NO_INTERVAL = "no interval"
+#: An estimate made without some readers (the MRMC analysis keeps the fully crossed ones):
+#: the count of readers in it says who was left out and why.
+LEFT_OUT = "left out"
 
 T = TypeVar("T")
 
@@ -59,6 +65,16 @@ def no_interval(reason: str) -> str:
     """``"no interval: <reason>"``, the note of an estimate whose interval has no width."""
     reason = str(reason).strip() or "its standard error is 0 in these data"
     return f"{NO_INTERVAL}: {reason}"
+
+
+def left_out(why: str, who: list[str]) -> str:
+    """``"left out (<why>): <who>, <who>"``, the note of a count of readers that lacks some."""
+    return f"{LEFT_OUT} ({why}): {', '.join(who)}"
+
+
+def is_left_out(text: object) -> bool:
+    """Whether ``text`` is a note made by :func:`left_out`."""
+    return isinstance(text, str) and text.startswith(f"{LEFT_OUT} (")
 
 
 def is_no_interval(text: object) -> bool:

@@ -28,24 +28,28 @@ def _draw(data: pd.DataFrame, condition: str, out: Path, alpha: float, n_boot: i
 class PlotJobs:
     """Figures being drawn: :meth:`result` waits for them and returns the files written.
 
-    With ``workers`` > 1 the conditions are drawn in forked worker processes, which start
-    at once: the caller can run the statistics meanwhile (the command line does), so that
-    drawing costs little wall-clock time on a machine with two cores.
+    With ``workers`` > 1, or ``background``, the conditions are drawn in forked worker
+    processes, which start at once: the caller can run the statistics meanwhile (the command
+    line does), so that drawing costs little wall-clock time. One worker per condition on
+    two cores (the command line): three processes then share two cores, and each worker
+    imports matplotlib, but the figures with their ROC bands cost more CPU time than the
+    statistics, so one worker alone would finish last; ``background`` with one worker
+    keeps a single worker beside the caller (a machine with one core).
     """
 
     def __init__(self, data: pd.DataFrame, out: Path, alpha: float, workers: int,
-                 n_boot: int = 0, seed: int = 0) -> None:
+                 n_boot: int = 0, seed: int = 0, background: bool = False) -> None:
         self._data, self._out, self._alpha = data, out, alpha
         self._bands = (n_boot, seed)  # the ROC bands' bootstrap
         self._conditions = sorted(data["condition"].unique(), key=natural_key)
         self._pool: Any = None
         self._parts: list[Any] = []
-        if workers > 1:
+        if (workers > 1 or background) and self._conditions:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(
-                max_workers=min(workers, len(self._conditions)),
+                max_workers=max(1, min(workers, len(self._conditions))),
                 mp_context=multiprocessing.get_context("fork"),
             )
             self._parts = [
@@ -79,10 +83,15 @@ def start_plots(
     workers: int = 1,
     n_boot: int = 0,
     seed: int = 0,
+    background: bool = False,
 ) -> PlotJobs:
     """Validate the reads and start drawing the figures of :func:`write_plots`; call
     ``.result()`` on the returned :class:`PlotJobs` for the files. ``n_boot`` > 0 adds
     the ROC curves' confidence bands (bootstrap resamples, seeded by ``seed``).
+
+    ``workers`` processes draw the conditions; with one, it draws them here when
+    ``.result()`` is called, or in a worker process of its own at once with ``background``
+    (so that the caller's own work overlaps the drawing).
 
     Raises
     ------
@@ -91,6 +100,6 @@ def start_plots(
     """
     check_alpha(alpha)
     data = validate_reads(reads, missing=missing)
-    return PlotJobs(data, Path(out_dir), alpha, workers, n_boot, seed)
+    return PlotJobs(data, Path(out_dir), alpha, workers, n_boot, seed, background)
 
 

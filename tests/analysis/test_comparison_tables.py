@@ -53,6 +53,21 @@ def test_table_8_lays_out_each_reader_and_the_readers_together():
     assert shown.loc[1, "Calls changed, % (n/N)"].endswith(f"/{int(r2['cases'])})")
 
 
+def test_tables_5_and_8_name_the_readers_left_out_of_the_orh_analysis():
+    reads, _ = _aided_study()
+    partial = reads.loc[(reads["reader"] != "r3") | (reads["condition"] == "CT")
+                        | reads["case"].isin([f"c{i}" for i in range(10)])]
+    results = analyse(partial, n_boot=0)
+    why = "left out (not fully crossed): r3 (CT + AI: 10 of 80 cases)"
+    assert _one(results, analysis="aided", reader="", metric="readers")["note"] == why
+    aided = aided_table(results)
+    assert list(aided.loc[aided["reader"] == ALL_READERS, "left_out"]) == [why]
+    assert aided_display(aided).iloc[-1]["Reader"] == f"{ALL_READERS} ({why})"
+    table = mrmc_table(results)
+    assert (table["readers"] == 2).all() and (table["left_out"] == why).all()
+    assert (mrmc_display(table)["Readers"] == f"2 ({why})").all()
+
+
 def test_table_7_lays_out_the_definite_case_comparison():
     from tests.stats.test_definite_and_aided import N
 

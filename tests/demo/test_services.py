@@ -195,3 +195,32 @@ def test_an_assisted_study_gets_an_aided_read_after_each_unaided_read_the_model_
 
 def frame_conditions(study) -> set[str]:
     return set(reads_frame(study, include_model=False)["condition"])
+
+
+def test_the_assisted_studys_orh_rows_leave_out_a_reader_who_has_read_only_part(make_study, coordinator):
+    # The demo's assisted study (demo-assisted) as an export sees it while one of its readers
+    # is still reading: the readers who read every case in both conditions give the
+    # Obuchowski-Rockette-Hillis rows, and the other is named (it used to shrink the analysis
+    # to the cases every reader had read, here one: "not estimable").
+    study = make_study("sim-assisted-part", n=8, repeat_sample_size=0, mode="assisted", ask_three_tier=True)
+    study = services.study_open(study=study, by=coordinator)
+    simulated_reads_make(study=study, readers=CT_READERS, now=NOW)
+    model = ModelVersion.objects.create(name="m", version="1", modality="CT", architecture="x", sha256="0" * 64,
+                                        card={"thresholds": {"lower": 0.3, "upper": 0.7}}, weights_path="none")
+    job = InferenceJob.objects.create(study=study, model_version=model, status=InferenceJob.Status.DONE)
+    for case in study.cases.all():
+        Prediction.objects.create(case=case, model_version=model, job=job, three_tier="uncertain", runtime_s=1.0,
+                                  probability=0.8 if case.reference.label == "malignant" else 0.3)
+    simulated_aided_reads_make(study=study, readers=CT_READERS)
+    # The last simulated reader has read only the first case with the model's output so far.
+    slow = simulated_reader_ensure(spec=CT_READERS[-1])
+    aided = Read.objects.filter(study=study, reader=slow, round=Round.AIDED).order_by("submitted_at")
+    Read.objects.filter(pk__in=[r.pk for r in aided[1:]]).delete()
+
+    results = analyse_reads(reads_frame(study), n_boot=0)
+    orh = results[(results["analysis"] == "aided") & (results["reader"] == "")]
+    difference = orh[orh["metric"] == "auc_difference_rrrc"]
+    assert len(difference) == 1 and difference["estimate"].notna().all() and (difference["n"] == 8).all()
+    readers = orh[orh["metric"] == "readers"].iloc[0]
+    assert readers["estimate"] == len(CT_READERS) - 1
+    assert readers["note"] == f"left out (not fully crossed): {slow.username} (CT + AI: 1 of 8 cases)"

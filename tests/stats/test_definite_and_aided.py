@@ -195,3 +195,49 @@ def test_the_model_is_compared_with_the_mean_of_two_readers_measurements():
     # and the ICC of each reader with the model is a pair of its own
     assert not results.query("reader == 'r1' and other == 'model' and "
                              "metric == 'measurement_anterior_height_icc_2_1'").empty
+
+
+def test_a_reader_with_a_partial_aided_read_is_left_out_of_the_orh_rows_not_the_cases(
+    vandyke_as_aided,
+):
+    # Reader r5 read only 3 of the 114 cases with the model's output. Taking the cases
+    # every reader read left 3 cases, too few for the analysis ("not estimable"); the
+    # fully crossed design instead keeps the other four readers on every case, as the
+    # MRMC programs' files do (readerstudy/analysis/mrmc_files.py), and names r5.
+    partial = vandyke_as_aided.loc[
+        (vandyke_as_aided["reader"] != "r5") | (vandyke_as_aided["condition"] == "CT")
+        | vandyke_as_aided["case"].isin(["c1", "c2", "c3"])
+    ]
+    without_r5 = vandyke_as_aided.loc[vandyke_as_aided["reader"] != "r5"]
+    results = analyse(partial, n_boot=0)
+    # The reference: the same analysis of the four readers alone, whose ORH code is checked
+    # against Hillis's published Van Dyke results above.
+    expected = analyse(without_r5, n_boot=0)
+    for analysis in ("mrmc", "aided"):
+        here = results.loc[(results["analysis"] == analysis) & (results["reader"] == "")]
+        there = expected.loc[(expected["analysis"] == analysis) & (expected["reader"] == "")]
+        for metric, where in (("auc_rrrc", {"condition": "CT"}),
+                              ("auc_rrrc", {"condition": "CT + AI"}),
+                              ("auc_difference_rrrc", {}), ("auc_equality_rrrc", {})):
+            got, want = _one(here, metric=metric, **where), _one(there, metric=metric, **where)
+            assert got["note"] == "" and got["n"] == 114
+            assert (got["estimate"], got["ci_low"], got["p_value"]) == pytest.approx(
+                (want["estimate"], want["ci_low"], want["p_value"]), rel=1e-12, nan_ok=True)
+        readers = _one(here, metric="readers")
+        assert readers["estimate"] == 4
+        assert readers["note"] == "left out (not fully crossed): r5 (CT + AI: 3 of 114 cases)"
+    assert _one(expected.query("analysis == 'mrmc'"), metric="readers")["note"] == ""
+
+
+def test_orh_with_one_fully_crossed_reader_says_which_readers_were_left_out(
+    vandyke_as_aided,
+):
+    crossed = vandyke_as_aided["reader"].isin(["r1"]) | vandyke_as_aided["case"].isin(
+        [f"c{i}" for i in range(1, 60)]) | (vandyke_as_aided["condition"] == "CT")
+    results = analyse(vandyke_as_aided.loc[crossed], n_boot=0)
+    here = results.query("analysis == 'aided' and reader == '' and metric == 'auc_rrrc'")
+    assert here["estimate"].isna().all()
+    assert here["note"].str.startswith(
+        "not estimable: needs at least 2 human readers who read in every condition, got 1 "
+        "who read every case (left out (not fully crossed): r2 (CT + AI: 59 of 114 cases), "
+    ).all()

@@ -96,3 +96,45 @@ def test_an_empty_or_unreadable_file_is_refused_with_a_clear_message(tmp_path, c
     assert main([str(path), "--out", str(tmp_path / "out"), "--no-plots"]) == 2
     err = capsys.readouterr().err
     assert message in err and "No columns to parse" not in err
+
+
+def test_two_identical_roc_curves_are_a_difference_of_0_with_the_reason_not_z_0_p_1():
+    # Identical ratings give identical DeLong components, so the variance of the difference,
+    # Var(a) + Var(b) - 2 Cov(a, b), is 0 (DeLong et al. 1988): no interval and no z test.
+    # roc.delong_paired follows pROC (z = 0, p = 1); the results and tables say why instead.
+    from readerstudy.analysis.comparison_tables import aided_table
+    from readerstudy.analysis.display import aided_display
+
+    rng = np.random.default_rng(4)
+    truth = np.arange(30) % 2
+    score = truth + rng.normal(size=30)
+    rows = []
+    for reader, condition in (("r1", "CT"), ("r2", "CT"), ("r1", "CT + AI")):
+        rows += [{"reader": reader, "case": f"c{i}", "truth": truth[i], "score": score[i],
+                  "call": "malignant" if score[i] > 0.5 else "benign", "condition": condition}
+                 for i in range(30)]  # fmt: skip
+    results = analyse(pd.DataFrame(rows), n_boot=0)
+    for analysis, metric, what in (("delong_paired", "auc_difference", "scores"),
+                                   ("delong_paired", "auc_calls_difference", "calls"),
+                                   ("aided", "auc_difference", "scores"),
+                                   ("aided", "auc_calls_difference", "calls")):
+        row = _one(results, analysis=analysis, condition="CT", metric=metric)
+        assert row["estimate"] == 0.0 and row["n"] == 30
+        assert row[["ci_low", "ci_high", "statistic", "p_value"]].isna().all()
+        assert row["note"] == f"no interval: identical {what}: difference 0, no variance"
+    shown = aided_display(aided_table(results)).iloc[0]
+    reason = "no interval: identical scores: difference 0, no variance"
+    assert shown["AUC difference (95% CI)"] == f"0.00 ({reason})"
+    assert shown["p AUC"] == reason
+
+
+def test_identical_roc_curves_from_different_scores_say_so():
+    # A monotone transformation keeps the ranks, so the ROC curve and DeLong's components.
+    truth = np.arange(20) % 2
+    score = np.linspace(0, 1, 20) + truth
+    rows = [{"reader": r, "case": f"c{i}", "truth": truth[i], "score": s}
+            for r, scores in (("r1", score), ("r2", 10 * score + 3)) for i, s in enumerate(scores)]
+    results = analyse(pd.DataFrame(rows), n_boot=0)
+    row = _one(results, analysis="delong_paired", metric="auc_difference")
+    assert row["estimate"] == 0.0 and np.isnan(row["p_value"])
+    assert row["note"] == "no interval: identical ROC curves: difference 0, no variance"

@@ -12,7 +12,7 @@ import pandas as pd
 from readerstudy.stats import agreement, icc
 from readerstudy.stats.analyses.panel import Panel
 from readerstudy.stats.analyses.rows import Key, from_result, not_estimable, row
-from readerstudy.stats.estimable import attempt, note
+from readerstudy.stats.estimable import attempt, left_out, note
 from readerstudy.stats.io import natural_key
 from readerstudy.stats.mrmc import or_hillis
 
@@ -109,63 +109,97 @@ def _mrmc_sources(panels: list[Panel], readers: list[str]) -> list[tuple[str, li
 class Crossed(NamedTuple):
     """One rating's fully crossed human reads, as :func:`readerstudy.stats.mrmc.or_hillis`
     takes them (columns condition, reader, case, truth, value); ``reads`` is None and
-    ``why`` says why when the reads do not allow the analysis."""
+    ``why`` says why when the reads do not allow the analysis. ``left_out`` names the
+    readers left out for not reading every case in every condition ("" when none was)."""
 
     prefix: str
     reads: pd.DataFrame | None
     why: str
     cases: int
+    left_out: str = ""
+
+
+def _left_out(cube: np.ndarray, readers: list[str], conditions: list[str]) -> str:
+    """``"left out (not fully crossed): r3 (CT + AI: 10 of 80 cases)"`` for the readers whose
+    (conditions, readers, cases) ``cube`` has a gap; "" when there is none."""
+    n = cube.shape[2]
+    gaps = []
+    for j, reader in enumerate(readers):
+        read = (~np.isnan(cube[:, j, :])).sum(axis=1)
+        if (read < n).any():
+            where = "; ".join(f"{c}: {k} of {n} cases"
+                              for c, k in zip(conditions, read, strict=True) if k < n)
+            gaps.append(f"{reader} ({where})")
+    return left_out("not fully crossed", gaps) if gaps else ""
 
 
 def crossed_reads(panels: list[Panel]) -> tuple[list[str], list[Crossed]]:
-    """The human readers who read in every condition, and per rating (``auc``: scores,
-    ``auc_calls``: binary calls) their reads of the cases every one of them read in every
-    condition: the input of the MRMC analysis (and of the power of a future study)."""
+    """The human readers in the analysis, and per rating (``auc``: scores, ``auc_calls``:
+    binary calls) their fully crossed reads: the input of the MRMC analysis (and of the
+    power of a future study).
+
+    The cases are those read (rated) in every condition; the readers those who rated every
+    one of them in every condition. A reader who did not is left out, not the cases they
+    missed (as the MRMC programs' files of :mod:`readerstudy.analysis.mrmc_files` do):
+    ``Crossed.left_out`` names them, with how many cases they rated where. The readers
+    returned are those of the first rating.
+    """
     if not panels or any(p.truth is None for p in panels):
         return [], []
     readers = [r for r in panels[0].humans if all(r in p.humans for p in panels[1:])]
     if not readers:
         return [], []
     common = sorted(set.intersection(*(set(p.cases) for p in panels)), key=natural_key)
+    conditions = [p.condition for p in panels]
     at = [{c: i for i, c in enumerate(p.cases)} for p in panels]
     case_idx = [np.array([a[c] for c in common], dtype=np.int64) for a in at]
     reader_idx = [np.array([p.readers.index(r) for r in readers], dtype=np.int64) for p in panels]
     out: list[Crossed] = []
+    counted: list[str] | None = None
     for prefix, matrices in _mrmc_sources(panels, readers):
         cube = np.stack(
             [m[np.ix_(ci, ri)].T for m, ci, ri in zip(matrices, case_idx, reader_idx, strict=True)]
         )  # (conditions, readers, cases)
-        complete = ~np.isnan(cube).any(axis=(0, 1))
-        truth = panels[0].known_truth[case_idx[0]][complete]
-        cube = cube[:, :, complete]
+        # Cases nobody rated in some condition are not in the design; then readers with a
+        # gap are left out (with a note), never the cases a single reader missed.
+        rated = (~np.isnan(cube)).any(axis=1).all(axis=0)
+        cube = cube[:, :, rated]
+        crossed_readers = ~np.isnan(cube).any(axis=(0, 2))
+        dropped = _left_out(cube, readers, conditions)
+        kept = [r for r, k in zip(readers, crossed_readers, strict=True) if k]
+        counted = kept if counted is None else counted
+        truth = panels[0].known_truth[case_idx[0]][rated]
+        cube = cube[:, crossed_readers, :]
         n_t, n_r, n = cube.shape
         if n_r < 2:
-            why = note(f"needs at least 2 human readers who read in every condition, got {n_r}")
-            out.append(Crossed(prefix, None, why, n))
+            why = note(f"needs at least 2 human readers who read in every condition, got "
+                       f"{n_r}" + (f" who read every case ({dropped})" if dropped else ""))
+            out.append(Crossed(prefix, None, why, n, dropped))
         elif n == 0:
-            why = note("no case was read by every human reader in every condition")
-            out.append(Crossed(prefix, None, why, n))
+            why = note("no case was read in every condition")
+            out.append(Crossed(prefix, None, why, n, dropped))
         else:
             crossed = pd.DataFrame(
                 {
-                    "condition": np.repeat([p.condition for p in panels], n_r * n),
-                    "reader": np.tile(np.repeat(readers, n), n_t),
-                    "case": np.tile(np.asarray(common, dtype=object)[complete], n_t * n_r),
+                    "condition": np.repeat(conditions, n_r * n),
+                    "reader": np.tile(np.repeat(kept, n), n_t),
+                    "case": np.tile(np.asarray(common, dtype=object)[rated], n_t * n_r),
                     "truth": np.tile(truth, n_t * n_r),
                     "value": cube.ravel(),
                 }
             )
-            out.append(Crossed(prefix, crossed, "", n))
-    return readers, out
+            out.append(Crossed(prefix, crossed, "", n, dropped))
+    return (readers if counted is None else counted), out
 
 
 def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
     """Obuchowski-Rockette-Hillis on the fully crossed human reads: each condition's
     reader-averaged AUC and, with two or more conditions, their differences; and
-    ``readers``, the number of human readers who read in every condition."""
+    ``readers``, the number of human readers in the analysis (:func:`crossed_reads`), whose
+    note names those left out."""
     readers, sources = crossed_reads(panels)
     rows: list[dict] = []
-    for prefix, crossed, why, n in sources:
+    for prefix, crossed, why, n, _ in sources:
         result = None
         if crossed is not None:
             result, why = attempt(or_hillis, crossed, rating="value", alpha=alpha)
@@ -193,5 +227,6 @@ def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
             )  # fmt: skip
             rows.append(row(("mrmc", "", "", ""), f"{metric}_df_numerator", float(rec.df_num)))
     if rows:
-        rows.append(row(("mrmc", "", "", ""), "readers", float(len(readers))))
+        dropped = next((c.left_out for c in sources if c.left_out), "")
+        rows.append(row(("mrmc", "", "", ""), "readers", float(len(readers)), note=dropped))
     return rows

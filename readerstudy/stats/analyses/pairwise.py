@@ -16,7 +16,7 @@ from readerstudy.stats.analyses.panel import Panel, ordered
 from readerstudy.stats.analyses.rows import from_result, not_estimable, pairs, row
 from readerstudy.stats.bland_altman import BlandAltmanResult, bland_altman
 from readerstudy.stats.clustered import clustered_covariance, clustered_not_estimable, difference
-from readerstudy.stats.estimable import attempt, note
+from readerstudy.stats.estimable import attempt, no_interval, note
 from readerstudy.stats.roc import delong_covariance, delong_not_estimable
 
 
@@ -117,10 +117,35 @@ def _paired_auc_rows(
                 rows.append(not_estimable(key_, name, got, int(both.sum())))
                 continue
             members, aucs, cov = got
-            diff, _, low, high, stat, p_value = difference(
-                aucs, cov, members.index(i), members.index(j), alpha)
-            rows.append(row(key_, name, diff, low, high, stat, np.nan, p_value, int(both.sum())))
+            diff, se, _, _, _, _ = difference(aucs, cov, members.index(i), members.index(j), alpha)
+            same = bool(np.array_equal(matrix[both, i], matrix[both, j]))
+            rows.append(_difference_row(key_, name, diff, se, alpha, int(both.sum()), same))
     return rows
+
+
+def _difference_row(
+    key: tuple[str, str, str, str], metric: str, diff: float, se: float, alpha: float, n: int,
+    same: bool,
+) -> dict:
+    """A difference of AUCs with its Wald interval, z and p; ``same``: both readers gave the
+    same ratings.
+
+    A difference without variance has neither an interval nor a z test (``roc.delong_paired``
+    and :func:`readerstudy.stats.clustered.difference` follow pROC, z = 0 and p = 1 for
+    identical curves; a table should not print those beside "no interval"): identical
+    ratings, or curves, say so in the note; another difference without variance gets
+    :func:`no_zero_width`'s reason.
+    """
+    if se > 0:
+        z = stats.norm.ppf(1.0 - alpha / 2.0)
+        stat = diff / se
+        return row(key, metric, diff, diff - z * se, diff + z * se, stat, np.nan,
+                   float(2.0 * stats.norm.sf(abs(stat))), n)  # fmt: skip
+    if diff == 0:
+        what = "calls" if metric.startswith(("auc_calls", "definite_auc_calls")) else "scores"
+        why = f"identical {what}" if same else "identical ROC curves"
+        return row(key, metric, diff, n=n, note=no_interval(f"{why}: difference 0, no variance"))
+    return row(key, metric, diff, diff, diff, n=n)
 
 
 def _mcnemar_rows(panel: Panel, codes: np.ndarray, readers: list[str], alpha: float) -> list[dict]:
@@ -178,10 +203,7 @@ def paired_auc_row(
     aucs, cov = delong_covariance(t, np.vstack([a, b]))
     diff = float(aucs[0] - aucs[1])
     se = float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1], 0.0)))
-    z = stats.norm.ppf(1.0 - alpha / 2.0)
-    stat = diff / se if se > 0 else float(np.copysign(np.inf, diff) if diff else 0.0)
-    return row(key, metric, diff, diff - z * se, diff + z * se, stat, np.nan,
-               float(2.0 * stats.norm.sf(abs(stat))), int(t.size))  # fmt: skip
+    return _difference_row(key, metric, diff, se, alpha, int(t.size), bool(np.array_equal(a, b)))
 
 
 def _kappa_rows(panel: Panel, alpha: float) -> list[dict]:
