@@ -85,6 +85,16 @@ def study_page_context(study: Study, section: str) -> dict[str, Any]:
 _study_context = study_page_context  # the name the model and export pages first imported
 
 
+def _repeat_sample(study: Study) -> dict[str, int | bool]:
+    """The repeat sample asked for and what the cases allow: a sample larger than the study's
+    patients draws every patient, which the coordinator must hear before opening, not find
+    later in the schedule."""
+    patients = services.reading_cases(study).values("patient_pseudonym").distinct().count()
+    asked = study.repeat_sample_size
+    return {"asked": asked, "patients": patients, "drawn": min(asked, patients),
+            "short": bool(asked) and asked > patients}
+
+
 def _reader_counts(progress: list[dict[str, Any]]) -> dict[str, int]:
     """The assigned readers who are people, and the demo's simulated readers apart (their
     reads were generated): a page never counts a simulated reader as a person."""
@@ -148,6 +158,7 @@ def coordinator(request: HttpRequest, slug: str) -> HttpResponse:
     ]
     return render(request, "web/coordinator/study.html", study_page_context(study, "overview") | {
         "progress": progress,
+        "repeat_sample": _repeat_sample(study),
         "schedule": schedule,
         "schedule_by_reader": selectors.repeat_schedule_by_reader(schedule),
         "schedule_states": sorted((state, sum(1 for r in schedule if r["state"] == state))
@@ -196,6 +207,7 @@ def study_open(request: HttpRequest, slug: str) -> HttpResponse:
         return _to_study(study)
     return render(request, "web/coordinator/confirm.html", study_page_context(study, "overview") | {
         "action": "open",
+        "repeat_sample": _repeat_sample(study),
         "n_cases": services.reading_cases(study).count(),
         "n_readers": study.assignments.count(),
     })

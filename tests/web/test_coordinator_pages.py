@@ -501,3 +501,20 @@ def test_the_progress_of_an_assisted_study_counts_its_ai_aided_round(client, coo
 
     blinded = client.get(url("web-coordinator", open_study)).content.decode()
     assert "AI-aided round" not in blinded  # a blinded study has no such round
+
+
+def test_a_repeat_sample_larger_than_the_study_is_said_before_opening(client, coordinator, make_study, reader):
+    study = make_study("small-repeat", n=4, repeat_sample_size=20)
+    services.assignment_create(study=study, reader=reader)
+    client = signed_in(client, coordinator)
+    for name in ("web-study-open", "web-coordinator"):
+        page = html.unescape(client.get(url(name, study)).content.decode())
+        assert "The study has 4 patients: every one of them is drawn (4, not 20)." in page, name
+
+    services.study_open(study=study)
+    assert ReadingSlot.objects.filter(study=study, reader=reader, round="repeat").count() == 4
+
+
+def test_a_repeat_sample_the_study_can_hold_gets_no_warning(client, coordinator, open_study):
+    page = signed_in(client, coordinator).get(url("web-coordinator", open_study)).content.decode()
+    assert "repeat-sample-short" not in page
