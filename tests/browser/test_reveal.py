@@ -175,6 +175,10 @@ def test_a_trainee_sees_the_feedback_after_locking_and_their_progress_page_updat
         truth = study.cases.get(code=first).reference
         assert "Reference standard" in panel and truth.get_source_display() in panel
         assert "81.4%" in panel
+        # The trainee's own probability stands beside the model's.
+        own = page.text_content(".reveal-own")
+        trainee_read = Read.objects.get(study=study, reader=trainee, round="first")
+        assert "Your read (locked)" in own and f"{trainee_read.confidence}%" in own, own
         # The verdict in the form's own words: the trainee called it benign.
         verdict = "agrees with" if truth.label == "benign" else "differs from"
         assert f"Your call, Benign (osteoporotic), {verdict} the reference standard." in panel

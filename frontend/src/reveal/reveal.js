@@ -110,11 +110,12 @@ function callText(payload, call) {
 }
 
 /**
- * The reader's own locked unaided read, beside the model's output on the AI-aided read: the
- * sequential design compares the two, and a reader revising a read must see what they said.
+ * The reader's own locked read (of `payload.round`), beside the model's output: on the AI-aided
+ * read the sequential design compares the two and a reader revising a read must see what they
+ * said; after a teaching read a trainee compares their probability with the model's.
  */
-function unaidedReadSection(reveal, payload) {
-  const first = reveal.your_reads?.first;
+function ownReadSection(reveal, payload, title = 'Your unaided read (locked)') {
+  const first = reveal.your_reads?.[payload.round === 'repeat' ? 'repeat' : 'first'];
   if (!first) return null;
   const facts = [
     el('dt', { text: 'Call' }),
@@ -126,8 +127,8 @@ function unaidedReadSection(reveal, payload) {
   if (first.three_tier) {
     facts.push(el('dt', { text: 'Three-tier call' }), el('dd', { class: 'unaided-tier', text: capitalised(choiceText(payload, 'three_tier', first.three_tier)) }));
   }
-  return el('section', { class: 'reveal-unaided', dataset: { revealPart: 'unaided' } }, [
-    el('h3', { text: 'Your unaided read (locked)' }),
+  return el('section', { class: 'reveal-unaided reveal-own', dataset: { revealPart: 'own' } }, [
+    el('h3', { text: title }),
     el('dl', { class: 'reveal-facts' }, facts),
   ]);
 }
@@ -225,7 +226,8 @@ export async function revealAfterRead({ config, payload, viewer, onContinue }) {
   for (const part of column.children) part.hidden = true;
   column.prepend(
     panel(teaching ? 'Feedback on this case' : 'The model\u2019s reading', note,
-      [modelSection(reveal), saliencySection(reveal, overlay), referenceSection(reveal, payload), featuresSection(reveal)].filter(Boolean),
+      [ownReadSection(reveal, payload, 'Your read (locked)'), modelSection(reveal), saliencySection(reveal, overlay),
+        referenceSection(reveal, payload), featuresSection(reveal)].filter(Boolean),
       actions),
   );
   state.reveal = 'after-read';
@@ -270,7 +272,7 @@ export async function revealBeforeRead({ config, payload, viewer }) {
   const column = document.querySelector('.answer-column');
   column.prepend(
     panel('AI assistance', 'Your unaided read of this case is locked. Read it again with the model\u2019s output.',
-      [unaidedReadSection(reveal, payload), modelSection(reveal), saliencySection(reveal, overlay)].filter(Boolean), []),
+      [ownReadSection(reveal, { ...payload, round: 'first' }), modelSection(reveal), saliencySection(reveal, overlay)].filter(Boolean), []),
   );
   state.reveal = 'before-read';
   document.body.dataset.reveal = 'before-read';
