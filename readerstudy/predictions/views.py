@@ -245,6 +245,10 @@ def _page(request: HttpRequest, study: Study, form: InferenceStartForm, *,
         model_version.lower, model_version.upper = model_version.thresholds
         model_version.decision = model_version.card.get("decision_threshold",
                                                         selectors.DECISION_THRESHOLD)
+        # As percentages to one decimal, as the reading room's reveal shows them ("81.4%"):
+        # two decimals of a probability (0.81) read as a different cut-off.
+        model_version.percent = {name: f"{100 * float(getattr(model_version, name)):.1f}%"
+                                 for name in ("lower", "upper", "decision")}
     return render(request, "predictions/inference.html", study_page_context(study, "model") | {
         "form": form, "model_versions": models,
         "jobs": _with_retry(study, list(selectors.jobs_for(study=study))),

@@ -76,8 +76,8 @@ def test_the_page_shows_each_registered_models_card_essentials(study, ct_model, 
     text = page.content.decode()
     card = re.search(rf'<article class="model-card" data-model="{re.escape(ct_model.reader_name)}">'
                      r"(.*?)</article>", text, re.S)[1]
-    for fact in (ct_model.name, f"version {ct_model.version}", "CT", "below 0.30", "from 0.70",
-                 "malignant from 0.50", "tests of the plumbing only"):
+    for fact in (ct_model.name, f"version {ct_model.version}", "CT", "below 30.0%", "from 70.0%",
+                 "malignant from 50.0%", "tests of the plumbing only"):
         assert fact in card, fact
     assert "The model has not been run on this study yet" in text
 
