@@ -50,10 +50,12 @@ class ManifestRow:
     series: dict[str, str] = field(default_factory=dict)
 
 
-def _choice(value: str, allowed, what: str, problems: list[str]) -> str:
+def _choice(value: str, allowed, what: str, problems: list[str], *, given: str | None = None) -> str:
+    """``value`` (the cell as normalised) if allowed; else a problem quoting the cell as written
+    (``given``), which is what the coordinator will look for in the spreadsheet."""
     if value not in allowed:
         names = ", ".join(sorted(a or "(empty)" for a in allowed))
-        problems.append(f"unknown {what} {value!r} (use one of: {names})")
+        problems.append(f"unknown {what} {value if given is None else given!r} (use one of: {names})")
     return value
 
 
@@ -110,11 +112,16 @@ def _parse_row(row_number: int, raw: dict[str, str]) -> ManifestRow | list[str]:
             problems.append(f"{key} is required")
         elif len(value[key]) > 64:
             problems.append(f"{key} is longer than 64 characters")
-    label = _choice(value["label"].lower(), ReferenceStandard.Label.values, "label", problems)
-    source = _choice(value["label_source"].lower(), ReferenceStandard.Source.values, "label_source", problems)
-    test_set = _choice(value["test_set"].lower(), Case.TestSet.values, "test_set", problems)
-    level = _choice(value["vertebra_level"].upper(), LEVELS, "vertebra_level", problems)
-    sex = _choice(value["sex"].upper(), SEX_NAMES, "sex", problems)
+    label = _choice(value["label"].lower(), ReferenceStandard.Label.values, "label", problems,
+                     given=value["label"])
+    source = _choice(value["label_source"].lower(), ReferenceStandard.Source.values, "label_source", problems,
+                     given=value["label_source"])
+    test_set = _choice(value["test_set"].lower(), Case.TestSet.values, "test_set", problems,
+                     given=value["test_set"])
+    level = _choice(value["vertebra_level"].upper(), LEVELS, "vertebra_level", problems,
+                     given=value["vertebra_level"])
+    sex = _choice(value["sex"].upper(), SEX_NAMES, "sex", problems,
+                     given=value["sex"])
     modality = MODALITY_NAMES.get(value["modality"].upper())
     if modality is None:
         problems.append(f"unknown modality {value['modality']!r} (use CT or MR)")
@@ -200,12 +207,15 @@ def _parse_rows(reader: csv.DictReader, study_modality: str) -> tuple[list[Manif
                 for column in controls)
             continue
         parsed = _parse_row(number, raw)
+        modality = MODALITY_NAMES.get((raw.get("modality") or "").strip().upper())
+        if modality is not None and modality != study_modality:
+            # Said first and even when the row has other problems: the series roles a row of
+            # the other modality lacks follow from this one.
+            problems.append(Problem(row=number, reason=(
+                f"modality {modality} does not match the study's modality {study_modality}")))
+            continue
         if isinstance(parsed, list):
             problems.extend(Problem(row=number, reason=reason) for reason in parsed)
-            continue
-        if parsed.modality != study_modality:
-            problems.append(Problem(row=number, reason=(
-                f"modality {parsed.modality} does not match the study's modality {study_modality}")))
             continue
         rows.append(parsed)
     if not rows and not problems:

@@ -52,7 +52,9 @@ class ImportRefused(Exception):
     """Nothing was imported; ``problems`` says why."""
 
     def __init__(self, problems: Iterable[Problem]):
-        self.problems = list(problems)
+        # In manifest order, however they were found (a coordinator fixes the spreadsheet from
+        # the top down); problems of a file or of the whole import after the rows, as found.
+        self.problems = sorted(problems, key=lambda p: (p.row is None, p.row or 0))
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

@@ -99,6 +99,23 @@ def test_unknown_manifest_values_are_each_reported_with_their_row(ct_study, dico
     assert "manifest row 2: age 'old' is not a number" in messages
 
 
+def test_a_refused_value_is_quoted_as_written_and_problems_come_in_row_order(ct_study, dicom_root, tmp_path,
+                                                                             nothing_stored):
+    # A user trial typed "Malignant?" and was told of 'malignant?', and row 6 came before row 4.
+    rows = [ct_case(dicom_root, f"P{i}/ct", case_id=f"c{i}", patient_id=f"MRN-{i}") for i in range(5)]
+    rows[4] |= {"label": "Malignant?"}
+    rows[2] |= {"sex": "x"}
+    messages = refused(ct_study, dicom_root, tmp_path, rows)
+    assert messages[0].startswith("manifest row 4: unknown sex 'x'")
+    assert messages[1] == "manifest row 6: unknown label 'Malignant?' (use one of: benign, malignant)"
+
+
+def test_a_row_of_the_other_modality_is_told_so_before_its_series(ct_study, dicom_root, tmp_path, nothing_stored):
+    row = ct_case(dicom_root) | {"modality": "MR"}
+    messages = refused(ct_study, dicom_root, tmp_path, [row])
+    assert messages == ["manifest row 2: modality MR does not match the study's modality CT"]
+
+
 @pytest.mark.parametrize("column", ["patient_id", "case_id", "institution", "scanner_vendor"])
 def test_a_control_character_in_a_cell_is_refused_with_its_column(ct_study, dicom_root, tmp_path, nothing_stored,
                                                                    column):
