@@ -600,14 +600,36 @@ def display_tables(tables: PublicationTables) -> dict[str, pd.DataFrame]:
     return shown
 
 
+#: What a table needs, said where it is empty ("Not applicable to these data: ..."), so that an
+#: author knows whether the data lack it or the export failed.
+NEEDS = {
+    "performance": "it needs reads of cases with a reference standard",
+    "counts": "it needs benign/malignant calls of cases with a reference standard",
+    "agreement": "it needs at least two readers of the same cases, or repeat reads",
+    "measurements": "it needs measurements by at least two readers, or repeat measurements",
+    "three_tier": "it needs three-tier calls",
+    "mrmc": "it needs at least two human readers who read the same cases in two conditions",
+    "features": "it needs the MRI feature checklist",
+    "definite": "it needs the three-tier model's calls beside the readers'",
+    "aided": "it needs unaided and AI-aided reads (an assisted study)",
+    "power": "it needs two conditions read by at least two human readers",
+}
+
+
+def not_applicable(name: str | None) -> str:
+    need = NEEDS.get(name or "")
+    return f"Not applicable to these data: {need}." if need else "Not applicable to these data."
+
+
 def _markdown_cell(value: object) -> str:
     return "" if _missing(value) else str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table of ``frame`` (no index)."""
+def markdown_table(frame: pd.DataFrame, name: str | None = None) -> str:
+    """A GitHub-flavoured Markdown table of ``frame`` (no index); an empty one says what table
+    ``name`` needs."""
     if frame.empty:
-        return "_Not applicable to these data._\n"
+        return f"_{not_applicable(name)}_\n"
     header = "| " + " | ".join(_markdown_cell(c) for c in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = ["| " + " | ".join(_markdown_cell(v) for v in row) + " |"
@@ -620,7 +642,7 @@ def tables_markdown(tables: PublicationTables, *, title: str,
     """The tables as Markdown (``shown``: :func:`display_tables` of them, if at hand)."""
     parts = [f"# {title}\n"]
     for name, frame in (shown or display_tables(tables)).items():
-        parts.append(f"## {TITLES[name]}\n\n{markdown_table(frame)}")
+        parts.append(f"## {TITLES[name]}\n\n{markdown_table(frame, name)}")
         if not frame.empty:
             parts.append(f"_{methods_footnote(name)}_\n")
     if tables.notes:
@@ -643,7 +665,7 @@ def tables_html(tables: PublicationTables, *, title: str,
     for name, frame in (shown or display_tables(tables)).items():
         parts.append(f"<h2>{html.escape(TITLES[name])}</h2>")
         if frame.empty:
-            parts.append("<p><em>Not applicable to these data.</em></p>")
+            parts.append(f"<p><em>{html.escape(not_applicable(name))}</em></p>")
         else:
             parts.append(frame.to_html(index=False, escape=True, na_rep="", border=0))
             parts.append(f"<p class=\"methods\"><small>{html.escape(methods_footnote(name))}"
@@ -678,7 +700,7 @@ def write_tables(tables: PublicationTables, directory: Path, *, title: str) -> l
     shown = display_tables(tables)
     with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
         for name, frame in shown.items():
-            sheet = frame if not frame.empty else pd.DataFrame({"": ["Not applicable."]})
+            sheet = frame if not frame.empty else pd.DataFrame({"": [not_applicable(name)]})
             xlsx_safe(_finite_or_none(sheet)).to_excel(writer, sheet_name=SHEET_NAMES[name], index=False)
             if not frame.empty:  # the methods footnote two rows under the table
                 xlsx_safe(pd.DataFrame({0: [methods_footnote(name)]})).to_excel(

@@ -325,3 +325,14 @@ def test_table_6_says_why_an_odds_ratio_or_the_regression_is_not_estimable(make_
         "not estimable: 'truth' needs both benign and malignant cases").all()
     shown = display_tables(publication_tables(benign_only))["features"]
     assert (shown["Present, malignant % (n/N)"] == "not estimable: no malignant cases").all()
+
+
+def test_an_empty_table_says_what_it_needs_in_markdown_and_html():
+    from readerstudy.analysis import display
+
+    empty = pd.DataFrame()
+    assert display.markdown_table(empty, "mrmc") == (
+        "_Not applicable to these data: it needs at least two human readers who read the same cases "
+        "in two conditions._\n")
+    assert display.markdown_table(empty) == "_Not applicable to these data._\n"
+    assert set(display.NEEDS) == set(display.TITLES)  # every table says what it needs
