@@ -52,7 +52,8 @@ def _scoring_pairs(first: pd.DataFrame) -> tuple[list[tuple[str, str]], list[tup
         key=lambda r: (kinds[r] == "model", natural_key(r)),
     )
     scored = {r: wide[r].notna().to_numpy() for r in readers}
-    drawn, left_out = [], []
+    drawn: list[tuple[str, str]] = []
+    left_out: list[tuple[str, str]] = []
     for i, reader in enumerate(readers):
         for other in readers[i + 1 :]:
             both = int(np.count_nonzero(scored[reader] & scored[other]))
@@ -113,9 +114,6 @@ class PlotJobs:
         # The ROC bands' bootstrap, the readers' display names and the scores' quantity.
         self._args = (n_boot, seed, dict(labels or {}), quantity)
         self._conditions = sorted(data["condition"].unique(), key=natural_key)
-        #: The readers and pairs each figure leaves out, by name (worked out here: cheap).
-        self.notes = [note for c in self._conditions
-                      for note in left_out_notes(data, c, labels)]
         self._pool: Any = None
         self._parts: list[Any] = []
         if (workers > 1 or background) and self._conditions:
@@ -131,6 +129,10 @@ class PlotJobs:
                                   alpha, *self._args)
                 for c in self._conditions
             ]
+        #: The readers and pairs each figure leaves out, by name: worked out here (cheap),
+        #: after the workers have started.
+        self.notes = [note for c in self._conditions
+                      for note in left_out_notes(data, c, labels)]
 
     def result(self) -> list[Path]:
         """Wait for every figure; the paths written (PNG and SVG), in condition order."""

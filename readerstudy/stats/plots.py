@@ -419,12 +419,13 @@ def _condition_figures(data: pd.DataFrame, condition: str, out: Path, alpha: flo
     models = set(first.loc[first["reader_kind"] == "model", "reader"].astype(str))
     panels = pairs if len(pairs) <= MAX_PAIR_PANELS else [
         p for p in pairs if p[1] in models and p[0] not in models]
-    drawing = {"labels": labels, "quantity": quantity}
     if panels:
         what = "every pair" if panels is pairs else "each reader vs the model"
-        figure = bland_altman_grid(panels, title=f"Bland-Altman, {what}{suffix}", **drawing)
+        figure = bland_altman_grid(panels, title=f"Bland-Altman, {what}{suffix}",
+                                   labels=labels, quantity=quantity)
         written += save_figure(figure, out / f"bland_altman_{name}")
-    figure = bland_altman_summary(pairs, title=f"Bland-Altman, every pair{suffix}", **drawing)
+    figure = bland_altman_summary(pairs, title=f"Bland-Altman, every pair{suffix}",
+                                  labels=labels, quantity=quantity)
     written += save_figure(figure, out / f"bland_altman_{name}_summary")
     return written
 
