@@ -101,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         written.append(software)
         if jobs is not None:
             written += jobs.result()
+            for note in jobs.notes:  # readers and pairs left out of a figure, by name
+                print(f"note: {note}", file=sys.stderr)
     except OSError as exc:
         print(f"error: cannot write to {args.out}: {exc}", file=sys.stderr)
         return 1

@@ -7,22 +7,92 @@ that drawing adds little to the wall-clock time of a run on two cores.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from readerstudy.stats._validation import check_alpha
 from readerstudy.stats.io import natural_key, validate_reads
 
-__all__ = ["PlotJobs", "start_plots"]
+__all__ = ["PlotJobs", "can_draw_curve", "can_draw_point", "left_out_notes", "start_plots"]
+
+#: Why a reader is not in a ROC figure.
+NOT_IN_ROC = ("neither scores nor benign/malignant calls of at least one malignant and one "
+              "benign case")
+
+
+def can_draw_curve(mine: pd.DataFrame) -> bool:
+    """Whether one reader's reads give a ROC curve: scores of at least one malignant and one
+    benign case (its AUC is then the Mann-Whitney estimate; DeLong's variance, which needs
+    two of each, is not needed to draw it)."""
+    if "score" not in mine or "truth" not in mine:
+        return False
+    return mine.loc[mine["score"].notna(), "truth"].nunique() == 2
+
+
+def can_draw_point(mine: pd.DataFrame) -> bool:
+    """Whether one reader's reads give an operating point: benign/malignant calls of at
+    least one malignant and one benign case."""
+    if "call" not in mine or "truth" not in mine:
+        return False
+    return mine.loc[mine["call"].isin(["benign", "malignant"]), "truth"].nunique() == 2
+
+
+def _scoring_pairs(first: pd.DataFrame) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The pairs of scoring readers (humans first, then models; natural order) whose
+    Bland-Altman analysis can be drawn (at least 2 cases both scored), and those that
+    cannot."""
+    wide = first.pivot_table(index="case", columns="reader", values="score", aggfunc="first")
+    kinds = first.groupby("reader")["reader_kind"].first()
+    readers = sorted(
+        [r for r in wide.columns if wide[r].notna().any()],
+        key=lambda r: (kinds[r] == "model", natural_key(r)),
+    )
+    scored = {r: wide[r].notna().to_numpy() for r in readers}
+    drawn: list[tuple[str, str]] = []
+    left_out: list[tuple[str, str]] = []
+    for i, reader in enumerate(readers):
+        for other in readers[i + 1 :]:
+            both = int(np.count_nonzero(scored[reader] & scored[other]))
+            (drawn if both >= 2 else left_out).append((str(reader), str(other)))
+    return drawn, left_out
+
+
+def left_out_notes(data: pd.DataFrame, condition: str,
+                   labels: Mapping[str, str] | None = None) -> list[str]:
+    """Notes naming the readers left out of one condition's ROC figure and the pairs left
+    out of its Bland-Altman figures (the others are drawn), by their display names."""
+    def name(reader: object) -> str:
+        return (labels or {}).get(str(reader), str(reader))
+
+    first = data[(data["condition"] == condition) & (data["round"] == "first")]
+    where = f", {condition}" if condition else ""
+    notes = []
+    if "truth" in first:
+        missing = [name(r) for r, mine in sorted(first.groupby("reader"),
+                                                 key=lambda item: natural_key(item[0]))
+                   if not can_draw_curve(mine) and not can_draw_point(mine)]
+        if missing:
+            notes.append(f"ROC figure{where}: {', '.join(missing)} left out ({NOT_IN_ROC})")
+    if "score" in first:
+        _drawn, pairs = _scoring_pairs(first)
+        if pairs:
+            named = "; ".join(f"{name(a)} - {name(b)}" for a, b in pairs)
+            notes.append(f"Bland-Altman figures of scores{where}: {named} left out (fewer "
+                         "than 2 cases scored by both)")
+    return notes
 
 
 def _draw(data: pd.DataFrame, condition: str, out: Path, alpha: float, n_boot: int = 0,
-          seed: int = 0) -> list[Path]:
+          seed: int = 0, labels: Mapping[str, str] | None = None,
+          quantity: str = "score") -> list[Path]:
     from readerstudy.stats.plots import _condition_figures
 
-    return _condition_figures(data, condition, out, alpha, n_boot, seed)
+    return _condition_figures(data, condition, out, alpha, n_boot, seed, labels=labels,
+                              quantity=quantity)
 
 
 class PlotJobs:
@@ -38,9 +108,11 @@ class PlotJobs:
     """
 
     def __init__(self, data: pd.DataFrame, out: Path, alpha: float, workers: int,
-                 n_boot: int = 0, seed: int = 0, background: bool = False) -> None:
+                 n_boot: int = 0, seed: int = 0, background: bool = False,
+                 labels: Mapping[str, str] | None = None, quantity: str = "score") -> None:
         self._data, self._out, self._alpha = data, out, alpha
-        self._bands = (n_boot, seed)  # the ROC bands' bootstrap
+        # The ROC bands' bootstrap, the readers' display names and the scores' quantity.
+        self._args = (n_boot, seed, dict(labels or {}), quantity)
         self._conditions = sorted(data["condition"].unique(), key=natural_key)
         self._pool: Any = None
         self._parts: list[Any] = []
@@ -54,15 +126,19 @@ class PlotJobs:
             )
             self._parts = [
                 self._pool.submit(_draw, data[data["condition"] == c], c, out,
-                                  alpha, *self._bands)
+                                  alpha, *self._args)
                 for c in self._conditions
             ]
+        #: The readers and pairs each figure leaves out, by name: worked out here (cheap),
+        #: after the workers have started.
+        self.notes = [note for c in self._conditions
+                      for note in left_out_notes(data, c, labels)]
 
     def result(self) -> list[Path]:
         """Wait for every figure; the paths written (PNG and SVG), in condition order."""
         if self._pool is None:
             return [p for c in self._conditions
-                    for p in _draw(self._data, c, self._out, self._alpha, *self._bands)]
+                    for p in _draw(self._data, c, self._out, self._alpha, *self._args)]
         try:
             return [p for part in self._parts for p in part.result()]
         finally:
@@ -84,6 +160,8 @@ def start_plots(
     n_boot: int = 0,
     seed: int = 0,
     background: bool = False,
+    labels: Mapping[str, str] | None = None,
+    quantity: str = "score",
 ) -> PlotJobs:
     """Validate the reads and start drawing the figures of :func:`write_plots`; call
     ``.result()`` on the returned :class:`PlotJobs` for the files. ``n_boot`` > 0 adds
@@ -93,6 +171,11 @@ def start_plots(
     ``.result()`` is called, or in a worker process of its own at once with ``background``
     (so that the caller's own work overlaps the drawing).
 
+    ``labels`` maps reader names to the names the figures show (the export's display names;
+    others are shown as they are); ``quantity`` names the scores on the Bland-Altman axes
+    ("Probability of malignancy (0-100)"). The returned jobs' ``notes`` name the readers
+    and pairs a figure leaves out.
+
     Raises
     ------
     ValueError
@@ -100,6 +183,7 @@ def start_plots(
     """
     check_alpha(alpha)
     data = validate_reads(reads, missing=missing)
-    return PlotJobs(data, Path(out_dir), alpha, workers, n_boot, seed, background)
+    return PlotJobs(data, Path(out_dir), alpha, workers, n_boot, seed, background,
+                    labels, quantity)
 
 

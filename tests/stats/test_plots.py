@@ -7,9 +7,11 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from readerstudy.stats.bland_altman import bland_altman
 from readerstudy.stats.io import validate_reads
+from readerstudy.stats.plot_jobs import NOT_IN_ROC, start_plots
 from readerstudy.stats.plots import (
     MAX_PAIR_PANELS,
     _pair_results,
@@ -127,3 +129,103 @@ def test_many_pairs_draw_each_reader_against_the_model_as_panels(tmp_path):
 
 def test_slug_makes_names_safe_for_files():
     assert slug("MRI / T2w") == "MRI-T2w" and slug("") == "all"
+
+
+def _late_reader(reads: pd.DataFrame) -> pd.DataFrame:
+    """A reader who read only 3 cases: 2 malignant (scores 70, 40) and 1 benign (50)."""
+    malignant = reads.loc[(reads["reader"] == "model") & (reads["truth"] == 1), "case"][:2]
+    benign = reads.loc[(reads["reader"] == "model") & (reads["truth"] == 0), "case"][:1]
+    return pd.DataFrame({"reader": "late", "case": [*malignant, *benign], "truth": [1, 1, 0],
+                         "score": [70.0, 40.0, 50.0],
+                         "call": ["malignant", "benign", "benign"]})
+
+
+def test_a_reader_with_three_reads_is_drawn_and_one_without_a_benign_case_is_left_out(reads):
+    # The user trial's bug: DeLong's variance (2 cases of each class) was asked of every curve
+    # and one reader's 3 reads removed every ROC figure. A curve needs one case of each class.
+    only_malignant = reads.loc[(reads["reader"] == "reader2") & (reads["truth"] == 1)].assign(
+        reader="malignant-only")
+    given = pd.concat([reads, _late_reader(reads), only_malignant], ignore_index=True)
+    ax = roc_figure(validate_reads(given)).axes[0]
+    names = [t.get_text() for t in ax.get_legend().get_texts()]
+    # The Mann-Whitney AUC by hand (Hanley & McNeil 1982, the probability that a malignant
+    # case scores above a benign one, ties one half): 70 > 50 counts 1, 40 < 50 counts 0.
+    assert "late (AUC 0.50)" in names
+    assert any(n.startswith("model (AUC") for n in names)
+    assert not any(n.startswith("malignant-only") for n in names)
+    jobs = start_plots(given, "unused", n_boot=0)  # notes without drawing
+    assert jobs.notes == [f"ROC figure: malignant-only left out ({NOT_IN_ROC})"]
+
+
+def test_write_plots_draws_every_figure_when_one_pair_has_a_single_common_case(reads, tmp_path):
+    # "solo" read one case, which the others scored too: its pairs cannot be drawn (a
+    # Bland-Altman analysis needs 2), nor its ROC curve; the others are, and the notes name
+    # solo and its pairs.
+    solo = reads.loc[(reads["reader"] == "reader1")].head(1).assign(reader="solo")
+    data = pd.concat([reads, solo], ignore_index=True)
+    jobs = start_plots(data, tmp_path, n_boot=0)
+    written = jobs.result()
+    assert {p.stem for p in written} == {"roc_all", "bland_altman_all", "bland_altman_all_summary"}
+    assert jobs.notes == [
+        f"ROC figure: solo left out ({NOT_IN_ROC})",
+        "Bland-Altman figures of scores: reader1 - solo; reader2 - solo; solo - model left out "
+        "(fewer than 2 cases scored by both)"]
+    pairs = _pair_results(validate_reads(data), 0.05)
+    assert [(a, b) for a, b, _ in pairs] == [("reader1", "reader2"), ("reader1", "model"),
+                                             ("reader2", "model")]
+
+
+def _inside(figure) -> None:
+    """Every text of ``figure`` lies inside it once drawn (nothing clipped at an edge)."""
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    box = figure.bbox
+    texts = [t for ax in figure.axes if ax.get_visible() for t in
+             [*ax.texts, ax.xaxis.label, ax.yaxis.label, ax.title]] + list(figure.texts)
+    for text in texts:
+        if not text.get_text():
+            continue
+        extent = text.get_window_extent(renderer)
+        assert extent.x0 >= box.x0 - 0.5 and extent.x1 <= box.x1 + 0.5, text.get_text()
+        assert extent.y0 >= box.y0 - 0.5 and extent.y1 <= box.y1 + 0.5, text.get_text()
+
+
+MODEL_ID = "model:demo-phantom-ct@phantom-898bf49224cb"
+
+
+def test_bland_altman_figures_use_display_names_name_the_quantity_and_clip_no_label(reads):
+    data = validate_reads(reads.replace({"reader": {"model": MODEL_ID}}))
+    pairs = _pair_results(data, 0.05)
+    labels = {MODEL_ID: "demo-phantom-ct phantom-898bf…"}
+    quantity = "Probability of malignancy (0-100)"
+    grid = bland_altman_grid(pairs, labels=labels, quantity=quantity, title="Bland-Altman, CT")
+    shown = [t.get_text() for ax in grid.axes for t in ax.texts]
+    assert "reader1 - demo-phantom-ct phantom-898bf…" in shown
+    assert not any(MODEL_ID in text for text in shown)
+    assert [t.get_text() for t in grid.texts[:2]] == [
+        f"Mean of the pair, {quantity}", f"Difference, reader - other\n{quantity}"]
+    _inside(grid)
+    summary = bland_altman_summary(pairs, labels=labels, quantity=quantity)
+    assert summary.axes[0].get_xlabel() == f"Difference, reader - other: {quantity}"
+    _inside(summary)
+    # A name twice as long still fits: the figure widens for it.
+    _inside(bland_altman_summary(pairs, labels={MODEL_ID: "x" * 70}))
+
+
+def test_roc_legend_explains_the_markers_and_the_models_point_is_drawn_whole(reads):
+    data = validate_reads(reads.replace({"reader": {"model": MODEL_ID}}))
+    ax = roc_figure(data, labels={MODEL_ID: "demo-phantom-ct phantom-898bf…"}).axes[0]
+    legend = ax.get_legend()
+    names = [t.get_text() for t in legend.get_texts()]
+    assert "reader's benign/malignant call" in names and "model's benign/malignant call" in names
+    assert any(n.startswith("demo-phantom-ct phantom-898bf… (AUC") for n in names)
+    star = next(line for line in ax.get_lines() if line.get_marker() == "*")
+    # Visible: a dark edge on white, above the curves, not clipped at an axis.
+    assert star.get_markeredgecolor() == "black" and star.get_markerfacecolor() == "white"
+    assert not star.get_clip_on() and star.get_zorder() > max(
+        line.get_zorder() for line in ax.get_lines() if line.get_marker() in ("None", ""))
+    calls = data[(data["reader"] == MODEL_ID) & data["call"].isin(["benign", "malignant"])]
+    called = calls["call"] == "malignant"
+    assert star.get_xdata()[0] == pytest.approx(called[calls["truth"] == 0].mean())  # 1 - spec.
+    assert star.get_ydata()[0] == pytest.approx(called[calls["truth"] == 1].mean())  # sens.
