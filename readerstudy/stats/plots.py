@@ -275,13 +275,14 @@ def _padded(values: list[np.ndarray]) -> tuple[float, float]:
 def _shared_limits(
     pairs: Sequence[tuple[str, str, BlandAltmanResult]],
 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """x and y limits that show every pair's points, limits of agreement with their
-    intervals, and the line of no difference."""
+    """x and y limits that show every pair's points, bias with its interval, limits of
+    agreement and the line of no difference. Not the limits' own intervals: a pair of three
+    cases has limits-of-agreement intervals of +-300 on a 0-100 score, and the shared axis
+    flattened every other pair's points to a line; a wide interval runs off the panel."""
     results = [r for _, _, r in pairs]
     x = [np.asarray(r.mean_of_pairs, dtype=float) for r in results]
     y = [np.asarray(r.differences, dtype=float) for r in results] + [np.array([0.0])] + [
-        np.array([r.loa_low, r.loa_low_ci_low, r.loa_high, r.loa_high_ci_high, r.ci_low,
-                  r.ci_high], dtype=float) for r in results]
+        np.array([r.loa_low, r.loa_high, r.ci_low, r.ci_high], dtype=float) for r in results]
     return _padded(x), _padded(y)
 
 
