@@ -55,7 +55,7 @@ from readerstudy.stats.roc import (
     AUCResult,
     CIMethod,
     PairedAUCResult,
-    _auc_interval,
+    auc_result_from,
     delong_components,
 )
 
@@ -214,18 +214,7 @@ def auc_clustered(
     got = _prepared(data, missing, truth=truth, score=score, cluster=cluster)
     t = got["truth"]
     aucs, cov = clustered_covariance(t, got["score"], got["cluster"])
-    auc, se = float(aucs[0]), float(np.sqrt(max(cov[0, 0], 0.0)))
-    low, high = _auc_interval(auc, se, alpha, ci)
-    n_pos = int(t.sum())
-    return AUCResult(
-        estimate=auc,
-        se=se,
-        ci_low=float(low),
-        ci_high=float(high),
-        n_pos=n_pos,
-        n_neg=int(t.size - n_pos),
-        method=f"Obuchowski (clustered), {'Wald' if ci == 'wald' else 'logit'}",
-    )
+    return auc_result_from(aucs, cov, t, alpha=alpha, ci=ci, method="Obuchowski (clustered)")
 
 
 def difference(

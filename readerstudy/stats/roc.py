@@ -387,6 +387,13 @@ def auc_delong(
 
 def _auc_result(t: np.ndarray, s: np.ndarray, alpha: float, ci: str) -> AUCResult:
     aucs, cov = delong_covariance(t, s)
+    return auc_result_from(aucs, cov, t, alpha=alpha, ci=ci, method="DeLong")
+
+
+def auc_result_from(aucs: np.ndarray, cov: np.ndarray, t: np.ndarray, *, alpha: float, ci: str,
+                    method: str) -> AUCResult:
+    """The first reader's AUC of ``aucs`` with its interval from the covariance ``cov`` (DeLong's,
+    or Obuchowski's clustered one), ``t`` the cases' truth; ``method`` names the variance."""
     auc, se = float(aucs[0]), float(np.sqrt(max(cov[0, 0], 0.0)))
     low, high = _auc_interval(auc, se, alpha, ci)
     n_pos = int(t.sum())
@@ -397,7 +404,7 @@ def _auc_result(t: np.ndarray, s: np.ndarray, alpha: float, ci: str) -> AUCResul
         ci_high=float(high),
         n_pos=n_pos,
         n_neg=int(t.size - n_pos),
-        method=f"DeLong, {'Wald' if ci == 'wald' else 'logit'}",
+        method=f"{method}, {'Wald' if ci == 'wald' else 'logit'}",
     )
 
 
