@@ -38,6 +38,7 @@ class ModelVersion(models.Model):
     lower: float
     upper: float
     decision: float
+    percent: dict[str, str]
 
     class Meta:
         ordering = ["-created_at", "-pk"]
