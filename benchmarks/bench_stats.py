@@ -29,8 +29,9 @@ Then the command line, ``python -m readerstudy.stats`` on the same reads, withou
 figures within 1.5x of without, on two cores). The figures, 14 files: per condition the ROC
 curves, one Bland-Altman figure with a panel per reader against the model (55 pairs are too
 many for panels) and the summary of every pair, each as PNG and SVG, and the ROC curves'
-bands (bootstrap, CSV); they are drawn in two worker processes (one per condition) while
-the statistics run. The CPU time counts every process: on a machine shared with other
+bands (bootstrap, CSV; readers who scored the same cases share the resamples); they are
+drawn while the statistics run, in a worker process that imports matplotlib once and forks
+one more for the second condition. The CPU time counts every process: on a machine shared with other
 jobs the wall clock says little.
 
 Run: ``.venv/bin/python benchmarks/bench_stats.py`` (about two minutes;

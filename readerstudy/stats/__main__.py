@@ -77,8 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from readerstudy.stats.plot_jobs import start_plots
 
             # The figures are drawn in worker processes while the statistics run here, one
-            # per condition on two cores: with the ROC bands' bootstrap the figures cost
-            # more than the statistics, so one worker alone would finish last.
+            # per condition on two cores (matplotlib imported once, in the first, which
+            # forks the second): the figures with the ROC bands' bootstrap cost more than
+            # the statistics, so one worker alone would finish last.
             workers = min(2, os.cpu_count() or 1)
             jobs = start_plots(reads, args.out / "plots", alpha=args.alpha,
                                missing=args.missing, workers=workers, n_boot=args.n_boot,

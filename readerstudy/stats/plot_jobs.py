@@ -95,16 +95,42 @@ def _draw(data: pd.DataFrame, condition: str, out: Path, alpha: float, n_boot: i
                               quantity=quantity)
 
 
+def _draw_all(data: pd.DataFrame, conditions: list[str], out: Path, alpha: float,
+              args: tuple[Any, ...], workers: int) -> list[Path]:
+    """Draw every condition's figures, the first here and each other one in a process
+    forked from here once matplotlib is imported (up to ``workers`` in all): one import of
+    matplotlib, half a second of CPU time, serves every process."""
+    # matplotlib, imported once here for the processes forked below to inherit.
+    import readerstudy.stats.plots  # noqa: F401
+
+    def draw(condition: str) -> list[Path]:
+        return _draw(data[data["condition"] == condition], condition, out, alpha, *args)
+
+    if workers < 2 or len(conditions) < 2:
+        return [p for c in conditions for p in draw(c)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(conditions)) - 1,
+                             mp_context=multiprocessing.get_context("fork")) as pool:
+        later = [pool.submit(_draw, data[data["condition"] == c], c, out, alpha, *args)
+                 for c in conditions[1:]]
+        here = draw(conditions[0])
+        return here + [p for part in later for p in part.result()]
+
+
 class PlotJobs:
     """Figures being drawn: :meth:`result` waits for them and returns the files written.
 
-    With ``workers`` > 1, or ``background``, the conditions are drawn in forked worker
-    processes, which start at once: the caller can run the statistics meanwhile (the command
-    line does), so that drawing costs little wall-clock time. One worker per condition on
-    two cores (the command line): three processes then share two cores, and each worker
-    imports matplotlib, but the figures with their ROC bands cost more CPU time than the
-    statistics, so one worker alone would finish last; ``background`` with one worker
-    keeps a single worker beside the caller (a machine with one core).
+    With ``workers`` > 1, or ``background``, the figures are drawn in a forked worker
+    process, which starts at once: the caller can run the statistics meanwhile (the
+    command line does), so that drawing costs little wall-clock time. With ``workers`` > 1
+    that process imports matplotlib, draws the first condition and forks a process for
+    each other (up to ``workers`` in all), so that matplotlib is imported once: on two
+    cores (the command line) three processes then share them, but the figures with their
+    ROC bands cost more CPU time than the statistics, so one worker alone would finish
+    last; ``background`` with one worker keeps a single worker beside the caller (a
+    machine with one core).
     """
 
     def __init__(self, data: pd.DataFrame, out: Path, alpha: float, workers: int,
@@ -121,14 +147,9 @@ class PlotJobs:
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(
-                max_workers=max(1, min(workers, len(self._conditions))),
-                mp_context=multiprocessing.get_context("fork"),
-            )
-            self._parts = [
-                self._pool.submit(_draw, data[data["condition"] == c], c, out,
-                                  alpha, *self._args)
-                for c in self._conditions
-            ]
+                max_workers=1, mp_context=multiprocessing.get_context("fork"))
+            self._parts = [self._pool.submit(_draw_all, data, self._conditions, out, alpha,
+                                             self._args, workers)]
         #: The readers and pairs each figure leaves out, by name: worked out here (cheap),
         #: after the workers have started.
         self.notes = [note for c in self._conditions

@@ -56,73 +56,110 @@ def sensitivity_at(truth: np.ndarray, scores: np.ndarray, fpr: np.ndarray) -> np
     numpy.ndarray, shape (b, f)
     """
     s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
-    t = np.broadcast_to(np.atleast_2d(np.asarray(truth)), s.shape).astype(np.float64)
-    order = np.argsort(-s, axis=1, kind="stable")
-    s_sorted = np.take_along_axis(s, order, axis=1)
-    t_sorted = np.take_along_axis(t, order, axis=1)
-    return _at_rates(t_sorted, 1.0 - t_sorted, _run_ends(s_sorted), fpr)
+    t = np.broadcast_to(np.atleast_2d(np.asarray(truth)), s.shape)
+    rows = []
+    for row_truth, row_scores in zip(t, s, strict=True):
+        curve = _SortedCases(row_truth, row_scores)
+        ones = np.ones((row_scores.size, 1), dtype=np.float32)
+        rows.append(curve.at_rates(ones[curve.order], fpr)[0])
+    return np.array(rows)
 
 
-def _run_ends(s_sorted: np.ndarray) -> np.ndarray:
-    """Whether each position of sorted scores is the last of its run of ties."""
-    closes = np.ones(s_sorted.shape, dtype=bool)
-    closes[..., :-1] = s_sorted[..., 1:] != s_sorted[..., :-1]
-    return closes
+class _SortedCases:
+    """One reader's cases in decreasing order of score, and the runs of tied scores (a run
+    is one point of the curve), from which the curve of any weighting of the cases - the
+    cases themselves, or a bootstrap resample's counts - is read at fixed rates."""
+
+    def __init__(self, truth: np.ndarray, scores: np.ndarray) -> None:
+        self.order = np.argsort(-scores, kind="stable")
+        s = scores[self.order]
+        self.is_pos = truth[self.order] == 1
+        runs = np.cumsum(np.r_[True, s[1:] != s[:-1]]) - 1
+        n_runs = int(runs[-1]) + 1
+        # How many positives and negatives precede each run (and all of them, at the end).
+        self.pos_before = np.r_[0, np.cumsum(np.bincount(runs[self.is_pos], minlength=n_runs))]
+        self.neg_before = np.r_[0, np.cumsum(np.bincount(runs[~self.is_pos], minlength=n_runs))]
+        self.run_of_neg = runs[~self.is_pos]
+
+    def at_rates(self, weights: np.ndarray, fpr: np.ndarray) -> np.ndarray:
+        """Sensitivity at the rates ``fpr`` (b, f) of the curves of ``weights`` (n, b): how
+        often each case, in decreasing order of score, counts in each of b curves."""
+        cum_pos = _cumulative(weights[self.is_pos])  # (positives, b)
+        fp = np.ascontiguousarray(_cumulative(weights[~self.is_pos]).T)  # (b, negatives)
+        rows, n_neg = fp.shape
+        total_pos, total_neg = cum_pos[-1].astype(np.float64)[:, None], fp[:, -1:]
+        # The wanted rates (to 12 decimals) as counts of negatives (rounded again for the
+        # comparison, as 3 / 50 and 0.02 * 3 differ in the last bit), and how many negatives' running counts are at or
+        # below each: one searchsorted over every row, each row's counts shifted by its row
+        # number times more than any count.
+        wanted = np.round(np.asarray(fpr, dtype=np.float64), 12)[None, :] * total_neg
+        shift = (float(total_neg.max()) + 1.0) * np.arange(rows)[:, None]
+        below = np.searchsorted((fp + shift).ravel(), (np.round(wanted, 9) + shift).ravel(),
+                                side="right")
+        q = below.reshape(wanted.shape) - (np.arange(rows) * n_neg)[:, None]
+        # The first negative beyond the rate is in run r: the curve there goes from the point
+        # before run r (at or below the rate; at a rate reached on a vertical step, the
+        # step's top) to the point closing run r (beyond it), a straight line between.
+        run = self.run_of_neg[np.minimum(q, n_neg - 1)]
+        row = np.arange(rows)[:, None]
+
+        def running(counts: np.ndarray, upto: np.ndarray, by_row: bool) -> np.ndarray:
+            at = np.maximum(upto - 1, 0)
+            values = counts[row, at] if by_row else counts[at, row]
+            return np.where(upto > 0, values, 0).astype(np.float64)
+
+        x0, x1 = running(fp, self.neg_before[run], True), running(fp, self.neg_before[run + 1], True)
+        y0, y1 = (running(cum_pos, self.pos_before[run], False),
+                  running(cum_pos, self.pos_before[run + 1], False))
+        # Every negative at or below the rate (the rate 1): the curve's last point.
+        past = q >= n_neg
+        x0, y0 = np.where(past, wanted, x0), np.where(past, total_pos, y0)
+        step = x1 - x0
+        share = np.divide(wanted - x0, step, out=np.zeros_like(step), where=(step > 0) & ~past)
+        return (y0 + share * (y1 - y0)) / total_pos
 
 
-def _at_rates(
-    positives: np.ndarray, negatives: np.ndarray, closes: np.ndarray, fpr: np.ndarray
-) -> np.ndarray:
-    """Sensitivity at the rates ``fpr`` of curves given by case weights.
+def _cumulative(weights: np.ndarray) -> np.ndarray:
+    """Running sums down the first axis (float32: whole counts are exact up to 2**24).
 
-    ``positives`` and ``negatives`` (b, n): how often each case counts as a positive and as
-    a negative in each curve (1/0 for a plain curve, the resample counts for a bootstrap
-    curve), cases in decreasing order of score; ``closes`` (n,) or (b, n): the last case of
-    each run of tied scores.
-    """
-    rows, n = positives.shape
-    tp = np.cumsum(positives, axis=1)
-    fp = np.cumsum(negatives, axis=1)
-    # Within a run of tied scores only the run's last case closes a point of the curve:
-    # every position takes the counts of the point that closes its run.
-    if not np.all(closes):
-        ends = np.broadcast_to(closes, (rows, n))
-        closing = np.flip(
-            np.minimum.accumulate(np.flip(np.where(ends, np.arange(n), n - 1), axis=1), axis=1),
-            axis=1,
-        )
-        tp = np.take_along_axis(tp, closing, axis=1)
-        fp = np.take_along_axis(fp, closing, axis=1)
-    zero = np.zeros((rows, 1))
-    tpr = np.hstack([zero, tp / tp[:, -1:]])
-    # Rounded, as the wanted rates below: 3 / 50 and 0.02 * 3 differ in the last bit.
-    fpr_points = np.round(np.hstack([zero, fp / fp[:, -1:]]), 12)
-    # The last point at or below each rate, per row: one searchsorted over all rows, each
-    # row's (non-decreasing) rates shifted by 2 x its row number.
-    shift = 2.0 * np.arange(rows)[:, None]
-    target = np.round(np.asarray(fpr, dtype=np.float64), 12)[None, :] + shift
-    last = np.searchsorted((fpr_points + shift).ravel(), target.ravel(), side="right")
-    at = last.reshape(target.shape) - 1 - (np.arange(rows) * (n + 1))[:, None]
-    x0 = np.take_along_axis(fpr_points, at, axis=1)
-    y0 = np.take_along_axis(tpr, at, axis=1)
-    after = np.minimum(at + 1, n)
-    x1 = np.take_along_axis(fpr_points, after, axis=1)
-    y1 = np.take_along_axis(tpr, after, axis=1)
-    step = x1 - x0
-    share = np.divide(target - shift - x0, step, out=np.zeros_like(step), where=step > 0)
-    return y0 + share * (y1 - y0)
+    With many columns (resamples) a loop over the rows, each a vectorised addition across
+    the columns, is several times faster than numpy's cumsum down that axis."""
+    out = np.array(weights, dtype=np.float32)
+    if out.shape[1] < 64:
+        return np.cumsum(out, axis=0, out=out)
+    for i in range(1, out.shape[0]):
+        np.add(out[i - 1], out[i], out=out[i])
+    return out
 
 
-def _resample_counts(
-    rng: np.random.Generator, points: np.ndarray, n_points: int, n_boot: int
-) -> np.ndarray:
-    """(n_boot, n_points): how many of each resample's cases fall on each point of the
-    curve, for a resample drawing ``points.size`` cases with replacement from cases whose
-    point (index of their distinct score) is ``points``."""
-    size = points.size
-    drawn = points[rng.integers(0, size, size=(n_boot, size))]
-    drawn += (np.arange(n_boot) * n_points)[:, None]
-    return np.bincount(drawn.ravel(), minlength=n_boot * n_points).reshape(n_boot, n_points)
+def _resample_counts(rng: np.random.Generator, truth: np.ndarray, n_boot: int) -> np.ndarray:
+    """(n, n_boot): how often each resample draws each case, the malignant and the benign
+    cases resampled apart (each resample has the study's numbers of each)."""
+    n = truth.size
+    strata = [np.flatnonzero(truth == 1), np.flatnonzero(truth == 0)]
+    drawn = np.hstack([cases[rng.integers(0, cases.size, size=(n_boot, cases.size))]
+                       for cases in strata])
+    drawn += (np.arange(n_boot) * n)[:, None]
+    counts = np.bincount(drawn.ravel(), minlength=n_boot * n).reshape(n_boot, n)
+    return np.ascontiguousarray(counts.T, dtype=np.float32)
+
+
+def _check_n_boot(n_boot: int) -> None:
+    if int(n_boot) != n_boot or n_boot < 1:
+        raise ValueError(f"n_boot must be a whole number >= 1, got {n_boot!r}")
+
+
+def _band(truth: np.ndarray, scores: np.ndarray, counts: np.ndarray, grid: np.ndarray,
+          alpha: float) -> pd.DataFrame:
+    """The observed curve and its band at the rates ``grid``, from the resamples' case
+    counts (:func:`_resample_counts` of these cases, in this order)."""
+    # Sorted once: a resample is the number of times it draws each case, so its curve needs
+    # no sort of its own.
+    cases = _SortedCases(truth, scores)
+    sens = cases.at_rates(counts[cases.order], grid)
+    lower, upper = np.quantile(sens, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
+    observed = cases.at_rates(np.ones((truth.size, 1), dtype=np.float32), grid)[0]
+    return pd.DataFrame({"fpr": grid, "sensitivity": observed, "lower": lower, "upper": upper})
 
 
 def roc_band(
@@ -162,36 +199,13 @@ def roc_band(
         Columns :data:`BAND_COLUMNS`: ``sensitivity`` is the observed curve's.
     """
     check_alpha(alpha)
-    if int(n_boot) != n_boot or n_boot < 1:
-        raise ValueError(f"n_boot must be a whole number >= 1, got {n_boot!r}")
+    _check_n_boot(n_boot)
     grid = FPR_GRID if fpr is None else np.asarray(fpr, dtype=np.float64)
     if grid.ndim != 1 or ((grid < 0) | (grid > 1)).any():
         raise ValueError("fpr must be a 1-D array of rates in [0, 1]")
     t, s = _one_score(data, truth, score, missing)
-    # Sorted once: a resample is the number of times it draws each case (stratified: the
-    # malignant and the benign cases apart), so its curve needs no sort of its own; one
-    # column per distinct score, a point of the curve.
-    order = np.argsort(-s[0], kind="stable")
-    t_sorted, s_sorted = t[order], s[0, order]
-    point = np.cumsum(np.r_[True, s_sorted[1:] != s_sorted[:-1]]) - 1
-    n_points = int(point[-1]) + 1
-    pos = t_sorted == 1
-    rng = np.random.default_rng(seed)
-    every = np.ones(n_points, dtype=bool)
-    sens = _at_rates(
-        _resample_counts(rng, point[pos], n_points, int(n_boot)),
-        _resample_counts(rng, point[~pos], n_points, int(n_boot)),
-        every,
-        grid,
-    )
-    lower, upper = np.quantile(sens, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
-    observed = _at_rates(
-        np.bincount(point[pos], minlength=n_points)[None, :],
-        np.bincount(point[~pos], minlength=n_points)[None, :],
-        every,
-        grid,
-    )[0]
-    return pd.DataFrame({"fpr": grid, "sensitivity": observed, "lower": lower, "upper": upper})
+    counts = _resample_counts(np.random.default_rng(seed), t, int(n_boot))
+    return _band(t, s[0], counts, grid, alpha)
 
 
 def reader_bands(
@@ -211,7 +225,9 @@ def reader_bands(
         first-round reads of ``condition`` are used, as in the ROC figure.
     condition : str
     n_boot, seed, alpha
-        As :func:`roc_band`; every reader's resamples come from the same seed.
+        As :func:`roc_band`. Readers who scored the same cases share the resamples (a
+        paired bootstrap, as for comparing their curves): one draw of ``n_boot`` resamples
+        from ``seed`` serves them all.
 
     Returns
     -------
@@ -225,11 +241,23 @@ def reader_bands(
     first = reads[
         (reads["condition"] == condition) & (reads["round"] == "first") & reads["score"].notna()
     ]
+    check_alpha(alpha)
+    _check_n_boot(n_boot)
+    # One order of the cases for every reader, so that readers who scored the same cases
+    # share the resamples (each resample draws the same cases for all of them).
+    first = first[first["truth"].notna()].sort_values(
+        "case", key=lambda cases: cases.astype(str), kind="stable")
+    draws: dict[tuple[object, ...], np.ndarray] = {}
     parts = []
     for reader in sorted(first["reader"].unique(), key=natural_key):
         mine = first[first["reader"] == reader]
-        if mine["truth"].nunique() < 2:
+        truth = mine["truth"].to_numpy(dtype=np.int64)
+        if np.unique(truth).size < 2:
             continue
-        band = roc_band(mine, n_boot=n_boot, seed=seed, alpha=alpha)
+        cases = tuple(mine["case"])
+        if cases not in draws:
+            draws[cases] = _resample_counts(np.random.default_rng(seed), truth, int(n_boot))
+        band = _band(truth, mine["score"].to_numpy(dtype=np.float64), draws[cases], FPR_GRID,
+                     alpha)
         parts.append(band.assign(reader=str(reader), condition=condition)[columns])
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
