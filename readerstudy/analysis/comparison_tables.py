@@ -19,16 +19,29 @@ the readers (difference with interval, and the F test with its numerator and den
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
 from readerstudy.analysis.results import (
+    CLUSTERED,
     Results,
     estimate_columns,
     p_value_columns,
     total,
     whole,
 )
+
+
+def _auc_difference(get: Callable[[str], Any], metric: str) -> dict[str, Any]:
+    """The columns of an AUC difference: the test clustered by patient (Obuchowski 1997)
+    when the results have it - some patient has several cases - else DeLong's; the
+    ``p_auc_method`` column says which."""
+    clustered = get(f"{metric}_clustered")
+    row = clustered if clustered is not None else get(metric)
+    return {**estimate_columns("auc_difference", row), **p_value_columns("p_auc", row),
+            "p_auc_method": CLUSTERED if clustered is not None else "DeLong"}
 
 
 def definite_table(results: pd.DataFrame) -> pd.DataFrame:
@@ -51,8 +64,7 @@ def definite_table(results: pd.DataFrame) -> pd.DataFrame:
             **p_value_columns("p_specificity", get("definite_specificity_exact")),
             **p_value_columns("p_accuracy", get("definite_accuracy_exact")),
             **estimate_columns("accuracy_difference", get("definite_accuracy_exact")),
-            **estimate_columns("auc_difference", get("definite_auc_calls_difference")),
-            **p_value_columns("p_auc", get("definite_auc_calls_difference")),
+            **_auc_difference(get, "definite_auc_calls_difference"),
             **estimate_columns("all_accuracy_difference", get("all_accuracy_exact")),
             **p_value_columns("p_all_accuracy", get("all_accuracy_exact")),
         })
@@ -76,8 +88,7 @@ def aided_table(results: pd.DataFrame) -> pd.DataFrame:
         changed = get("calls_changed_successes")
         records.append({
             "condition": condition, "other": other, "reader": reader,
-            **estimate_columns("auc_difference", get("auc_difference")),
-            **p_value_columns("p_auc", get("auc_difference")),
+            **_auc_difference(get, "auc_difference"),
             **p_value_columns("p_sensitivity", get("sensitivity_exact")),
             **p_value_columns("p_specificity", get("specificity_exact")),
             **p_value_columns("p_accuracy", get("accuracy_exact")),
@@ -99,7 +110,7 @@ def aided_table(results: pd.DataFrame) -> pd.DataFrame:
         records.append({
             "condition": condition, "other": other, "reader": ALL_READERS,
             **estimate_columns("auc_difference", difference),
-            **p_value_columns("p_auc", difference),
+            **p_value_columns("p_auc", difference), "p_auc_method": "ORH RRRC",
             "statistic": math.nan if test is None else test.statistic,
             "df_num": math.nan if df_num is None else df_num.estimate,
             "df": math.nan if test is None else test.df,

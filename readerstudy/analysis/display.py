@@ -95,10 +95,14 @@ METHODS_FOOTNOTES = {
                 "and z test (asymptotic).",
     "definite": "On the cases both called definitely: exact McNemar (binomial test of the "
                 "discordant pairs), difference with Wald CI; DeLong's paired z test of the "
-                "AUCs from calls. All cases: an 'uncertain' call counted as wrong. Definite "
-                "share: Wilson CI.",
+                "AUCs from calls (clustered by patient, Obuchowski 1997, where a patient has "
+                "more than one fracture; the p_auc_method column of table7_definite_cases.csv "
+                "says which). All cases: an 'uncertain' call counted as wrong. "
+                "Definite share: Wilson CI.",
     "aided": "Unaided minus aided, per reader on the cases read in both: DeLong's paired z "
-             "test of the AUCs from scores; exact McNemar of the calls (p changes: accuracy). "
+             "test of the AUCs from scores (clustered by patient, Obuchowski 1997, where a "
+             "patient has more than one fracture; the p_auc_method column of "
+             "table8_aided.csv says which); exact McNemar of the calls (p changes: accuracy). "
              "All readers: Obuchowski-Rockette-Hillis RRRC difference (t CI) and F test with "
              "its numerator and denominator df.",
     "power": "Hillis, Obuchowski & Berbaum (2011) power of the Obuchowski-Rockette-Hillis "
@@ -231,15 +235,20 @@ def _with_condition(frame: pd.DataFrame, out: dict[str, object], row) -> dict[st
     return out
 
 
+def _auc_method(table: pd.DataFrame) -> str:
+    """How a table's AUC p-values were computed: clustered by patient (Obuchowski 1997) when
+    a patient has several fractures, else DeLong's (the ``p_auc_method`` column)."""
+    clustered = "p_auc_method" in table and table["p_auc_method"].astype(str).str.startswith(
+        "clustered").any()
+    return "Obuchowski, clustered" if clustered else "DeLong"
+
+
 def performance_display(table: pd.DataFrame) -> pd.DataFrame:
     """Table 1 laid out as STUDY-PROTOCOL.md's published table, with sensitivity and
     specificity, the AUC from scores and the p-values against the model added."""
     if table.empty:
         return pd.DataFrame()
-    # Clustered by patient (Obuchowski 1997) when a patient has several fractures.
-    clustered = "p_auc_method" in table and table["p_auc_method"].astype(str).str.startswith(
-        "clustered").any()
-    p_auc = f"p AUC vs model ({'Obuchowski, clustered' if clustered else 'DeLong'})"
+    p_auc = f"p AUC vs model ({_auc_method(table)})"
     rows = []
     for row in table.itertuples(index=False):
         reader = row.reader if row.subset == "all cases" else f"{row.reader}, {row.subset}"
@@ -427,6 +436,7 @@ def definite_display(table: pd.DataFrame) -> pd.DataFrame:
     """Table 7: reader against the three-tier model on the cases both called definitely."""
     if table.empty:
         return pd.DataFrame()
+    p_auc = f"p AUC ({_auc_method(table)})"
     rows = []
     for row in table.itertuples(index=False):
         out = {
@@ -441,7 +451,7 @@ def definite_display(table: pd.DataFrame) -> pd.DataFrame:
             "p accuracy (McNemar)": noted(row, "p_accuracy", fmt_p(row.p_accuracy)),
             "AUC difference, definite (95% CI)": noted(row, "auc_difference", fmt_estimate_ci(
                 row.auc_difference, row.auc_difference_ci_low, row.auc_difference_ci_high)),
-            "p AUC (DeLong)": noted(row, "p_auc", fmt_p(row.p_auc)),
+            p_auc: noted(row, "p_auc", fmt_p(row.p_auc)),
             "Accuracy difference, all cases, uncertain = wrong (95% CI)": noted(
                 row, "all_accuracy_difference", fmt_estimate_ci(
                     row.all_accuracy_difference, row.all_accuracy_difference_ci_low,

@@ -19,6 +19,8 @@ from readerstudy.stats.estimable import note
 from readerstudy.stats.io import INPUT_COLUMNS, INPUT_PREFIXES
 
 NOT_IN_RESULTS = note("the results hold no such estimate")
+#: The method column's words for a p-value clustered by patient (Obuchowski 1997).
+CLUSTERED = "clustered by patient, Obuchowski 1997"
 
 
 def analyse_reads(reads: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0,

@@ -47,6 +47,7 @@ from readerstudy.analysis.frames import HUMAN, MODEL
 from readerstudy.analysis.mrmc_table import mrmc_table
 from readerstudy.analysis.power_table import power_table
 from readerstudy.analysis.results import (
+    CLUSTERED,
     Results,
     analyse_reads,
     estimate_columns,
@@ -114,9 +115,6 @@ def _counts(results: Results, analysis: str, condition: str, reader: str) -> dic
     return {"n": total(accuracy), "tp": tp, "p": p, "tn": tn, "n_benign": n_benign,
             "fp": n_benign - tn, "fn": p - tp, "correct": whole(accuracy)}
 
-
-#: The method column's words for a p-value clustered by patient (Obuchowski 1997).
-CLUSTERED = "clustered by patient, Obuchowski 1997"
 
 
 def _auc(results: Results, analysis: str, condition: str, reader: str, metric: str,

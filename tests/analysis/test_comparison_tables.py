@@ -89,6 +89,32 @@ def test_table_7_lays_out_the_definite_case_comparison():
         f"({int(row['definite'])}/{N})"
 
 
+def test_tables_7_and_8_take_the_clustered_test_when_a_patient_has_several_fractures():
+    reads, _ = _aided_study()
+    reads = reads.assign(patient=reads["case"].str[1:].astype(int) // 2)
+    model = reads.loc[reads["reader"] == "r1"].assign(
+        reader="model", reader_kind="model",
+        call=lambda d: ["uncertain" if i % 5 == 0 else c for i, c in enumerate(d["call"])])
+    results = analyse(pd.concat([reads, model]), n_boot=0)
+    table = aided_table(results)
+    r2 = table.loc[table["reader"] == "r2"].iloc[0]
+    auc = _one(results, analysis="aided", reader="r2", metric="auc_difference_clustered")
+    assert (r2["auc_difference"], r2["p_auc"], r2["p_auc_method"]) == (
+        auc["estimate"], auc["p_value"], "clustered by patient, Obuchowski 1997")
+    assert table.loc[table["reader"] == ALL_READERS, "p_auc_method"].tolist() == ["ORH RRRC"]
+    definite = definite_table(results)
+    row = definite.loc[(definite["reader"] == "r2") & (definite["condition"] == "CT")].iloc[0]
+    auc = _one(results, analysis="definite_cases", condition="CT", reader="r2",
+               metric="definite_auc_calls_difference_clustered")
+    assert (row["p_auc"], row["p_auc_method"]) == (auc["p_value"],
+                                                   "clustered by patient, Obuchowski 1997")
+    assert "p AUC (Obuchowski, clustered)" in definite_display(definite).columns
+    # One case per patient: DeLong's, and the table says so.
+    plain = definite_table(analyse(pd.concat([reads, model]).drop(columns="patient"), n_boot=0))
+    assert set(plain["p_auc_method"]) == {"DeLong"}
+    assert "p AUC (DeLong)" in definite_display(plain).columns
+
+
 def test_table_3b_shows_the_model_against_the_readers_mean():
     import numpy as np
 

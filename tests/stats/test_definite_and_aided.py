@@ -7,7 +7,9 @@ Independent references:
   binomial, and chi-square with continuity correction) on the 2 x 2 table of right/wrong
   calls, built here with pandas;
 - DeLong's paired test: :func:`readerstudy.stats.roc.delong_paired`, itself checked against
-  pROC's ``roc.test(method = "delong", paired = TRUE)`` on aSAH in ``test_roc.py``;
+  pROC's ``roc.test(method = "delong", paired = TRUE)`` on aSAH in ``test_roc.py``; the
+  clustered one: :func:`readerstudy.stats.clustered.clustered_paired`, checked against
+  Obuchowski's (1997) formulas in ``test_clustered.py``;
 - the ORH global F test: Hillis's published Van Dyke result, F = 4.4563187 with 1 and
   15.259675 df, p = 0.051665686 (RJafroc ``StSignificanceTesting(dataset02, FOM =
   "Wilcoxon", method = "OR")``; MRMCaov's README), with treatments 1 and 2 renamed
@@ -21,7 +23,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
-from readerstudy.stats import roc
+from readerstudy.stats import clustered, roc
 from readerstudy.stats.analysis import analyse
 from tests.stats.refdata import refdata
 
@@ -241,3 +243,50 @@ def test_orh_with_one_fully_crossed_reader_says_which_readers_were_left_out(
         "not estimable: needs at least 2 human readers who read in every condition, got 1 "
         "who read every case (left out (not fully crossed): r2 (CT + AI: 59 of 114 cases), "
     ).all()
+
+
+# -- several fractures per patient: the AUC differences clustered by patient ------------
+
+
+def test_with_several_fractures_per_patient_tables_7_and_8_tests_are_clustered_too(
+        three_tier_study):
+    """Two cases per patient: beside each DeLong row of ``definite_cases`` and ``aided``, the
+    same difference with Obuchowski's clustered covariance, as ``clustered.clustered_paired``
+    computes it on the same cases (itself checked against the paper's formulas written out
+    and a patient-level bootstrap in ``test_clustered.py``)."""
+    reads, truth, calls = three_tier_study
+    patient_of = {f"c{i}": f"p{i // 2}" for i in range(N)}
+    results = analyse(reads.assign(patient=reads["case"].map(patient_of)), n_boot=0)
+    definite = (calls["model"] != "uncertain") & (calls["r1"] != "uncertain")
+    wide = pd.DataFrame({
+        "truth": truth, "patient": [patient_of[f"c{i}"] for i in range(N)],
+        "x": (calls["r1"] == "malignant").astype(float),
+        "y": (calls["model"] == "malignant").astype(float),
+    })[definite]
+    want = clustered.clustered_paired(wide, x="x", y="y")
+    here = results.query("analysis == 'definite_cases' and reader == 'r1'")
+    got = _one(here, metric="definite_auc_calls_difference_clustered")
+    delong = _one(here, metric="definite_auc_calls_difference")
+    assert got["estimate"] == pytest.approx(delong["estimate"], abs=1e-12)
+    assert (got["estimate"], got["ci_low"], got["ci_high"], got["p_value"]) == pytest.approx(
+        (want.estimate, want.ci_low, want.ci_high, want.p_value), rel=1e-9)
+
+    aided_reads, _ = _aided_study()
+    with_patients = aided_reads.assign(patient=aided_reads["case"].map(patient_of))
+    results = analyse(with_patients, n_boot=0)
+    mine = with_patients.loc[with_patients["reader"] == "r2"]
+    unaided = mine.loc[mine["condition"] == "CT"].set_index("case")
+    aided = mine.loc[mine["condition"] == "CT + AI"].set_index("case").loc[unaided.index]
+    wide = pd.DataFrame({"truth": unaided["truth"], "patient": unaided["patient"],
+                         "x": unaided["score"], "y": aided["score"]})
+    want = clustered.clustered_paired(wide, x="x", y="y")
+    got = _one(results.query("analysis == 'aided' and reader == 'r2'"),
+               metric="auc_difference_clustered")
+    assert (got["estimate"], got["ci_low"], got["ci_high"], got["p_value"]) == pytest.approx(
+        (want.estimate, want.ci_low, want.ci_high, want.p_value), rel=1e-9)
+
+
+def test_with_one_fracture_per_patient_there_are_no_clustered_rows(three_tier_study):
+    reads, _, _ = three_tier_study
+    results = analyse(reads.assign(patient=reads["case"]), n_boot=0)
+    assert not results["metric"].str.endswith("_clustered").any()

@@ -8,7 +8,9 @@ and every difference **unaided minus aided** (condition minus other, as ``mrmc``
 Per human reader who read in both (``reader``), on the cases read in both:
 
 - ``auc_difference``: DeLong's paired test of the AUCs from scores (DeLong et al. 1988,
-  doi:10.2307/2531595); ``auc_calls_difference``: the same for binary calls;
+  doi:10.2307/2531595); ``auc_calls_difference``: the same for binary calls; when a patient
+  has several cases, beside each the test with Obuchowski's clustered covariance
+  (``auc_difference_clustered``, ``auc_calls_difference_clustered``);
 - ``sensitivity_exact``, ``_chi2``, ``specificity_*``, ``accuracy_*``: McNemar's tests of
   the binary calls, as ``mcnemar`` (McNemar 1947, doi:10.1007/BF02295996);
 - ``calls_changed`` (Wilson interval, with ``_clopper_pearson`` and ``_successes``): the
@@ -64,8 +66,10 @@ def aided_rows(panels: list[Panel], alpha: float) -> list[dict]:
 
 
 def _aligned(unaided: Panel, aided: Panel, matrix_u: np.ndarray | None,
-             matrix_a: np.ndarray | None, reader: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The reader's values in both conditions on the cases of both (truth, unaided, aided)."""
+             matrix_a: np.ndarray | None, reader: str,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The reader's values in both conditions on the cases of both (truth, unaided, aided,
+    and the cases' patients when a patient has several cases)."""
     at = {c: k for k, c in enumerate(aided.cases)}
     common = [k for k, c in enumerate(unaided.cases) if c in at]
     other = np.array([at[unaided.cases[k]] for k in common], dtype=np.int64)
@@ -74,7 +78,8 @@ def _aligned(unaided: Panel, aided: Panel, matrix_u: np.ndarray | None,
     empty = np.full(mine.size, np.nan)
     u = matrix_u[mine, unaided.readers.index(reader)] if matrix_u is not None else empty
     a = matrix_a[other, aided.readers.index(reader)] if matrix_a is not None else empty
-    return t, u, a
+    patients = None if unaided.patients is None else unaided.patients[mine]
+    return t, u, a, patients
 
 
 def _reader_rows(unaided: Panel, aided: Panel, reader: str, alpha: float) -> list[dict]:
@@ -82,16 +87,18 @@ def _reader_rows(unaided: Panel, aided: Panel, reader: str, alpha: float) -> lis
     key = ("aided", unaided.condition, reader, aided.condition)
     i_u, i_a = unaided.readers.index(reader), aided.readers.index(reader)
     if i_u in unaided.scorers() and i_a in aided.scorers():
-        t, u, a = _aligned(unaided, aided, unaided.score, aided.score, reader)
+        t, u, a, patients = _aligned(unaided, aided, unaided.score, aided.score, reader)
         both = ~np.isnan(u) & ~np.isnan(a)
-        rows.append(paired_auc_row(key, t[both], u[both], a[both], "auc_difference", alpha))
+        rows += paired_auc_row(key, t[both], u[both], a[both], "auc_difference", alpha,
+                               None if patients is None else patients[both])
     if i_u in unaided.binary_call_readers() and i_a in aided.binary_call_readers():
         codes_u = np.column_stack([unaided.binary_codes(j) for j in range(len(unaided.readers))])
         codes_a = np.column_stack([aided.binary_codes(j) for j in range(len(aided.readers))])
-        t, u, a = _aligned(unaided, aided, codes_u, codes_a, reader)
+        t, u, a, patients = _aligned(unaided, aided, codes_u, codes_a, reader)
         both = ~np.isnan(u) & ~np.isnan(a)
         t, u, a = t[both], u[both], a[both]
-        rows.append(paired_auc_row(key, t, u, a, "auc_calls_difference", alpha))
+        rows += paired_auc_row(key, t, u, a, "auc_calls_difference", alpha,
+                               None if patients is None else patients[both])
         rows += mcnemar_pair_rows(key, t, u, a, alpha, both="both reads")
         changed = u != a
         rows += proportion_rows(key, "calls_changed",

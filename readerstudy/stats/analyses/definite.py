@@ -13,7 +13,8 @@ at least one gave three-tier calls (the ``three_tier`` column, or calls that inc
 - on the definite cases, McNemar's tests as in ``mcnemar``: ``definite_sensitivity_exact``,
   ``definite_sensitivity_chi2``, ``definite_specificity_*``, ``definite_accuracy_*``
   (reader minus other), and ``definite_auc_calls_difference``: DeLong's paired test of the
-  AUCs from calls;
+  AUCs from calls (when a patient has several cases, also
+  ``definite_auc_calls_difference_clustered``, with Obuchowski's clustered covariance);
 - on all the cases both called, an "uncertain" call counted as a wrong call (intention to
   diagnose: a case sent to MRI is not diagnosed): ``all_sensitivity_exact`` ... and
   ``all_accuracy_chi2``; this is the all-case comparison beside the definite one (a pair of
@@ -68,8 +69,9 @@ def definite_rows(panel: Panel, alpha: float) -> list[dict]:
         t = panel.known_truth
         rows += mcnemar_pair_rows(key, t[definite], code_i[definite], code_j[definite], alpha,
                                   prefix="definite_")  # fmt: skip
-        rows.append(paired_auc_row(key, t[definite], code_i[definite], code_j[definite],
-                                   "definite_auc_calls_difference", alpha))  # fmt: skip
+        patients = None if panel.patients is None else panel.patients[definite]
+        rows += paired_auc_row(key, t[definite], code_i[definite], code_j[definite],
+                               "definite_auc_calls_difference", alpha, patients)  # fmt: skip
         # Intention to diagnose: an uncertain call is never the right call.
         wrong_i = np.where(np.isnan(code_i), 1.0 - t, code_i)
         wrong_j = np.where(np.isnan(code_j), 1.0 - t, code_j)

@@ -193,17 +193,30 @@ def mcnemar_pair_rows(
 
 def paired_auc_row(
     key: tuple[str, str, str, str], t: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str,
-    alpha: float,
-) -> dict:
+    alpha: float, patients: np.ndarray | None = None,
+) -> list[dict]:
     """DeLong's paired test of the AUCs of ``a`` and ``b`` (scores or 0/1 calls of the same
-    cases, truth ``t``): AUC(a) - AUC(b), Wald interval, z, p."""
+    cases, truth ``t``): AUC(a) - AUC(b), Wald interval, z, p; with ``patients`` (the
+    patient of each case, when a patient has several cases in the study), beside it the
+    same test with Obuchowski's clustered covariance (``<metric>_clustered``)."""
     reason = delong_not_estimable(t) if t.size else "no case read by both"
+    names = [metric] if patients is None else [metric, f"{metric}_clustered"]
     if reason:
-        return not_estimable(key, metric, note(reason), int(t.size))
+        return [not_estimable(key, name, note(reason), int(t.size)) for name in names]
+    same = bool(np.array_equal(a, b))
     aucs, cov = delong_covariance(t, np.vstack([a, b]))
     diff = float(aucs[0] - aucs[1])
     se = float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1], 0.0)))
-    return _difference_row(key, metric, diff, se, alpha, int(t.size), bool(np.array_equal(a, b)))
+    rows = [_difference_row(key, metric, diff, se, alpha, int(t.size), same)]
+    if patients is not None:
+        why = clustered_not_estimable(t, patients)
+        if why:
+            rows.append(not_estimable(key, names[1], note(why), int(t.size)))
+        else:
+            aucs, cov = clustered_covariance(t, np.vstack([a, b]), patients)
+            diff, se, _, _, _, _ = difference(aucs, cov, 0, 1, alpha)
+            rows.append(_difference_row(key, names[1], diff, se, alpha, int(t.size), same))
+    return rows
 
 
 def _kappa_rows(panel: Panel, alpha: float) -> list[dict]:
