@@ -258,7 +258,10 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
   await Promise.all(stacks.map((p) => showStack(p, idsBySeries.get(p.series))));
 
   // 2. Reformats: the volume streams in behind the first image, one volume per series for all
-  // of its reformats (sagittal and coronal).
+  // of its reformats (sagittal and coronal). The first image is drawn in an animation frame and
+  // reaches the screen when that task ends: building the volume (a good part of a second of
+  // main thread with software WebGL) waits for that paint instead of holding it back.
+  if (stacks.length) await new Promise((resolve) => setTimeout(resolve, 0));
   const inVolumes = new Set();
   const reformatsShown = [];
   const reformatPanes = live.filter((p) => p.kind === 'reformat');
