@@ -317,7 +317,9 @@ async function main() {
         loadStatus.textContent = progress.failed
           ? `${progress.failed} of ${progress.total} images failed`
           : `All ${progress.total} images loaded`;
-        if (!progress.failed) setState('loaded');
+        // A failure stays reported: an image that failed and arrived on a later request (the
+        // reformat's volume fetches the axial slices again) may have left a pane without it.
+        if (!progress.failed && !status.failures.length) setState('loaded');
       },
       onFailure: reportFailure,
       onMeasurement: (measurement) => form.setLastMeasurement(measurement),

@@ -62,6 +62,25 @@ export function describeLoadError(error) {
   return 'unknown error';
 }
 
+/** True when `viewport` shows an image as it was fitted to its pane: not zoomed, not panned. */
+function isFitted(viewport) {
+  if (!viewport.getActors().length) return false; // no image yet: nothing to fit
+  const [x, y] = viewport.getPan(); // canvas pixels
+  return Math.abs(viewport.getZoom() - 1) < 1e-3 && Math.abs(x) < 0.5 && Math.abs(y) < 0.5;
+}
+
+/**
+ * Fits `viewport`'s image to its pane (no zoom, no pan). A stack stays on its slice; a reformat,
+ * whose reset camera is at the volume's middle, goes to the plane through `planePoint` (LPS mm)
+ * when given. The window is left as it is.
+ */
+function fitToPane(viewport, planePoint) {
+  viewport.resetCamera();
+  if (viewport.type !== ViewportType.ORTHOGRAPHIC) return;
+  const camera = cameraThrough(viewport.getCamera(), planePoint);
+  if (camera) viewport.setCamera(camera);
+}
+
 /** Synchronizers to which viewports are added once they show an image. */
 function createLinks(plan) {
   const links = [];
@@ -239,7 +258,10 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
   await Promise.all(stacks.map((p) => showStack(p, idsBySeries.get(p.series))));
 
   // 2. Reformats: the volume streams in behind the first image, one volume per series for all
-  // of its reformats (sagittal and coronal).
+  // of its reformats (sagittal and coronal). The first image is drawn in an animation frame and
+  // reaches the screen when that task ends: building the volume (a good part of a second of
+  // main thread with software WebGL) waits for that paint instead of holding it back.
+  if (stacks.length) await new Promise((resolve) => setTimeout(resolve, 0));
   const inVolumes = new Set();
   const reformatsShown = [];
   const reformatPanes = live.filter((p) => p.kind === 'reformat');
@@ -254,19 +276,24 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
         through: targetCenter,
         // A volume render costs a software rasterizer a tenth of a second or more.
         redrawMs: isSoftwareRendering() ? 900 : 400,
+        // Set before the volume's first render, so that one render draws it all: each of these
+        // asks for a render, and afterwards that was one more volume render (about a quarter of
+        // a second of main thread with software WebGL) while the frames were arriving.
+        onDisplay: () => {
+          for (const pane of group) {
+            displayed.add(pane.id);
+            applyPreset([engine.getViewport(pane.id)], currentPreset);
+            updateSliceLabel(engine.getViewport(pane.id), pane.sliceLabel);
+            links.add(pane.id);
+          }
+          tools.refreshReferenceLines();
+        },
       });
       ids.forEach((id) => inVolumes.add(id));
       reformatsShown.push(
         reformat.shown.then(
           () => {
-            for (const pane of group) {
-              displayed.add(pane.id);
-              applyPreset([engine.getViewport(pane.id)], currentPreset);
-              updateSliceLabel(engine.getViewport(pane.id), pane.sliceLabel);
-              links.add(pane.id);
-              onMark(`reformat ${pane.id} shown`);
-            }
-            tools.refreshReferenceLines();
+            for (const pane of group) onMark(`reformat ${pane.id} shown`);
             // The series counts as loaded once the reformats are on screen with every slice.
             return reformat.complete.then(() => group.forEach((pane) => onMark(`reformat ${pane.id} complete`)));
           },
@@ -349,8 +376,32 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
     }
   }
 
-  const resizeObserver = new ResizeObserver(() => engine.resize(true, true));
+  // A resize (a late layout change, full screen): Cornerstone keeps each camera through it, so a
+  // view resized after its first image showed that image smaller or larger than its pane (zoom
+  // 0.968 after a late layout change under load). A view the reader has not zoomed or panned is
+  // fitted to its new size again, on the same slice or plane and window; a view the reader has
+  // zoomed or panned keeps its camera. The viewport elements are watched as well as the
+  // container: a pane can change size while the container does not.
+  function resizeViews() {
+    if (engine.hasBeenDestroyed) return;
+    const before = live.map((pane) => {
+      const viewport = engine.getViewport(pane.id);
+      return viewport && { viewport, fitted: isFitted(viewport), width: viewport.sWidth, height: viewport.sHeight };
+    }).filter(Boolean);
+    engine.resize(true, true);
+    // The new size is known at once (sWidth, sHeight); the canvas takes it at the next render.
+    for (const { viewport, fitted, width, height } of before) {
+      if (fitted && (viewport.sWidth !== width || viewport.sHeight !== height)) {
+        fitToPane(viewport, viewport.getCamera().focalPoint);
+        viewport.render();
+      }
+    }
+  }
+  // In an animation frame: Cornerstone resizes nothing but the numbers while a render is pending,
+  // and a render requested earlier runs before this callback.
+  const resizeObserver = new ResizeObserver(() => requestAnimationFrame(resizeViews));
   resizeObserver.observe(container);
+  for (const pane of live) resizeObserver.observe(pane.element);
 
   const viewports = () => [...displayed].map((id) => engine.getViewport(id)).filter(Boolean);
 
@@ -413,16 +464,12 @@ export async function openCaseViewer(payload, container, callbacks = {}) {
       if (viewport) csUtils.scroll(viewport, { delta });
     },
     reset() {
-      for (const viewport of viewports()) {
-        viewport.resetCamera();
-        // A reformat's reset camera is at the volume's middle: back to the target's plane.
-        const camera = viewport.type === ViewportType.ORTHOGRAPHIC && cameraThrough(viewport.getCamera(), targetCenter);
-        if (camera) viewport.setCamera(camera);
-      }
+      // A reformat goes back to the target's plane, a stack stays on its slice.
+      for (const viewport of viewports()) fitToPane(viewport, targetCenter);
       applyPreset(viewports(), currentPreset);
     },
     resize() {
-      engine.resize(true, true);
+      requestAnimationFrame(resizeViews);
     },
     destroy() {
       resizeObserver.disconnect();

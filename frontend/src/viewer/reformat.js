@@ -20,10 +20,13 @@ const { Events } = Enums;
 /**
  * Starts loading `imageIds` as a volume for `panes` (errors building the volume reject here);
  * each view opens on the plane through `through` (the target's centre, LPS mm) when given.
+ * `onDisplay()` is called once the views hold the volume, before their first render.
  * Of the returned promises, `shown` resolves when every pane shows the volume (and rejects if it
  * cannot be displayed), `complete` once they have rendered with every image.
  */
-export async function startReformat(engine, panes, imageIds, { volumeId, preset, through = null, redrawMs = 400 }) {
+export async function startReformat(
+  engine, panes, imageIds, { volumeId, preset, through = null, redrawMs = 400, onDisplay = () => {} },
+) {
   const volume = await volumeLoader.createAndCacheVolume(volumeId, { imageIds });
   volume.autoRenderOnLoad = false;
   const viewports = () => panes.map((pane) => engine.getViewport(pane.id)).filter(Boolean);
@@ -63,9 +66,13 @@ export async function startReformat(engine, panes, imageIds, { volumeId, preset,
       if (camera) viewport.setCamera(camera);
     }
     displayed = true;
-    last = performance.now();
     applyPreset(viewports(), preset);
+    onDisplay();
     await rendered;
+    // The next redraw comes `redrawMs` after this first render has ended, not after it started:
+    // that render takes longer than `redrawMs` with software WebGL, and the first frames to
+    // arrive then redrew the volume at once.
+    last = performance.now();
   }
 
   async function redrawComplete() {
