@@ -72,24 +72,26 @@ def mrmc_table(results: pd.DataFrame) -> pd.DataFrame:
     """
     index = Results(results)
     readers_row = index.get("mrmc", "", "", "readers")
+    # The calls' analysis can leave out other readers than the scores' (its own row then).
+    calls_readers_row = index.get("mrmc", "", "", "readers_calls") or readers_row
     rows = index.rows("mrmc")
-    rows = rows.loc[rows["metric"] != "readers"]
+    rows = rows.loc[~rows["metric"].isin(["readers", "readers_calls"])]
     numerator = rows["metric"].str.endswith(DF_NUMERATOR)
     df_num = dict(zip(rows.loc[numerator, "metric"].str.removesuffix(DF_NUMERATOR),
                       rows.loc[numerator, "estimate"], strict=True))
     rows = rows.loc[~numerator]
-    if rows.empty or readers_row is None:
+    if rows.empty or readers_row is None or calls_readers_row is None:
         return pd.DataFrame(columns=COLUMNS)
-    readers = int(readers_row.estimate)
     records = []
     for row in rows.itertuples(index=False):
         rating, comparison, analysis = _parse(row.metric)
+        counted = calls_readers_row if rating == "calls" else readers_row
         records.append({
             "rating": rating, "analysis": analysis, "comparison": comparison,
-            "condition": row.condition, "other": row.other, "readers": readers,
+            "condition": row.condition, "other": row.other, "readers": int(counted.estimate),
             "estimate": row.estimate, "ci_low": row.ci_low, "ci_high": row.ci_high,
             "statistic": row.statistic, "df_num": df_num.get(row.metric, float("nan")),
             "df": row.df, "p_value": row.p_value, "n": row.n,
-            "note": row.note, "left_out": readers_row.note,
+            "note": row.note, "left_out": counted.note,
         })
     return pd.DataFrame.from_records(records, columns=COLUMNS)

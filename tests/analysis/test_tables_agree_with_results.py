@@ -219,9 +219,12 @@ def expected_mrmc(results: Lookup, row) -> dict[str, float]:
     condition = row.condition if isinstance(row.condition, str) else ""
     metric = f"{rating}{kind}_{row.analysis.lower()}"
     found = results("mrmc", condition, "", metric, other)
+    # The calls' analysis has its own readers row when scores were analysed too.
+    counted = (results.rows.get(("mrmc", "", "", "", "readers_calls"))
+               if rating == "auc_calls" else None) or results("mrmc", "", "", "readers")
     expected = {"estimate": found.estimate, "ci_low": found.ci_low, "ci_high": found.ci_high,
                 "statistic": found.statistic, "df": found.df, "p_value": found.p_value,
-                "n": found.n, "readers": results("mrmc", "", "", "readers").estimate}
+                "n": found.n, "readers": counted.estimate}
     if kind == "_equality":  # the global test's numerator df is a row of its own
         expected["df_num"] = results("mrmc", "", "", f"{metric}_df_numerator").estimate
     return expected

@@ -231,6 +231,36 @@ def test_a_reader_with_a_partial_aided_read_is_left_out_of_the_orh_rows_not_the_
     assert _one(expected.query("analysis == 'mrmc'"), metric="readers")["note"] == ""
 
 
+def test_scores_and_calls_that_leave_out_different_readers_count_their_own_readers(
+    vandyke_as_aided,
+):
+    """Every reader scored every case, but r5 gave calls for 3 cases only with the model's
+    output: the scores' analysis has 5 readers, the calls' 4 (r5 named), each in its own
+    row, and table 5 prints each rating's count; the calls' ORH equals that of the four
+    readers' calls alone."""
+    from readerstudy.analysis.mrmc_table import mrmc_table
+
+    reads = vandyke_as_aided.assign(
+        call=np.where(vandyke_as_aided["score"] >= 3, "malignant", "benign"))
+    gap = ((reads["reader"] == "r5") & (reads["condition"] == "CT + AI")
+           & ~reads["case"].isin(["c1", "c2", "c3"]))
+    reads["call"] = reads["call"].where(~gap, None)
+    results = analyse(reads, n_boot=0, missing="drop").query("analysis == 'mrmc'")
+    assert _one(results, metric="readers")[["estimate", "note"]].tolist() == [5, ""]
+    calls = _one(results, metric="readers_calls")
+    assert calls["estimate"] == 4
+    assert calls["note"] == "left out (not fully crossed): r5 (CT + AI: 3 of 114 cases)"
+    four = analyse(reads.loc[reads["reader"] != "r5"], n_boot=0).query("analysis == 'mrmc'")
+    got = _one(results, metric="auc_calls_difference_rrrc")
+    want = _one(four, metric="auc_calls_difference_rrrc")
+    assert (got["estimate"], got["p_value"]) == pytest.approx(
+        (want["estimate"], want["p_value"]), rel=1e-12)
+    table = mrmc_table(results)
+    assert set(table.loc[table["rating"] == "scores", "readers"]) == {5}
+    assert set(table.loc[table["rating"] == "calls", "readers"]) == {4}
+    assert set(table.loc[table["rating"] == "calls", "left_out"]) == {calls["note"]}
+
+
 def test_orh_with_one_fully_crossed_reader_says_which_readers_were_left_out(
     vandyke_as_aided,
 ):

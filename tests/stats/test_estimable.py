@@ -114,7 +114,8 @@ def test_one_reader_has_no_between_reader_analyses_and_says_why():
     assert by(out, "icc", "icc_2_1")["note"].str.contains("who scored, got 1").all()
     mrmc = out[out["analysis"] == "mrmc"]
     assert by(out, "mrmc", "readers")["estimate"].tolist() == [1.0]
-    mrmc = mrmc[mrmc["metric"] != "readers"]
+    assert by(out, "mrmc", "readers_calls")["estimate"].tolist() == [1.0]
+    mrmc = mrmc[~mrmc["metric"].isin(["readers", "readers_calls"])]
     assert set(mrmc["metric"]) == {"auc_rrrc", "auc_calls_rrrc"} and mrmc["estimate"].isna().all()
     assert mrmc["note"].str.startswith(
         "not estimable: needs at least 2 human readers who read in every condition").all()
@@ -222,7 +223,8 @@ def test_analyse_completes_and_every_missing_estimate_has_its_reason(data):
     explained = out.loc[out["note"] != ""]
     no_interval = explained["note"].map(is_no_interval).astype(bool)
     # A count of readers may name those an analysis left out (the MRMC's fully crossed design).
-    left_out = explained["note"].map(is_left_out).astype(bool) & (explained["metric"] == "readers")
+    left_out = explained["note"].map(is_left_out).astype(bool) & explained["metric"].isin(
+        ["readers", "readers_calls"])
     assert (explained["note"].map(is_not_estimable).astype(bool) | no_interval | left_out).all()
     assert explained["note"].str.len().gt(len("not estimable: ")).all()
     # An estimate without an interval says why; no interval is ever printed with no width.

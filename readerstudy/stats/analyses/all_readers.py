@@ -117,6 +117,8 @@ class Crossed(NamedTuple):
     why: str
     cases: int
     left_out: str = ""
+    #: How many human readers are in this rating's analysis (those fully crossed).
+    readers: int = 0
 
 
 def _left_out(cube: np.ndarray, readers: list[str], conditions: list[str]) -> str:
@@ -174,10 +176,10 @@ def crossed_reads(panels: list[Panel]) -> tuple[list[str], list[Crossed]]:
         if n_r < 2:
             why = note(f"needs at least 2 human readers who read in every condition, got "
                        f"{n_r}" + (f" who read every case ({dropped})" if dropped else ""))
-            out.append(Crossed(prefix, None, why, n, dropped))
+            out.append(Crossed(prefix, None, why, n, dropped, n_r))
         elif n == 0:
             why = note("no case was read in every condition")
-            out.append(Crossed(prefix, None, why, n, dropped))
+            out.append(Crossed(prefix, None, why, n, dropped, n_r))
         else:
             crossed = pd.DataFrame(
                 {
@@ -188,7 +190,7 @@ def crossed_reads(panels: list[Panel]) -> tuple[list[str], list[Crossed]]:
                     "value": cube.ravel(),
                 }
             )
-            out.append(Crossed(prefix, crossed, "", n, dropped))
+            out.append(Crossed(prefix, crossed, "", n, dropped, n_r))
     return (readers if counted is None else counted), out
 
 
@@ -196,10 +198,11 @@ def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
     """Obuchowski-Rockette-Hillis on the fully crossed human reads: each condition's
     reader-averaged AUC and, with two or more conditions, their differences; and
     ``readers``, the number of human readers in the analysis (:func:`crossed_reads`), whose
-    note names those left out."""
-    readers, sources = crossed_reads(panels)
+    note names those left out (``readers_calls`` the same for the calls when scores were
+    analysed too)."""
+    _, sources = crossed_reads(panels)
     rows: list[dict] = []
-    for prefix, crossed, why, n, _ in sources:
+    for prefix, crossed, why, n, _, _ in sources:
         result = None
         if crossed is not None:
             result, why = attempt(or_hillis, crossed, rating="value", alpha=alpha)
@@ -226,7 +229,11 @@ def mrmc_rows(panels: list[Panel], alpha: float) -> list[dict]:
                     df=_finite(rec.df_den), p_value=rec.p_value, n=n)
             )  # fmt: skip
             rows.append(row(("mrmc", "", "", ""), f"{metric}_df_numerator", float(rec.df_num)))
-    if rows:
-        dropped = next((c.left_out for c in sources if c.left_out), "")
-        rows.append(row(("mrmc", "", "", ""), "readers", float(len(readers)), note=dropped))
+    # Per rating, the readers in its analysis (scores and calls can leave out different
+    # readers): ``readers`` for the scores' (or, without scores, the calls'), and
+    # ``readers_calls`` beside it when both ratings were analysed.
+    for k, source in enumerate(sources):
+        name = "readers" if k == 0 else f"readers_{source.prefix.removeprefix('auc_')}"
+        rows.append(row(("mrmc", "", "", ""), name, float(source.readers),
+                        note=source.left_out))
     return rows

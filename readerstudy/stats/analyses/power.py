@@ -105,7 +105,7 @@ def power_rows(panels: list[Panel], alpha: float, effect: float = DEFAULT_EFFECT
         first, second = sorted((a.condition, b.condition))  # or_hillis's order of conditions
         key = ("power", first, "", second)
         _readers, sources = crossed_reads([a, b])
-        for prefix, crossed, why, cases, _ in sources:
+        for prefix, crossed, why, cases, _, _ in sources:
             pilot = None
             if crossed is not None:
                 result, why = attempt(or_hillis, crossed, rating="value", alpha=alpha)
