@@ -59,9 +59,8 @@ def sensitivity_at(truth: np.ndarray, scores: np.ndarray, fpr: np.ndarray) -> np
     t = np.broadcast_to(np.atleast_2d(np.asarray(truth)), s.shape)
     rows = []
     for row_truth, row_scores in zip(t, s, strict=True):
-        curve = _SortedCases(row_truth, row_scores)
-        ones = np.ones((row_scores.size, 1), dtype=np.float32)
-        rows.append(curve.at_rates(ones[curve.order], fpr)[0])
+        every_case_once = np.ones((row_scores.size, 1), dtype=np.float32)
+        rows.append(_SortedCases(row_truth, row_scores).at_rates(every_case_once, fpr)[0])
     return np.array(rows)
 
 
