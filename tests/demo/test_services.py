@@ -154,13 +154,20 @@ def test_a_study_without_a_repeat_round_gets_first_reads_only(make_study, coordi
     assert Read.objects.filter(study=study).count() == 6
 
 
-def test_an_assisted_study_gets_an_aided_read_after_each_unaided_read_the_model_has_read(make_study, coordinator):
-    study = make_study("sim-assisted", n=6, repeat_sample_size=0, mode="assisted", ask_three_tier=True)
+def assisted_study_read_unaided(make_study, coordinator, slug: str, n: int):
+    """An open assisted CT study of ``n`` cases whose simulated readers made their unaided
+    reads, and a finished model run on it (no predictions yet): (study, model, job)."""
+    study = make_study(slug, n=n, repeat_sample_size=0, mode="assisted", ask_three_tier=True)
     study = services.study_open(study=study, by=coordinator)
     simulated_reads_make(study=study, readers=CT_READERS, now=NOW)
     model = ModelVersion.objects.create(name="m", version="1", modality="CT", architecture="x", sha256="0" * 64,
                                         card={"thresholds": {"lower": 0.3, "upper": 0.7}}, weights_path="none")
     job = InferenceJob.objects.create(study=study, model_version=model, status=InferenceJob.Status.DONE)
+    return study, model, job
+
+
+def test_an_assisted_study_gets_an_aided_read_after_each_unaided_read_the_model_has_read(make_study, coordinator):
+    study, model, job = assisted_study_read_unaided(make_study, coordinator, "sim-assisted", 6)
     cases = list(study.cases.order_by("pk"))
     # The model is right with certainty on every case but the last, which it has not read.
     for case in cases[:-1]:
@@ -202,12 +209,7 @@ def test_the_assisted_studys_orh_rows_leave_out_a_reader_who_has_read_only_part(
     # is still reading: the readers who read every case in both conditions give the
     # Obuchowski-Rockette-Hillis rows, and the other is named (it used to shrink the analysis
     # to the cases every reader had read, here one: "not estimable").
-    study = make_study("sim-assisted-part", n=8, repeat_sample_size=0, mode="assisted", ask_three_tier=True)
-    study = services.study_open(study=study, by=coordinator)
-    simulated_reads_make(study=study, readers=CT_READERS, now=NOW)
-    model = ModelVersion.objects.create(name="m", version="1", modality="CT", architecture="x", sha256="0" * 64,
-                                        card={"thresholds": {"lower": 0.3, "upper": 0.7}}, weights_path="none")
-    job = InferenceJob.objects.create(study=study, model_version=model, status=InferenceJob.Status.DONE)
+    study, model, job = assisted_study_read_unaided(make_study, coordinator, "sim-assisted-part", 8)
     for case in study.cases.all():
         Prediction.objects.create(case=case, model_version=model, job=job, three_tier="uncertain", runtime_s=1.0,
                                   probability=0.8 if case.reference.label == "malignant" else 0.3)
